@@ -1,0 +1,56 @@
+# meshsmith — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Debian packages: libGL for PyMeshLab's wheel, Mesa EGL for offscreen previews, Node for glTF-Validator and buf.
+APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri nodejs npm
+
+.PHONY: install system-deps services demo test proto proto-check lint bench clean
+
+install: system-deps $(VENV)/.installed node_modules/.installed
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# PostgreSQL on 127.0.0.1:5432 backs the registry tests; start the local cluster if it is down.
+services:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  echo "starting PostgreSQL"; pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true; \
+	fi
+
+demo: install
+	$(PY) clients/samples/demo.py
+
+test: install services
+	$(PY) -m pytest -q -p no:cacheprovider
+
+# Regenerate the Python code for proto/ (its one home: clients/python/meshsmith/v1).
+proto: $(VENV)/.installed
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=clients/python --pyi_out=clients/python \
+	  --grpc_python_out=clients/python proto/meshsmith/v1/*.proto
+
+lint: node_modules/.installed
+	node_modules/.bin/buf lint
+
+bench: install
+	$(PY) benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) node_modules .meshsmith-data

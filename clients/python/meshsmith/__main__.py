@@ -1,0 +1,5 @@
+import sys
+
+from meshsmith.cli import main
+
+sys.exit(main())

@@ -1,0 +1,160 @@
+"""`meshsmith generate`, `pull`, `history`: talk to a running server."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from meshsmith.cli.common import client_options, connect, split_ref, to_json
+from meshsmith.cli.progress import ProgressBar
+from meshsmith.errors import InvalidInput
+from meshsmith.v1 import types_pb2 as pb
+
+MODES = {
+    "auto": pb.RECONSTRUCT_MODE_AUTO,
+    "inflate": pb.RECONSTRUCT_MODE_INFLATE,
+    "revolve": pb.RECONSTRUCT_MODE_REVOLVE,
+    "extrude": pb.RECONSTRUCT_MODE_EXTRUDE,
+    "relief": pb.RECONSTRUCT_MODE_RELIEF,
+    "voxel": pb.RECONSTRUCT_MODE_VOXEL,
+}
+VERDICT = {pb.CHECK_LEVEL_PASS: "pass", pb.CHECK_LEVEL_WARN: "warn", pb.CHECK_LEVEL_FAIL: "fail"}
+
+
+def add_parser(sub) -> None:
+    common = client_options()
+    p = sub.add_parser("generate", parents=[common], help="reconstruct a mesh from an image and store it as a new version")
+    p.add_argument("image", type=Path)
+    p.add_argument("--name", required=True, help="asset name, e.g. props/chair")
+    p.add_argument("--mode", choices=list(MODES), default="auto")
+    p.add_argument("--height", type=float, help="target height in metres (default 1.0)")
+    p.add_argument("--width", type=float, help="target width in metres (overrides --height)")
+    p.add_argument("--depth", type=float, help="depth/thickness in metres (extrude, relief, voxel)")
+    p.add_argument("--faces", type=int, help="target triangle count (default 20000)")
+    p.add_argument("--texture-size", type=int, help="largest texture edge in px (default 1024)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-symmetry", action="store_true")
+    p.add_argument("--profile", action="append", default=[], help="extra validation profile (repeatable)")
+    p.add_argument("--author", default=None, help="recorded author (default: your user name)")
+    p.add_argument("--request-id", default="", help="makes retries safe: the same id returns the same version")
+    p.set_defaults(func=generate)
+
+    p = sub.add_parser("pull", parents=[common], help="download an artifact of a version, verifying its sha256")
+    p.add_argument("spec", help="NAME[@N|@latest|@channel]")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--artifact", default="glb", help="glb (default), preview, turntable, source")
+    p.add_argument("--lod", type=int, default=0)
+    p.set_defaults(func=pull)
+
+    p = sub.add_parser("history", parents=[common], help="an asset's versions, newest first")
+    p.add_argument("name")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--author")
+    p.add_argument("--channel")
+    p.set_defaults(func=history)
+
+
+def _params(args) -> pb.GenerateParams:
+    params = pb.GenerateParams(mode=MODES[args.mode], seed=args.seed, no_symmetry=args.no_symmetry, profiles=args.profile)
+    for field, value in (
+        ("target_height_m", args.height),
+        ("target_width_m", args.width),
+        ("depth_m", args.depth),
+        ("target_faces", args.faces),
+        ("texture_size", args.texture_size),
+    ):
+        if value is not None:
+            setattr(params, field, value)
+    return params
+
+
+def summary(v: pb.Version) -> str:
+    s = v.stats
+    size = (s.bbox_max.x - s.bbox_min.x, s.bbox_max.y - s.bbox_min.y, s.bbox_max.z - s.bbox_min.z)
+    glb = next((a for a in v.artifacts if a.kind == "glb" and a.lod == 0), None)
+    verdicts = ", ".join(f"{r.profile}: {VERDICT.get(r.verdict, '?')}" for r in v.reports)
+    lines = [
+        f"{v.asset}@{v.number}" + (" (existing version reused)" if v.reused else ""),
+        f"  mode        {pb.ReconstructMode.Name(v.mode).removeprefix('RECONSTRUCT_MODE_').lower()}",
+        f"  mesh        {s.faces} triangles, {s.vertices} vertices, {s.bodies} body(ies), "
+        f"{'watertight' if s.watertight else 'NOT watertight'}, volume {s.volume_m3:.6f} m^3",
+        f"  size        {size[0]:.3f} x {size[1]:.3f} x {size[2]:.3f} m",
+        f"  validation  {verdicts}",
+    ]
+    if glb:
+        lines.append(f"  glb         {glb.size} bytes, sha256 {glb.sha256}")
+    for report in v.reports:
+        for check in report.checks:
+            if check.level in (pb.CHECK_LEVEL_WARN, pb.CHECK_LEVEL_FAIL):
+                lines.append(f"  {VERDICT[check.level]:5} {check.id}: {check.message}")
+    return "\n".join(lines)
+
+
+def generate(args) -> int:
+    try:
+        image = args.image.read_bytes()
+    except OSError as err:
+        raise InvalidInput(f"cannot read {args.image}: {err.strerror}") from None
+    bar = ProgressBar()
+    with connect(args) as client:
+        try:
+            version = client.generate(
+                image,
+                args.name,
+                _params(args),
+                on_event=None if args.json else bar.update,
+                author=args.author or getpass.getuser(),
+                request_id=args.request_id,
+            )
+        finally:
+            if not args.json:
+                bar.close()
+    print(to_json(version) if args.json else summary(version))
+    return 0
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, fsync, rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def pull(args) -> int:
+    name, ref = split_ref(args.spec)
+    with connect(args) as client:
+        pulled = client.pull(name, ref, kind=args.artifact, lod=args.lod)
+    write_atomic(args.output, pulled.data)
+    if args.json:
+        print(to_json(pulled.version))
+    else:
+        a = pulled.artifact
+        print(f"{args.output}  {name}@{pulled.version.number} {a.kind} {a.size} bytes sha256 {a.sha256} (verified)")
+    return 0
+
+
+def history(args) -> int:
+    with connect(args) as client:
+        versions = client.history(args.name, page_size=args.limit, author=args.author or "", channel=args.channel or "")
+    if args.json:
+        print("[" + ",\n".join(to_json(v) for v in versions) + "]")
+        return 0
+    print(f"{'ver':>4}  {'created (UTC)':19}  {'author':12}  {'mode':8}  {'faces':>7}  {'source':12}  verdicts")
+    for v in versions:
+        mode = pb.ReconstructMode.Name(v.mode).removeprefix("RECONSTRUCT_MODE_").lower()
+        verdicts = ",".join(f"{r.profile}:{VERDICT.get(r.verdict, '?')}" for r in v.reports)
+        flags = (" deprecated" if v.deprecated else "") + (f" [{', '.join(v.channels)}]" if v.channels else "")
+        created = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{v.number:>4}  {created}  {v.author[:12]:12}  {mode:8}  {v.stats.faces:>7}  {v.source_sha256[:12]}  {verdicts}{flags}")
+    return 0

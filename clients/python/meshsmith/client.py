@@ -1,0 +1,119 @@
+"""A small synchronous client for the meshsmith gRPC API."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import grpc
+
+from meshsmith.errors import BY_STATUS, DataLoss, MeshsmithError
+from meshsmith.v1 import assets_pb2, assets_pb2_grpc, ingest_pb2, ingest_pb2_grpc
+from meshsmith.v1 import types_pb2 as pb
+
+DEFAULT_SERVER = "127.0.0.1:50051"
+MAX_MESSAGE = 64 * 2**20
+
+
+def error_from_rpc(err: grpc.RpcError) -> MeshsmithError:
+    """The meshsmith error class matching a failed call's status."""
+    code = err.code().name if err.code() else "UNKNOWN"
+    cls = BY_STATUS.get(code, MeshsmithError)
+    exc = cls(err.details() or code)
+    exc.status = code
+    return exc
+
+
+@dataclass(frozen=True)
+class Pulled:
+    version: pb.Version
+    artifact: pb.Artifact
+    data: bytes
+
+
+class Client:
+    """`Client("127.0.0.1:50051")`; every failed call raises a `meshsmith.errors.MeshsmithError`."""
+
+    def __init__(self, server: str | None = None, api_key: str | None = None, timeout: float | None = None):
+        self.server = server or os.environ.get("MESHSMITH_SERVER") or DEFAULT_SERVER
+        self.api_key = api_key or os.environ.get("MESHSMITH_API_KEY")
+        self.timeout = timeout
+        options = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
+        self.channel = grpc.insecure_channel(self.server, options=options)
+        self.ingest = ingest_pb2_grpc.IngestServiceStub(self.channel)
+        self.assets = assets_pb2_grpc.AssetServiceStub(self.channel)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def _metadata(self):
+        return (("authorization", f"Bearer {self.api_key}"),) if self.api_key else None
+
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self.timeout, metadata=self._metadata)
+        except grpc.RpcError as err:
+            raise error_from_rpc(err) from None
+
+    def generate_events(self, image: bytes, asset: str, params: pb.GenerateParams | None = None, **fields) -> Iterator[pb.JobEvent]:
+        """Stream the job's events; a failure raises after its error event was yielded."""
+        request = ingest_pb2.GenerateRequest(image=image, asset=asset, params=params, **fields)
+        try:
+            for response in self.ingest.Generate(request, timeout=self.timeout, metadata=self._metadata):
+                yield response.event
+        except grpc.RpcError as err:
+            raise error_from_rpc(err) from None
+
+    def generate(self, image: bytes, asset: str, params: pb.GenerateParams | None = None,
+                 on_event: Callable[[pb.JobEvent], None] | None = None, **fields) -> pb.Version:
+        """Run a generation to the end and return the stored version."""
+        version = None
+        for event in self.generate_events(image, asset, params, **fields):
+            if on_event:
+                on_event(event)
+            if event.HasField("version"):
+                version = event.version
+        if version is None:
+            raise MeshsmithError("the stream ended without a version")
+        return version
+
+    def pull(self, asset: str, ref: str = "latest", kind: str = "glb", lod: int = 0) -> Pulled:
+        """Fetch one artifact and verify its size and sha256 (DataLoss on mismatch)."""
+        request = assets_pb2.PullArtifactRequest(asset=asset, ref=ref, kind=kind, lod=lod)
+        header, chunks = None, []
+        try:
+            for part in self.assets.PullArtifact(request, timeout=self.timeout, metadata=self._metadata):
+                if part.HasField("header"):
+                    header = part.header
+                else:
+                    chunks.append(part.chunk)
+        except grpc.RpcError as err:
+            raise error_from_rpc(err) from None
+        data = b"".join(chunks)
+        if header is None:
+            raise DataLoss("the server sent no header")
+        digest = hashlib.sha256(data).hexdigest()
+        if len(data) != header.artifact.size or digest != header.artifact.sha256:
+            raise DataLoss(
+                f"pulled {len(data)} bytes with sha256 {digest}, expected {header.artifact.size} bytes "
+                f"with sha256 {header.artifact.sha256}"
+            )
+        return Pulled(header.version, header.artifact, data)
+
+    def history(self, asset: str, **filters) -> list[pb.Version]:
+        return list(self._call(self.assets.ListVersions, assets_pb2.ListVersionsRequest(asset=asset, **filters)).versions)
+
+    def get_asset(self, asset: str) -> pb.Asset:
+        return self._call(self.assets.GetAsset, assets_pb2.GetAssetRequest(asset=asset)).asset
+
+    def validate(self, mesh: bytes, filename: str, profiles: list[str] | None = None) -> ingest_pb2.ValidateResponse:
+        return self._call(self.ingest.Validate, ingest_pb2.ValidateRequest(mesh=mesh, filename=filename, profiles=profiles))

@@ -1,0 +1,192 @@
+"""Every conversion between protobuf messages and domain data, in one module.
+
+Domain report data are the plain dicts of validation's dataclasses
+(`dataclasses.asdict`): levels "pass"/"warn"/"fail", bbox as 3-tuples.
+"""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+
+from meshsmith.errors import InvalidInput
+from meshsmith.v1 import types_pb2 as pb
+from reconstruct.modes import ReconstructParams
+from validation.decimate import DecimateParams
+
+MODES = {
+    pb.RECONSTRUCT_MODE_UNSPECIFIED: "auto",
+    pb.RECONSTRUCT_MODE_AUTO: "auto",
+    pb.RECONSTRUCT_MODE_INFLATE: "inflate",
+    pb.RECONSTRUCT_MODE_REVOLVE: "revolve",
+    pb.RECONSTRUCT_MODE_EXTRUDE: "extrude",
+    pb.RECONSTRUCT_MODE_RELIEF: "relief",
+    pb.RECONSTRUCT_MODE_VOXEL: "voxel",
+}
+MODE_ENUMS = {name: value for value, name in MODES.items() if value != pb.RECONSTRUCT_MODE_UNSPECIFIED}
+LEVELS = {"pass": pb.CHECK_LEVEL_PASS, "warn": pb.CHECK_LEVEL_WARN, "fail": pb.CHECK_LEVEL_FAIL}
+LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
+
+UTC = timezone.utc
+MAX_FACES = 2_000_000
+MAX_TEXTURE = 8192
+
+
+def generate_params(params: pb.GenerateParams, default_faces: int) -> tuple[ReconstructParams, DecimateParams, tuple[str, ...]]:
+    """GenerateParams -> (reconstruct params, decimate params, profiles); InvalidInput on out-of-range values."""
+    if params.mode not in MODES:
+        raise InvalidInput(f"unknown reconstruction mode {params.mode}; use one of {', '.join(MODE_ENUMS)}")
+    faces = params.target_faces if params.HasField("target_faces") else default_faces
+    if not 4 <= faces <= MAX_FACES:
+        raise InvalidInput(f"target_faces must be between 4 and {MAX_FACES}, got {faces}")
+    for name in ("target_height_m", "target_width_m", "depth_m"):
+        if params.HasField(name) and not 0 < getattr(params, name) <= 1000:
+            raise InvalidInput(f"{name} must be in (0, 1000] metres, got {getattr(params, name)}")
+    texture = params.texture_size if params.HasField("texture_size") else 1024
+    if not 16 <= texture <= MAX_TEXTURE:
+        raise InvalidInput(f"texture_size must be between 16 and {MAX_TEXTURE} px, got {texture}")
+    width = params.target_width_m if params.HasField("target_width_m") else None
+    height = params.target_height_m if params.HasField("target_height_m") else (None if width else 1.0)
+    rec = ReconstructParams(
+        mode=MODES[params.mode],
+        target_height_m=height,
+        target_width_m=width,
+        depth_m=params.depth_m if params.HasField("depth_m") else None,
+        texture_size=texture,
+        seed=params.seed,
+        symmetry=not params.no_symmetry,
+    )
+    return rec, DecimateParams(target_faces=faces), tuple(params.profiles)
+
+
+def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple[str, ...]) -> dict:
+    """The full, resolved parameters recorded with a version (and hashed for idempotence)."""
+    return {
+        "mode": rec.mode,
+        "target_height_m": rec.target_height_m,
+        "target_width_m": rec.target_width_m,
+        "depth_m": rec.depth_m,
+        "texture_size": rec.texture_size,
+        "seed": rec.seed,
+        "symmetry": rec.symmetry,
+        "target_faces": dec.target_faces,
+        "profiles": list(profiles),
+    }
+
+
+def _vec3(xyz) -> pb.Vec3:
+    return pb.Vec3(x=xyz[0], y=xyz[1], z=xyz[2])
+
+
+def stats_to_pb(stats: dict) -> pb.MeshStats:
+    fields = {k: v for k, v in stats.items() if k not in ("bbox_min", "bbox_max")}
+    return pb.MeshStats(bbox_min=_vec3(stats["bbox_min"]), bbox_max=_vec3(stats["bbox_max"]), **fields)
+
+
+def stats_from_pb(msg: pb.MeshStats) -> dict:
+    out = json_format.MessageToDict(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    for key in ("bbox_min", "bbox_max"):
+        v = getattr(msg, key)
+        out[key] = (v.x, v.y, v.z)
+    for key in ("faces", "vertices"):
+        out[key] = int(out[key])
+    return out
+
+
+def check_to_pb(check: dict) -> pb.Check:
+    return pb.Check(**{**check, "level": LEVELS[check["level"]]})
+
+
+def report_to_pb(report: dict) -> pb.ValidationReport:
+    return pb.ValidationReport(
+        profile=report["profile"],
+        verdict=LEVELS[report["verdict"]],
+        checks=[check_to_pb(c) for c in report["checks"]],
+        stats=stats_to_pb(report["stats"]),
+    )
+
+
+def report_from_pb(msg: pb.ValidationReport) -> dict:
+    return {
+        "profile": msg.profile,
+        "verdict": LEVEL_NAMES[msg.verdict],
+        "checks": [
+            {
+                "id": c.id,
+                "level": LEVEL_NAMES[c.level],
+                "value": c.value,
+                "threshold": c.threshold,
+                "unit": c.unit,
+                "message": c.message,
+            }
+            for c in msg.checks
+        ],
+        "stats": stats_from_pb(msg.stats),
+    }
+
+
+def repair_to_pb(log: dict) -> pb.RepairLog:
+    return pb.RepairLog(**log)
+
+
+def repair_from_pb(msg: pb.RepairLog) -> dict:
+    out = json_format.MessageToDict(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    return {k: (v if k == "notes" else int(v)) for k, v in out.items()}
+
+
+def timestamp(dt) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(dt)
+    return ts
+
+
+def struct(d: dict) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(d)
+    return s
+
+
+def artifact_to_pb(a) -> pb.Artifact:
+    return pb.Artifact(kind=a.kind, lod=a.lod, sha256=a.sha256, size=a.size, media_type=a.media_type)
+
+
+def version_to_pb(v) -> pb.Version:
+    """registry.VersionRecord -> Version."""
+    return pb.Version(
+        asset=v.asset,
+        number=v.number,
+        created_at=timestamp(v.created_at),
+        author=v.author,
+        source_sha256=v.source_sha256,
+        parameters=struct(v.parameters),
+        backend=v.backend,
+        backend_version=v.backend_version,
+        seed=v.seed,
+        mode=MODE_ENUMS.get(v.mode, pb.RECONSTRUCT_MODE_UNSPECIFIED),
+        artifacts=[artifact_to_pb(a) for a in v.artifacts],
+        stats=stats_to_pb(v.stats) if v.stats else None,
+        reports=[report_to_pb(r) for r in v.reports],
+        repair=repair_to_pb(v.repair) if v.repair else None,
+        deprecated=v.deprecated,
+        channels=list(v.channels),
+        reused=v.reused,
+        job_id=v.job_id or "",
+    )
+
+
+def channel_to_pb(c) -> pb.Channel:
+    return pb.Channel(name=c.name, version=c.version, moved_by=c.moved_by, moved_at=timestamp(c.moved_at))
+
+
+def asset_to_pb(a) -> pb.Asset:
+    """registry.AssetRecord -> Asset."""
+    return pb.Asset(
+        name=a.name,
+        description=a.description,
+        tags=list(a.tags),
+        created_at=timestamp(a.created_at),
+        version_count=a.version_count,
+        latest=version_to_pb(a.latest) if a.latest else None,
+        channels=[channel_to_pb(c) for c in a.channels],
+    )

@@ -1,0 +1,12 @@
+"""The table of tasks worker processes serve. Importing it warms the heavy imports."""
+
+from __future__ import annotations
+
+import pymeshlab  # noqa: F401  (import cost ~1 s: pay it once, at worker start)
+
+from server import pipeline
+
+TASKS = {
+    "generate": pipeline.generate,
+    "validate": pipeline.validate_mesh,
+}

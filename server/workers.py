@@ -1,0 +1,195 @@
+"""A warm pool of spawn-started worker processes for CPU-heavy work.
+
+PyMeshLab is not thread-safe and gRPC does not survive fork, so reconstruction,
+repair and validation run in processes started with `spawn`, one task at a time
+each, fed over a pipe. A worker that dies is replaced and only its task fails;
+a cancelled task kills its worker (the only way to interrupt native code) and
+the pool starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import os
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable
+
+from meshsmith.errors import MeshsmithError, ResourceExhausted, Unavailable, WorkerCrashed
+
+log = logging.getLogger("meshsmith.workers")
+
+Emit = Callable[..., None]
+
+
+def _worker_main(conn, task_module: str) -> None:
+    """Entry point of a worker process: import the task table (warming the heavy imports), then serve."""
+    import importlib
+
+    tasks: dict[str, Callable[[Any, Emit], Any]] = importlib.import_module(task_module).TASKS
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        name, payload = msg
+
+        def emit(*event) -> None:
+            conn.send(("progress", event))
+
+        try:
+            conn.send(("result", tasks[name](payload, emit)))
+        except MeshsmithError as err:
+            conn.send(("error", err))
+        except Exception as err:  # an unexpected bug: report it, keep the worker alive
+            conn.send(("bug", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
+
+
+@dataclass
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: Any
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+class WorkerPool:
+    """`size` warm workers; at most `max_queue` tasks wait for one."""
+
+    def __init__(self, size: int, task_module: str = "server.tasks", max_queue: int = 64):
+        self.size = size
+        self.task_module = task_module
+        self.max_queue = max_queue
+        self.restarts = 0
+        self.waiting = 0
+        self.busy = 0
+        self._ctx = mp.get_context("spawn")
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: set[_Worker] = set()
+        self._io = ThreadPoolExecutor(max_workers=size + 2, thread_name_prefix="worker-io")
+        self._closing = False
+
+    @property
+    def pids(self) -> list[int]:
+        return sorted(w.pid for w in self._all)
+
+    @property
+    def ready(self) -> int:
+        return self._idle.qsize() + self.busy
+
+    async def start(self) -> None:
+        await asyncio.gather(*(self._spawn() for _ in range(self.size)))
+
+    async def _recv(self, worker: _Worker):
+        return await asyncio.get_running_loop().run_in_executor(self._io, worker.conn.recv)
+
+    async def _spawn(self) -> None:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, self.task_module), daemon=True)
+        proc.start()
+        child.close()
+        worker = _Worker(proc, parent)
+        try:
+            kind, _pid = await self._recv(worker)
+        except (EOFError, OSError) as err:
+            proc.join(1)
+            raise Unavailable(f"worker process failed to start (exit code {proc.exitcode})") from err
+        assert kind == "ready"
+        self._all.add(worker)
+        self._idle.put_nowait(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        self._all.discard(worker)
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(2)
+        worker.conn.close()
+        if not self._closing:
+            self.restarts += 1
+            asyncio.get_running_loop().create_task(self._respawn())
+
+    async def _respawn(self) -> None:
+        try:
+            await self._spawn()
+        except Exception:
+            log.exception("could not replace a worker process")
+
+    async def stream(self, task: str, payload: Any) -> AsyncIterator[tuple[str, Any]]:
+        """Run `task` on a worker; yields ("progress", event) tuples, then ("result", value).
+
+        Raises the task's MeshsmithError, WorkerCrashed when the process dies,
+        ResourceExhausted when too many tasks already wait.
+        """
+        if self._closing:
+            raise Unavailable("server is shutting down; retry against another instance")
+        if self.waiting >= self.max_queue:
+            raise ResourceExhausted(
+                f"{self.waiting} jobs are already queued (limit {self.max_queue}); retry in a few seconds"
+            )
+        self.waiting += 1
+        try:
+            worker = await self._idle.get()
+        finally:
+            self.waiting -= 1
+        self.busy += 1
+        done = False
+        try:
+            worker.conn.send((task, payload))
+            while True:
+                try:
+                    kind, data = await self._recv(worker)
+                except (EOFError, OSError) as err:
+                    code = worker.process.exitcode
+                    done = True
+                    self._discard(worker)
+                    raise WorkerCrashed(
+                        f"the worker process died (exit code {code}) while running {task}; "
+                        "it was replaced — retry, and report the input if it happens again"
+                    ) from err
+                if kind == "progress":
+                    yield kind, data
+                    continue
+                done = True
+                self._idle.put_nowait(worker)
+                if kind == "result":
+                    yield kind, data
+                    return
+                if kind == "error":
+                    raise data
+                log.error("worker bug in %s: %s", task, data)
+                raise MeshsmithError(f"internal error while running {task}: {data.splitlines()[0]}")
+        finally:
+            self.busy -= 1
+            if not done:  # cancelled or abandoned mid-task: interrupt the native work
+                self._discard(worker)
+
+    async def run(self, task: str, payload: Any, on_progress: Callable[[tuple], None] | None = None) -> Any:
+        """Like `stream`, returning the result and passing progress events to `on_progress`."""
+        async for kind, data in self.stream(task, payload):
+            if kind == "result":
+                return data
+            if on_progress:
+                on_progress(data)
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        self._closing = True
+        for worker in list(self._all):
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        for worker in list(self._all):
+            await asyncio.get_running_loop().run_in_executor(None, worker.process.join, 3)
+            if worker.process.is_alive():
+                worker.process.kill()
+        self._all.clear()
+        self._io.shutdown(wait=False, cancel_futures=True)
