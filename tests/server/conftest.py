@@ -1,0 +1,69 @@
+"""A real meshsmith server process on free ports, with its own SQLite file and blob dir."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import pytest
+
+from meshsmith.client import Client
+from tests.conftest import free_port
+
+
+@dataclass
+class RunningServer:
+    address: str
+    http: str
+    data_dir: Path
+    process: subprocess.Popen
+    log: list[str] = field(default_factory=list)
+
+    def client(self) -> Client:
+        return Client(self.address, timeout=300)
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(self.address)
+
+
+def start_server(data_dir: Path, *extra: str, timeout: float = 120) -> RunningServer:
+    port, http_port = free_port(), free_port()
+    cmd = [sys.executable, "-m", "meshsmith", "serve", "--address", f"127.0.0.1:{port}",
+           "--http-address", f"127.0.0.1:{http_port}", "--data-dir", str(data_dir), *extra]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    server = RunningServer(f"127.0.0.1:{port}", f"127.0.0.1:{http_port}", data_dir, proc)
+    ready = threading.Event()
+
+    def drain():  # keep reading so the server never blocks on a full pipe
+        for line in proc.stderr:
+            server.log.append(line)
+            if "meshsmith ready" in line:
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.2):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("server did not start:\n" + "".join(server.log[-40:]))
+    return server
+
+
+def stop_server(server: RunningServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(30)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="package")
+def server(tmp_path_factory):
+    s = start_server(tmp_path_factory.mktemp("server-data"), "--workers", "2")
+    yield s
+    stop_server(s)
