@@ -1,4 +1,4 @@
-"""The meshsmith server process: gRPC (+ health, reflection) and the HTTP pull endpoint."""
+"""The meshsmith server process: gRPC (+ health, reflection), durable jobs, and the HTTP endpoint."""
 
 from __future__ import annotations
 
@@ -7,73 +7,145 @@ import logging
 import signal
 
 import grpc
+from aiohttp import web
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from meshsmith.v1 import assets_pb2, assets_pb2_grpc, ingest_pb2, ingest_pb2_grpc
+from meshsmith.v1 import admin_pb2, admin_pb2_grpc, assets_pb2, assets_pb2_grpc, ingest_pb2, ingest_pb2_grpc
+from meshsmith.v1 import jobs_pb2, jobs_pb2_grpc
 from registry import Registry
-from server.services import AssetService, IngestService
+from registry.keys import KeyStore
+from server.admin_service import AdminService
+from server.asset_service import AssetService
+from server.auth import AuthInterceptor, Authenticator
+from server.ingest_service import IngestService
+from server.job_kinds import generate_kind
+from server.job_service import JobService
+from server.jobs import JobManager
+from server.metrics import CONTENT_TYPE_LATEST, Metrics
 from server.settings import Settings
+from server.uploads import UploadStore
 from server.workers import WorkerPool
 
 log = logging.getLogger("meshsmith.server")
 
-SERVICE_NAMES = (
-    ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name,
-    assets_pb2.DESCRIPTOR.services_by_name["AssetService"].full_name,
-)
+SERVICES = {
+    "IngestService": ingest_pb2,
+    "AssetService": assets_pb2,
+    "JobService": jobs_pb2,
+    "AdminService": admin_pb2,
+}
+SERVICE_NAMES = tuple(module.DESCRIPTOR.services_by_name[name].full_name for name, module in SERVICES.items())
+READINESS_S = 5.0
+
+
+def _credentials(s: Settings) -> grpc.ServerCredentials:
+    ca = s.tls_client_ca.read_bytes() if s.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(s.tls_key.read_bytes(), s.tls_cert.read_bytes())], root_certificates=ca, require_client_auth=ca is not None
+    )
 
 
 class App:
-    """Owns the registry, the worker pool and the servers; `start()` then `wait()`."""
+    """Owns the registry, the worker pool, jobs and the servers; `start()` then `stop()`."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.health = health.aio.HealthServicer()
+        self.metrics = Metrics()
         self.registry: Registry | None = None
         self.pool: WorkerPool | None = None
+        self.jobs: JobManager | None = None
         self.grpc: grpc.aio.Server | None = None
-        self.http = None
-        self.health = health.aio.HealthServicer()
+        self.http: web.AppRunner | None = None
         self.port: int | None = None
+        self._readiness: asyncio.Task | None = None
 
     async def start(self) -> None:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         self.registry = Registry(s.db_url, s.blob_dir)
         await asyncio.to_thread(self.registry.migrate)
-        self.pool = WorkerPool(s.workers, max_queue=s.max_queue)
+        self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers)
         await self.pool.start()
+        keys = KeyStore(self.registry.db)
+        auth = Authenticator(keys, enabled=s.auth)
+        uploads = UploadStore(s.data_dir / "uploads", max(s.max_image_bytes, s.max_mesh_bytes))
+        await asyncio.to_thread(uploads.expire)
+        kinds = {"generate": generate_kind(s, self.registry)}
+        self.jobs = JobManager(s, self.registry, self.pool, kinds, self.metrics)
+        self.metrics.watch(self.pool, self.jobs)
+        http_base = f"http://{s.http_address}" if s.http_address else ""
 
         options = [
             ("grpc.max_receive_message_length", s.max_message_bytes),
             ("grpc.max_send_message_length", s.max_message_bytes),
         ]
-        self.grpc = grpc.aio.server(options=options)
-        ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestService(s, self.registry, self.pool), self.grpc)
-        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry), self.grpc)
+        self.grpc = grpc.aio.server(options=options, interceptors=[AuthInterceptor(auth)])
+        ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestService(s, self.pool, self.jobs, uploads, auth), self.grpc)
+        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry, http_base, self.metrics), self.grpc)
+        jobs_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.jobs), self.grpc)
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(
+            AdminService(self.registry, keys, auth, self.jobs, s.gc_grace_s), self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)
-        self.port = self.grpc.add_insecure_port(s.address)
-        if not self.port:
-            raise OSError(f"cannot listen on {s.address}")
+        if s.tls_cert:
+            self.port = self.grpc.add_secure_port(s.address, _credentials(s))
+        else:
+            self.port = self.grpc.add_insecure_port(s.address)
         await self.grpc.start()
         if s.http_address:
             from server.http import start_http
 
             host, _, port = s.http_address.rpartition(":")
-            self.http = await start_http(self.registry, host, int(port))
-        for name in ("", *SERVICE_NAMES):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        host = s.address.rpartition(":")[0]
+            self.http = await start_http(self.registry, host, int(port), [web.get("/metrics", self._metrics)])
+        recovered = await self.jobs.recover()
+        await self._set_health(True)
+        self._readiness = asyncio.get_running_loop().create_task(self._watch_readiness())
         log.info(
-            "meshsmith ready on %s:%d (http %s, %d workers, data %s)",
-            host, self.port, s.http_address or "off", s.workers, s.data_dir,
+            "meshsmith ready on %s:%d (%s%s, http %s, %d workers, data %s%s)",
+            s.address.rpartition(":")[0], self.port, "tls" if s.tls_cert else "plaintext",
+            ", api keys required" if s.auth else "", s.http_address or "off", s.workers, s.data_dir,
+            f", {recovered} jobs re-queued" if recovered else "",
         )
 
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _set_health(self, ok: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)
+
+    async def _ready(self) -> bool:
+        """Workers warm and the database reachable."""
+        if self.pool.ready < 1:
+            return False
+        try:
+            await asyncio.to_thread(self.registry.schema_revision)
+            return True
+        except Exception:
+            return False
+
+    async def _watch_readiness(self) -> None:
+        serving = True
+        while True:
+            await asyncio.sleep(READINESS_S)
+            ok = await self._ready()
+            if ok != serving:
+                log.warning("readiness changed: %s", "serving" if ok else "NOT serving")
+                await self._set_health(ok)
+                serving = ok
+
     async def stop(self) -> None:
+        """Graceful: NOT_SERVING, drain running jobs up to the grace period, then close everything."""
+        if self._readiness:
+            self._readiness.cancel()
         await self.health.enter_graceful_shutdown()
+        if self.jobs:
+            await self.jobs.drain(self.settings.grace_s)
         if self.grpc:
-            await self.grpc.stop(self.settings.grace_s)
+            await self.grpc.stop(2)
         if self.http:
             await self.http.cleanup()
         if self.pool:

@@ -6,11 +6,13 @@ Domain report data are the plain dicts of validation's dataclasses
 
 from __future__ import annotations
 
+import json
 from datetime import timezone
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from meshsmith.errors import InvalidInput
+from meshsmith.v1 import assets_pb2
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.modes import ReconstructParams
 from validation.decimate import DecimateParams
@@ -190,3 +192,38 @@ def asset_to_pb(a) -> pb.Asset:
         latest=version_to_pb(a.latest) if a.latest else None,
         channels=[channel_to_pb(c) for c in a.channels],
     )
+
+
+def _json(value) -> str:
+    return "" if value is None else json.dumps(value, sort_keys=True)
+
+
+def diff_to_pb(d) -> assets_pb2.DiffVersionsResponse:
+    """registry.VersionDiff -> DiffVersionsResponse."""
+    return assets_pb2.DiffVersionsResponse(
+        asset=d.asset,
+        a=d.a,
+        b=d.b,
+        metrics=[assets_pb2.MetricDelta(name=m.name, before=m.before, after=m.after) for m in d.metrics],
+        parameters=[assets_pb2.ParameterChange(key=p.key, before_json=_json(p.before), after_json=_json(p.after))
+                    for p in d.parameters],
+        checks=[assets_pb2.CheckChange(profile=c.profile, check_id=c.check_id, before=LEVELS.get(c.before, 0),
+                                       after=LEVELS.get(c.after, 0)) for c in d.checks],
+        artifacts_changed=list(d.artifacts_changed),
+    )
+
+
+def lock_to_pb(lock: dict) -> assets_pb2.ResolveLockResponse:
+    """The registry's lockfile dict -> ResolveLockResponse (one entry per locked name/LOD)."""
+    entries = []
+    for key, e in lock["assets"].items():
+        entries.append(assets_pb2.LockEntry(
+            asset=key.split("#")[0], version=e["version"], sha256=e["sha256"], size=e["size"], lod=e["lod"],
+            url=e["url"], integrity=e["integrity"], spec=f"{key.split('#')[0]}@{e['ref']}",
+        ))
+    return assets_pb2.ResolveLockResponse(entries=entries)
+
+
+def audit_event_to_pb(e) -> assets_pb2.AuditEvent:
+    return assets_pb2.AuditEvent(id=e.id, at=timestamp(e.at), actor=e.actor, action=e.action, asset=e.asset or "",
+                                 version=e.version or 0, channel=e.channel or "", detail_json=_json(e.detail))

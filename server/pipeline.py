@@ -40,6 +40,7 @@ class ValidateJob:
     filename: str
     profiles: tuple[str, ...] = ("default",)
     limits: MeshLimits = MeshLimits()
+    repair: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,12 @@ def _previews(mesh) -> tuple[bytes | None, bytes | None, str]:
         return None, None, f"preview skipped: {err}"
 
 
-def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...]]:
-    """mesh bytes -> load -> stats + reports (no repair: this checks what the caller has)."""
+def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...], dict | None]:
+    """mesh bytes -> load -> [repair] -> stats + reports (+ repair log when repaired)."""
     mesh = load_mesh(job.mesh, job.filename, job.limits)
     glb = job.mesh if job.filename.lower().endswith(".glb") else None
-    return dataclasses.asdict(mesh_stats(mesh)), _reports(mesh, job.profiles, glb)
+    log = None
+    if job.repair:
+        mesh, log = repair(mesh, RepairParams())
+        glb = None
+    return dataclasses.asdict(mesh_stats(mesh)), _reports(mesh, job.profiles, glb), log and dataclasses.asdict(log)

@@ -51,7 +51,7 @@ def _worker_main(conn, task_module: str) -> None:
             conn.send(("bug", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
 
 
-@dataclass
+@dataclass(eq=False)
 class _Worker:
     process: mp.process.BaseProcess
     conn: Any

@@ -2,4 +2,5 @@ import sys
 
 from meshsmith.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # worker processes are spawned: they must not re-run the CLI
+    sys.exit(main())

@@ -10,7 +10,8 @@ from typing import Callable, Iterator
 import grpc
 
 from meshsmith.errors import BY_STATUS, DataLoss, MeshsmithError
-from meshsmith.v1 import assets_pb2, assets_pb2_grpc, ingest_pb2, ingest_pb2_grpc
+from meshsmith.v1 import admin_pb2, admin_pb2_grpc, assets_pb2, assets_pb2_grpc, ingest_pb2, ingest_pb2_grpc
+from meshsmith.v1 import jobs_pb2, jobs_pb2_grpc
 from meshsmith.v1 import types_pb2 as pb
 
 DEFAULT_SERVER = "127.0.0.1:50051"
@@ -44,6 +45,8 @@ class Client:
         self.channel = grpc.insecure_channel(self.server, options=options)
         self.ingest = ingest_pb2_grpc.IngestServiceStub(self.channel)
         self.assets = assets_pb2_grpc.AssetServiceStub(self.channel)
+        self.jobs = jobs_pb2_grpc.JobServiceStub(self.channel)
+        self.admin = admin_pb2_grpc.AdminServiceStub(self.channel)
 
     def close(self) -> None:
         self.channel.close()
@@ -64,14 +67,17 @@ class Client:
         except grpc.RpcError as err:
             raise error_from_rpc(err) from None
 
+    def _stream(self, method, request):
+        try:
+            yield from method(request, timeout=self.timeout, metadata=self._metadata)
+        except grpc.RpcError as err:
+            raise error_from_rpc(err) from None
+
     def generate_events(self, image: bytes, asset: str, params: pb.GenerateParams | None = None, **fields) -> Iterator[pb.JobEvent]:
         """Stream the job's events; a failure raises after its error event was yielded."""
         request = ingest_pb2.GenerateRequest(image=image, asset=asset, params=params, **fields)
-        try:
-            for response in self.ingest.Generate(request, timeout=self.timeout, metadata=self._metadata):
-                yield response.event
-        except grpc.RpcError as err:
-            raise error_from_rpc(err) from None
+        for response in self._stream(self.ingest.Generate, request):
+            yield response.event
 
     def generate(self, image: bytes, asset: str, params: pb.GenerateParams | None = None,
                  on_event: Callable[[pb.JobEvent], None] | None = None, **fields) -> pb.Version:
@@ -89,15 +95,20 @@ class Client:
     def pull(self, asset: str, ref: str = "latest", kind: str = "glb", lod: int = 0) -> Pulled:
         """Fetch one artifact and verify its size and sha256 (DataLoss on mismatch)."""
         request = assets_pb2.PullArtifactRequest(asset=asset, ref=ref, kind=kind, lod=lod)
+        return self._download(self.assets.PullArtifact, request)
+
+    def export(self, asset: str, ref: str = "latest", fmt: str = "stl", lod: int = 0) -> Pulled:
+        """A version converted to `fmt` (stl/obj/3mf in millimetres, Z up), verified like a pull."""
+        request = assets_pb2.ExportVersionRequest(asset=asset, ref=ref, format=fmt, lod=lod)
+        return self._download(self.assets.ExportVersion, request)
+
+    def _download(self, method, request) -> Pulled:
         header, chunks = None, []
-        try:
-            for part in self.assets.PullArtifact(request, timeout=self.timeout, metadata=self._metadata):
-                if part.HasField("header"):
-                    header = part.header
-                else:
-                    chunks.append(part.chunk)
-        except grpc.RpcError as err:
-            raise error_from_rpc(err) from None
+        for part in self._stream(method, request):
+            if part.HasField("header"):
+                header = part.header
+            else:
+                chunks.append(part.chunk)
         data = b"".join(chunks)
         if header is None:
             raise DataLoss("the server sent no header")
@@ -117,3 +128,48 @@ class Client:
 
     def validate(self, mesh: bytes, filename: str, profiles: list[str] | None = None) -> ingest_pb2.ValidateResponse:
         return self._call(self.ingest.Validate, ingest_pb2.ValidateRequest(mesh=mesh, filename=filename, profiles=profiles))
+
+    def upload(self, data: bytes, filename: str, chunk: int = 1024 * 1024) -> str:
+        """Send a file in chunks (checked by sha256); returns the upload_id to reference it by."""
+        header = ingest_pb2.UploadHeader(filename=filename, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+        def parts():
+            yield ingest_pb2.UploadRequest(header=header)
+            for i in range(0, len(data), chunk):
+                yield ingest_pb2.UploadRequest(chunk=data[i : i + chunk])
+
+        return self._call(self.ingest.Upload, parts()).upload_id
+
+    def watch(self, job_id: str, from_sequence: int = 0) -> Iterator[pb.JobEvent]:
+        for response in self._stream(self.jobs.WatchJob, jobs_pb2.WatchJobRequest(job_id=job_id, from_sequence=from_sequence)):
+            yield response.event
+
+    def cancel(self, job_id: str) -> jobs_pb2.Job:
+        return self._call(self.jobs.CancelJob, jobs_pb2.CancelJobRequest(job_id=job_id)).job
+
+    def get_job(self, job_id: str) -> jobs_pb2.Job:
+        return self._call(self.jobs.GetJob, jobs_pb2.GetJobRequest(job_id=job_id)).job
+
+    def batch(self, request: ingest_pb2.BatchGenerateRequest) -> Iterator[ingest_pb2.BatchGenerateResponse]:
+        yield from self._stream(self.ingest.BatchGenerate, request)
+
+    def search(self, prefix: str, tags: list[str] | None = None, limit: int = 50) -> list[pb.Asset]:
+        return list(self._call(self.assets.SearchAssets, assets_pb2.SearchAssetsRequest(prefix=prefix, tags=tags, limit=limit)).assets)
+
+    def diff(self, asset: str, ref_a: str, ref_b: str) -> assets_pb2.DiffVersionsResponse:
+        return self._call(self.assets.DiffVersions, assets_pb2.DiffVersionsRequest(asset=asset, ref_a=ref_a, ref_b=ref_b))
+
+    def resolve_lock(self, specs: list[str], base_url: str = "") -> assets_pb2.ResolveLockResponse:
+        return self._call(self.assets.ResolveLock, assets_pb2.ResolveLockRequest(specs=specs, base_url=base_url))
+
+    def move_channel(self, asset: str, channel: str, ref: str) -> pb.Channel:
+        return self._call(self.admin.MoveChannel, admin_pb2.MoveChannelRequest(asset=asset, channel=channel, ref=ref)).channel
+
+    def deprecate(self, asset: str, number: int, reason: str = "") -> pb.Version:
+        return self._call(self.admin.DeprecateVersion, admin_pb2.DeprecateVersionRequest(asset=asset, number=number, reason=reason)).version
+
+    def gc(self, dry_run: bool = True) -> admin_pb2.CollectGarbageResponse:
+        return self._call(self.admin.CollectGarbage, admin_pb2.CollectGarbageRequest(dry_run=dry_run))
+
+    def audit(self) -> admin_pb2.AuditBlobsResponse:
+        return self._call(self.admin.AuditBlobs, admin_pb2.AuditBlobsRequest())

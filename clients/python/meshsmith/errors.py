@@ -45,9 +45,14 @@ class FailedPrecondition(MeshsmithError):
 
 
 class ResourceExhausted(MeshsmithError):
-    """Too much at once (queue full, per-caller limit); retry later."""
+    """Too much at once (queue full, per-caller limit); retry after `retry_after_s`."""
 
     status = "RESOURCE_EXHAUSTED"
+    retry_after_s: float | None = None
+
+    def retry_after(self, seconds: float) -> "ResourceExhausted":
+        self.retry_after_s = seconds
+        return self
 
 
 class Unauthenticated(MeshsmithError):

@@ -42,11 +42,12 @@ def add_parser(sub) -> None:
     p.add_argument("--request-id", default="", help="makes retries safe: the same id returns the same version")
     p.set_defaults(func=generate)
 
-    p = sub.add_parser("pull", parents=[common], help="download an artifact of a version, verifying its sha256")
-    p.add_argument("spec", help="NAME[@N|@latest|@channel]")
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--artifact", default="glb", help="glb (default), preview, turntable, source")
+    p = sub.add_parser("pull", parents=[common], help="download an artifact of a version (or a lockfile's assets), verifying sha256")
+    p.add_argument("spec", help="NAME[@N|@latest|@channel], or the target DIR with --lock")
+    p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--artifact", default="glb", help="glb (default), preview, turntable, source, manifest")
     p.add_argument("--lod", type=int, default=0)
+    p.add_argument("--lock", type=Path, help="fetch exactly the assets pinned in this assets.lock.json into DIR")
     p.set_defaults(func=pull)
 
     p = sub.add_parser("history", parents=[common], help="an asset's versions, newest first")
@@ -132,6 +133,10 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def pull(args) -> int:
+    if args.lock:
+        return pull_lock(args)
+    if args.output is None:
+        raise InvalidInput("pull needs -o FILE (or --lock assets.lock.json DIR)")
     name, ref = split_ref(args.spec)
     with connect(args) as client:
         pulled = client.pull(name, ref, kind=args.artifact, lod=args.lod)
@@ -157,4 +162,14 @@ def history(args) -> int:
         flags = (" deprecated" if v.deprecated else "") + (f" [{', '.join(v.channels)}]" if v.channels else "")
         created = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
         print(f"{v.number:>4}  {created}  {v.author[:12]:12}  {mode:8}  {v.stats.faces:>7}  {v.source_sha256[:12]}  {verdicts}{flags}")
+    return 0
+
+
+def pull_lock(args) -> int:
+    from meshsmith.lockfile import fetch
+
+    fetched = fetch(args.lock, Path(args.spec))
+    for f in fetched:
+        print(f"{'ok (present)' if f.skipped else 'fetched':13} {f.key} -> {f.path}")
+    print(f"{len(fetched)} assets verified against {args.lock}")
     return 0

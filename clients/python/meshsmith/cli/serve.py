@@ -9,8 +9,15 @@ import sys
 
 
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line; a record's `job_id` (logging extra) is carried as a field."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"time": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": record.getMessage()})
+        out = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if getattr(record, "job_id", None):
+            out["job_id"] = record.job_id
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out)
 
 
 def add_parser(sub) -> None:
@@ -21,6 +28,14 @@ def add_parser(sub) -> None:
     p.add_argument("--http-address", help="HOST:PORT of the HTTP pull endpoint, or 'off' (default 127.0.0.1:8080)")
     p.add_argument("--workers", type=int, help="worker processes (default 2)")
     p.add_argument("--no-previews", dest="previews", action="store_const", const=False, help="skip preview rendering")
+    p.add_argument("--max-queue", type=int, help="jobs that may wait for a worker before RESOURCE_EXHAUSTED (default 64)")
+    p.add_argument("--max-jobs-per-caller", type=int, help="jobs one caller may have in flight (default 32)")
+    p.add_argument("--grace", type=float, help="seconds to let running jobs finish on shutdown (default 10)")
+    p.add_argument("--auth", action="store_true", default=None, help="require API keys (always on beyond loopback)")
+    p.add_argument("--tls-cert", help="PEM certificate chain: serve gRPC over TLS")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates signed by it (mTLS)")
+    p.add_argument("--allow-insecure", action="store_true", default=None, help="allow plaintext beyond loopback (behind a TLS proxy)")
     p.add_argument("--log-json", action="store_true", help="structured JSON logs")
     p.set_defaults(func=run)
 
@@ -30,21 +45,30 @@ def run(args) -> int:
     from server.settings import load_settings
 
     handler = logging.StreamHandler(sys.stderr)
-    if args.log_json:
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    formatter = _JsonFormatter() if args.log_json else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(formatter)
     logging.basicConfig(level=logging.INFO, handlers=[handler])
-    settings = load_settings(
-        {
-            "address": args.address,
-            "data_dir": args.data_dir,
-            "database_url": args.database_url,
-            "http_address": args.http_address,
-            "workers": args.workers,
-            "previews": args.previews,
-            "log_json": args.log_json or None,
-        }
-    )
+    flags = {
+        "address": args.address,
+        "data_dir": args.data_dir,
+        "database_url": args.database_url,
+        "http_address": args.http_address,
+        "workers": args.workers,
+        "previews": args.previews,
+        "log_json": args.log_json or None,
+        "max_queue": args.max_queue,
+        "max_jobs_per_caller": args.max_jobs_per_caller,
+        "grace_s": args.grace,
+        "auth": args.auth,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "tls_client_ca": args.tls_client_ca,
+        "allow_insecure": args.allow_insecure,
+    }
+    try:
+        settings = load_settings(flags)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     asyncio.run(serve(settings))
     return 0

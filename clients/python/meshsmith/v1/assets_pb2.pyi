@@ -79,3 +79,167 @@ class PullHeader(_message.Message):
     version: _types_pb2.Version
     artifact: _types_pb2.Artifact
     def __init__(self, version: _Optional[_Union[_types_pb2.Version, _Mapping]] = ..., artifact: _Optional[_Union[_types_pb2.Artifact, _Mapping]] = ...) -> None: ...
+
+class SearchAssetsRequest(_message.Message):
+    __slots__ = ("prefix", "tags", "limit")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    def __init__(self, prefix: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class SearchAssetsResponse(_message.Message):
+    __slots__ = ("assets",)
+    ASSETS_FIELD_NUMBER: _ClassVar[int]
+    assets: _containers.RepeatedCompositeFieldContainer[_types_pb2.Asset]
+    def __init__(self, assets: _Optional[_Iterable[_Union[_types_pb2.Asset, _Mapping]]] = ...) -> None: ...
+
+class DiffVersionsRequest(_message.Message):
+    __slots__ = ("asset", "ref_a", "ref_b")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    REF_A_FIELD_NUMBER: _ClassVar[int]
+    REF_B_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    ref_a: str
+    ref_b: str
+    def __init__(self, asset: _Optional[str] = ..., ref_a: _Optional[str] = ..., ref_b: _Optional[str] = ...) -> None: ...
+
+class MetricDelta(_message.Message):
+    __slots__ = ("name", "before", "after")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    before: float
+    after: float
+    def __init__(self, name: _Optional[str] = ..., before: _Optional[float] = ..., after: _Optional[float] = ...) -> None: ...
+
+class ParameterChange(_message.Message):
+    __slots__ = ("key", "before_json", "after_json")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_JSON_FIELD_NUMBER: _ClassVar[int]
+    AFTER_JSON_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    before_json: str
+    after_json: str
+    def __init__(self, key: _Optional[str] = ..., before_json: _Optional[str] = ..., after_json: _Optional[str] = ...) -> None: ...
+
+class CheckChange(_message.Message):
+    __slots__ = ("profile", "check_id", "before", "after")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    CHECK_ID_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    profile: str
+    check_id: str
+    before: _types_pb2.CheckLevel
+    after: _types_pb2.CheckLevel
+    def __init__(self, profile: _Optional[str] = ..., check_id: _Optional[str] = ..., before: _Optional[_Union[_types_pb2.CheckLevel, str]] = ..., after: _Optional[_Union[_types_pb2.CheckLevel, str]] = ...) -> None: ...
+
+class DiffVersionsResponse(_message.Message):
+    __slots__ = ("asset", "a", "b", "metrics", "parameters", "checks", "artifacts_changed")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    a: int
+    b: int
+    metrics: _containers.RepeatedCompositeFieldContainer[MetricDelta]
+    parameters: _containers.RepeatedCompositeFieldContainer[ParameterChange]
+    checks: _containers.RepeatedCompositeFieldContainer[CheckChange]
+    artifacts_changed: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, asset: _Optional[str] = ..., a: _Optional[int] = ..., b: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDelta, _Mapping]]] = ..., parameters: _Optional[_Iterable[_Union[ParameterChange, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckChange, _Mapping]]] = ..., artifacts_changed: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ResolveLockRequest(_message.Message):
+    __slots__ = ("specs", "base_url")
+    SPECS_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    specs: _containers.RepeatedScalarFieldContainer[str]
+    base_url: str
+    def __init__(self, specs: _Optional[_Iterable[str]] = ..., base_url: _Optional[str] = ...) -> None: ...
+
+class LockEntry(_message.Message):
+    __slots__ = ("asset", "version", "sha256", "size", "lod", "url", "integrity", "spec")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    LOD_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    INTEGRITY_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    version: int
+    sha256: str
+    size: int
+    lod: int
+    url: str
+    integrity: str
+    spec: str
+    def __init__(self, asset: _Optional[str] = ..., version: _Optional[int] = ..., sha256: _Optional[str] = ..., size: _Optional[int] = ..., lod: _Optional[int] = ..., url: _Optional[str] = ..., integrity: _Optional[str] = ..., spec: _Optional[str] = ...) -> None: ...
+
+class ResolveLockResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[LockEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[LockEntry, _Mapping]]] = ...) -> None: ...
+
+class ExportVersionRequest(_message.Message):
+    __slots__ = ("asset", "ref", "format", "lod")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    REF_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    LOD_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    ref: str
+    format: str
+    lod: int
+    def __init__(self, asset: _Optional[str] = ..., ref: _Optional[str] = ..., format: _Optional[str] = ..., lod: _Optional[int] = ...) -> None: ...
+
+class ExportVersionResponse(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: PullHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[PullHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class ListAuditEventsRequest(_message.Message):
+    __slots__ = ("asset", "limit")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    limit: int
+    def __init__(self, asset: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class AuditEvent(_message.Message):
+    __slots__ = ("id", "at", "actor", "action", "asset", "version", "channel", "detail_json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_JSON_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    at: _timestamp_pb2.Timestamp
+    actor: str
+    action: str
+    asset: str
+    version: int
+    channel: str
+    detail_json: str
+    def __init__(self, id: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., asset: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., detail_json: _Optional[str] = ...) -> None: ...
+
+class ListAuditEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[AuditEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ...) -> None: ...

@@ -50,6 +50,31 @@ class AssetServiceStub:
                 request_serializer=meshsmith_dot_v1_dot_assets__pb2.PullArtifactRequest.SerializeToString,
                 response_deserializer=meshsmith_dot_v1_dot_assets__pb2.PullArtifactResponse.FromString,
                 _registered_method=True)
+        self.SearchAssets = channel.unary_unary(
+                '/meshsmith.v1.AssetService/SearchAssets',
+                request_serializer=meshsmith_dot_v1_dot_assets__pb2.SearchAssetsRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_assets__pb2.SearchAssetsResponse.FromString,
+                _registered_method=True)
+        self.DiffVersions = channel.unary_unary(
+                '/meshsmith.v1.AssetService/DiffVersions',
+                request_serializer=meshsmith_dot_v1_dot_assets__pb2.DiffVersionsRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_assets__pb2.DiffVersionsResponse.FromString,
+                _registered_method=True)
+        self.ResolveLock = channel.unary_unary(
+                '/meshsmith.v1.AssetService/ResolveLock',
+                request_serializer=meshsmith_dot_v1_dot_assets__pb2.ResolveLockRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_assets__pb2.ResolveLockResponse.FromString,
+                _registered_method=True)
+        self.ExportVersion = channel.unary_stream(
+                '/meshsmith.v1.AssetService/ExportVersion',
+                request_serializer=meshsmith_dot_v1_dot_assets__pb2.ExportVersionRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_assets__pb2.ExportVersionResponse.FromString,
+                _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/meshsmith.v1.AssetService/ListAuditEvents',
+                request_serializer=meshsmith_dot_v1_dot_assets__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_assets__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
 
 
 class AssetServiceServicer:
@@ -77,6 +102,41 @@ class AssetServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchAssets(self, request, context):
+        """Assets whose name starts with a prefix and that carry all the given tags.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffVersions(self, request, context):
+        """What changed between two versions: metrics, parameters, check verdicts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveLock(self, request, context):
+        """Pin specs ("props/chair@stable") to exact versions and sha256s for a lockfile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportVersion(self, request, context):
+        """A version converted for printing or DCC tools (STL, OBJ, 3MF in millimetres, Z up): header, then chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """The append-only audit log, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AssetServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +154,31 @@ def add_AssetServiceServicer_to_server(servicer, server):
                     servicer.PullArtifact,
                     request_deserializer=meshsmith_dot_v1_dot_assets__pb2.PullArtifactRequest.FromString,
                     response_serializer=meshsmith_dot_v1_dot_assets__pb2.PullArtifactResponse.SerializeToString,
+            ),
+            'SearchAssets': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchAssets,
+                    request_deserializer=meshsmith_dot_v1_dot_assets__pb2.SearchAssetsRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_assets__pb2.SearchAssetsResponse.SerializeToString,
+            ),
+            'DiffVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffVersions,
+                    request_deserializer=meshsmith_dot_v1_dot_assets__pb2.DiffVersionsRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_assets__pb2.DiffVersionsResponse.SerializeToString,
+            ),
+            'ResolveLock': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveLock,
+                    request_deserializer=meshsmith_dot_v1_dot_assets__pb2.ResolveLockRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_assets__pb2.ResolveLockResponse.SerializeToString,
+            ),
+            'ExportVersion': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportVersion,
+                    request_deserializer=meshsmith_dot_v1_dot_assets__pb2.ExportVersionRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_assets__pb2.ExportVersionResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=meshsmith_dot_v1_dot_assets__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_assets__pb2.ListAuditEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +263,141 @@ class AssetService:
             '/meshsmith.v1.AssetService/PullArtifact',
             meshsmith_dot_v1_dot_assets__pb2.PullArtifactRequest.SerializeToString,
             meshsmith_dot_v1_dot_assets__pb2.PullArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchAssets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshsmith.v1.AssetService/SearchAssets',
+            meshsmith_dot_v1_dot_assets__pb2.SearchAssetsRequest.SerializeToString,
+            meshsmith_dot_v1_dot_assets__pb2.SearchAssetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshsmith.v1.AssetService/DiffVersions',
+            meshsmith_dot_v1_dot_assets__pb2.DiffVersionsRequest.SerializeToString,
+            meshsmith_dot_v1_dot_assets__pb2.DiffVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveLock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshsmith.v1.AssetService/ResolveLock',
+            meshsmith_dot_v1_dot_assets__pb2.ResolveLockRequest.SerializeToString,
+            meshsmith_dot_v1_dot_assets__pb2.ResolveLockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/meshsmith.v1.AssetService/ExportVersion',
+            meshsmith_dot_v1_dot_assets__pb2.ExportVersionRequest.SerializeToString,
+            meshsmith_dot_v1_dot_assets__pb2.ExportVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshsmith.v1.AssetService/ListAuditEvents',
+            meshsmith_dot_v1_dot_assets__pb2.ListAuditEventsRequest.SerializeToString,
+            meshsmith_dot_v1_dot_assets__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

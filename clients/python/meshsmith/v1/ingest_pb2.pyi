@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("asset", "image", "params", "author", "request_id")
+    __slots__ = ("asset", "image", "params", "author", "request_id", "upload_id")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     asset: str
     image: bytes
     params: _types_pb2.GenerateParams
     author: str
     request_id: str
-    def __init__(self, asset: _Optional[str] = ..., image: _Optional[bytes] = ..., params: _Optional[_Union[_types_pb2.GenerateParams, _Mapping]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    upload_id: str
+    def __init__(self, asset: _Optional[str] = ..., image: _Optional[bytes] = ..., params: _Optional[_Union[_types_pb2.GenerateParams, _Mapping]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., upload_id: _Optional[str] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
     __slots__ = ("event",)
@@ -28,19 +30,147 @@ class GenerateResponse(_message.Message):
     def __init__(self, event: _Optional[_Union[_types_pb2.JobEvent, _Mapping]] = ...) -> None: ...
 
 class ValidateRequest(_message.Message):
-    __slots__ = ("mesh", "filename", "profiles")
+    __slots__ = ("mesh", "filename", "profiles", "upload_id", "repair")
     MESH_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_FIELD_NUMBER: _ClassVar[int]
     mesh: bytes
     filename: str
     profiles: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ...) -> None: ...
+    upload_id: str
+    repair: bool
+    def __init__(self, mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., upload_id: _Optional[str] = ..., repair: _Optional[bool] = ...) -> None: ...
 
 class ValidateResponse(_message.Message):
-    __slots__ = ("reports", "stats")
+    __slots__ = ("reports", "stats", "repair")
     REPORTS_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_FIELD_NUMBER: _ClassVar[int]
     reports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ValidationReport]
     stats: _types_pb2.MeshStats
-    def __init__(self, reports: _Optional[_Iterable[_Union[_types_pb2.ValidationReport, _Mapping]]] = ..., stats: _Optional[_Union[_types_pb2.MeshStats, _Mapping]] = ...) -> None: ...
+    repair: _types_pb2.RepairLog
+    def __init__(self, reports: _Optional[_Iterable[_Union[_types_pb2.ValidationReport, _Mapping]]] = ..., stats: _Optional[_Union[_types_pb2.MeshStats, _Mapping]] = ..., repair: _Optional[_Union[_types_pb2.RepairLog, _Mapping]] = ...) -> None: ...
+
+class ImportRequest(_message.Message):
+    __slots__ = ("asset", "mesh", "filename", "upload_id", "target_faces", "lod_ratios", "profiles", "author", "request_id", "watertight", "unit_scale")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    MESH_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FACES_FIELD_NUMBER: _ClassVar[int]
+    LOD_RATIOS_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WATERTIGHT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_SCALE_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    mesh: bytes
+    filename: str
+    upload_id: str
+    target_faces: int
+    lod_ratios: _containers.RepeatedScalarFieldContainer[float]
+    profiles: _containers.RepeatedScalarFieldContainer[str]
+    author: str
+    request_id: str
+    watertight: bool
+    unit_scale: float
+    def __init__(self, asset: _Optional[str] = ..., mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., upload_id: _Optional[str] = ..., target_faces: _Optional[int] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., profiles: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., watertight: _Optional[bool] = ..., unit_scale: _Optional[float] = ...) -> None: ...
+
+class ImportResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: _types_pb2.JobEvent
+    def __init__(self, event: _Optional[_Union[_types_pb2.JobEvent, _Mapping]] = ...) -> None: ...
+
+class UploadRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: UploadHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[UploadHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class UploadHeader(_message.Message):
+    __slots__ = ("filename", "size", "sha256")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    size: int
+    sha256: str
+    def __init__(self, filename: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class UploadResponse(_message.Message):
+    __slots__ = ("upload_id", "size", "sha256")
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    size: int
+    sha256: str
+    def __init__(self, upload_id: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class BatchItem(_message.Message):
+    __slots__ = ("asset", "upload_id", "image", "request_id")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    upload_id: str
+    image: bytes
+    request_id: str
+    def __init__(self, asset: _Optional[str] = ..., upload_id: _Optional[str] = ..., image: _Optional[bytes] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class BatchGenerateRequest(_message.Message):
+    __slots__ = ("items", "params", "concurrency", "author")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[BatchItem]
+    params: _types_pb2.GenerateParams
+    concurrency: int
+    author: str
+    def __init__(self, items: _Optional[_Iterable[_Union[BatchItem, _Mapping]]] = ..., params: _Optional[_Union[_types_pb2.GenerateParams, _Mapping]] = ..., concurrency: _Optional[int] = ..., author: _Optional[str] = ...) -> None: ...
+
+class BatchItemResult(_message.Message):
+    __slots__ = ("index", "asset", "ok", "version", "reused", "error", "job_id")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REUSED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    asset: str
+    ok: bool
+    version: int
+    reused: bool
+    error: _types_pb2.Error
+    job_id: str
+    def __init__(self, index: _Optional[int] = ..., asset: _Optional[str] = ..., ok: _Optional[bool] = ..., version: _Optional[int] = ..., reused: _Optional[bool] = ..., error: _Optional[_Union[_types_pb2.Error, _Mapping]] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class BatchSummary(_message.Message):
+    __slots__ = ("total", "ok", "failed", "reused")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    REUSED_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    ok: int
+    failed: int
+    reused: int
+    def __init__(self, total: _Optional[int] = ..., ok: _Optional[int] = ..., failed: _Optional[int] = ..., reused: _Optional[int] = ...) -> None: ...
+
+class BatchGenerateResponse(_message.Message):
+    __slots__ = ("item", "summary")
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    item: BatchItemResult
+    summary: BatchSummary
+    def __init__(self, item: _Optional[_Union[BatchItemResult, _Mapping]] = ..., summary: _Optional[_Union[BatchSummary, _Mapping]] = ...) -> None: ...

@@ -45,6 +45,21 @@ class IngestServiceStub:
                 request_serializer=meshsmith_dot_v1_dot_ingest__pb2.ValidateRequest.SerializeToString,
                 response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ValidateResponse.FromString,
                 _registered_method=True)
+        self.Import = channel.unary_stream(
+                '/meshsmith.v1.IngestService/Import',
+                request_serializer=meshsmith_dot_v1_dot_ingest__pb2.ImportRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ImportResponse.FromString,
+                _registered_method=True)
+        self.Upload = channel.stream_unary(
+                '/meshsmith.v1.IngestService/Upload',
+                request_serializer=meshsmith_dot_v1_dot_ingest__pb2.UploadRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.UploadResponse.FromString,
+                _registered_method=True)
+        self.BatchGenerate = channel.unary_stream(
+                '/meshsmith.v1.IngestService/BatchGenerate',
+                request_serializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -66,6 +81,27 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Import(self, request, context):
+        """Ingest an existing mesh: repair, decimate, LODs, validate, store as a new version. Streams progress.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Upload(self, request_iterator, context):
+        """Send a file larger than one message in chunks; reference it by upload_id afterwards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGenerate(self, request, context):
+        """Many images at once with bounded concurrency; one result per item, then a summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +114,21 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.Validate,
                     request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ValidateRequest.FromString,
                     response_serializer=meshsmith_dot_v1_dot_ingest__pb2.ValidateResponse.SerializeToString,
+            ),
+            'Import': grpc.unary_stream_rpc_method_handler(
+                    servicer.Import,
+                    request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ImportRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_ingest__pb2.ImportResponse.SerializeToString,
+            ),
+            'Upload': grpc.stream_unary_rpc_method_handler(
+                    servicer.Upload,
+                    request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.UploadRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_ingest__pb2.UploadResponse.SerializeToString,
+            ),
+            'BatchGenerate': grpc.unary_stream_rpc_method_handler(
+                    servicer.BatchGenerate,
+                    request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +186,87 @@ class IngestService:
             '/meshsmith.v1.IngestService/Validate',
             meshsmith_dot_v1_dot_ingest__pb2.ValidateRequest.SerializeToString,
             meshsmith_dot_v1_dot_ingest__pb2.ValidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Import(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/meshsmith.v1.IngestService/Import',
+            meshsmith_dot_v1_dot_ingest__pb2.ImportRequest.SerializeToString,
+            meshsmith_dot_v1_dot_ingest__pb2.ImportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Upload(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/meshsmith.v1.IngestService/Upload',
+            meshsmith_dot_v1_dot_ingest__pb2.UploadRequest.SerializeToString,
+            meshsmith_dot_v1_dot_ingest__pb2.UploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGenerate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/meshsmith.v1.IngestService/BatchGenerate',
+            meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateRequest.SerializeToString,
+            meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateResponse.FromString,
             options,
             channel_credentials,
             insecure,

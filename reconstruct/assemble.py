@@ -1,0 +1,107 @@
+"""Shared steps of every mode: the working-resolution mask, joining parts, and the final placed mesh."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+import trimesh
+from PIL import Image
+from trimesh.visual import TextureVisuals
+from trimesh.visual.material import PBRMaterial
+
+from meshsmith.errors import MeshsmithError
+
+from .params import ReconstructParams, metres_per_pixel
+
+
+def work_mask(mask: np.ndarray, max_side: int, max_area: float) -> tuple[np.ndarray, float]:
+    """(H, W) bool -> ((h, w) float32 coverage in [0, 1], crop pixels per work pixel).
+
+    The work size keeps the object area <= max_area pixels and the long side <= max_side.
+    """
+    h, w = mask.shape
+    area = max(float(mask.sum()), 1.0)
+    f = min(1.0, max_side / max(h, w), float(np.sqrt(max_area / area)))
+    sw, sh = max(2, int(round(w * f))), max(2, int(round(h * f)))
+    cov = cv2.resize(mask.astype(np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
+    return cov, w / sw
+
+
+def join_parts(mask: np.ndarray, width: int, connectivity: int = 4) -> np.ndarray:
+    """(h, w) bool -> same with every part (4- or 8-connected) linked to the largest by a straight bar."""
+    m = mask.astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=connectivity)
+    if n <= 2:
+        return mask.copy()
+    joined = labels == (1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])))
+    rest = sorted(set(range(1, n)) - {int(labels[joined][0])})
+    out = m.copy()
+    while rest:
+        dist, lab = cv2.distanceTransformWithLabels((~joined).astype(np.uint8), cv2.DIST_L2, 5,
+                                                    labelType=cv2.DIST_LABEL_PIXEL)
+        # nearest part first: its closest pixel, and the closest joined pixel to that
+        best = min(rest, key=lambda k: (float(dist[labels == k].min()), k))
+        ys, xs = np.nonzero(labels == best)
+        i = int(np.argmin(dist[ys, xs]))
+        p = (int(xs[i]), int(ys[i]))
+        jy, jx = np.nonzero(joined)
+        j = int(np.argmin((jx - p[0]) ** 2 + (jy - p[1]) ** 2))
+        cv2.line(out, p, (int(jx[j]), int(jy[j])), 1, thickness=max(1, width))
+        joined = joined | (labels == best) | (out.astype(bool) & ~mask)
+        rest.remove(best)
+    return out.astype(bool)
+
+
+def _fail(msg: str) -> MeshsmithError:
+    return MeshsmithError(f"reconstruction produced an invalid mesh ({msg}); please report this image")
+
+
+def check_closed(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Signed volume of one closed, 2-manifold, consistently wound body; raises otherwise."""
+    n = len(vertices)
+    if len(faces) < 4 or (faces[:, 0] == faces[:, 1]).any() or (faces[:, 1] == faces[:, 2]).any() \
+            or (faces[:, 2] == faces[:, 0]).any():
+        raise _fail("degenerate faces")
+    a = faces.ravel()
+    b = np.roll(faces, -1, axis=1).ravel()
+    directed = a * n + b
+    if np.unique(directed).size != directed.size:
+        raise _fail("inconsistent winding or non-manifold edges")
+    undirected = np.minimum(a, b) * n + np.maximum(a, b)
+    _, counts = np.unique(undirected, return_counts=True)
+    if (counts != 2).any():
+        raise _fail("not watertight" if (counts == 1).any() else "non-manifold edges")
+    graph = sp.csr_matrix((np.ones(a.size, np.int8), (a, b)), shape=(n, n))
+    used = np.zeros(n, bool)
+    used[a] = True
+    count, labels = connected_components(graph, directed=False)
+    if np.unique(labels[used]).size != 1:
+        raise _fail(f"{np.unique(labels[used]).size} separate bodies")
+    tri = vertices[faces]
+    return float(np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0)
+
+
+def finish(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, texture: Image.Image,
+           params: ReconstructParams, z_extent_m: float | None = None) -> trimesh.Trimesh:
+    """Crop-pixel coordinates (x right, y up, z to the viewer) -> placed, scaled, textured volume.
+
+    vertices (N, 3) float, faces (M, 3) int, uv (N, 2) in [0, 1]. Scales to the target height (or width),
+    puts the pivot at the bottom centre, sets z extent to z_extent_m when given, and checks the result
+    is one watertight, consistently wound, outward-facing volume.
+    """
+    v = np.asarray(vertices, np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    s = metres_per_pixel(params, hi[0] - lo[0], hi[1] - lo[1])
+    v = (v - [(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2]) * s
+    if z_extent_m is not None and hi[2] > lo[2]:
+        v[:, 2] *= z_extent_m / ((hi[2] - lo[2]) * s)
+    f = np.ascontiguousarray(faces, np.int64)
+    volume = check_closed(v, f)
+    if volume < 0:
+        f = np.ascontiguousarray(f[:, ::-1])
+    mesh = trimesh.Trimesh(vertices=v, faces=f, process=False, validate=False)
+    material = PBRMaterial(baseColorTexture=texture, metallicFactor=0.0, roughnessFactor=0.9)
+    mesh.visual = TextureVisuals(uv=np.asarray(uv, np.float64), material=material)
+    return mesh

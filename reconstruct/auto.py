@@ -1,0 +1,57 @@
+"""auto: pick a mode from the segmented picture, with a one-sentence reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import ReconstructParams
+from .revolve import symmetry_axis
+from .segment import Segmented
+from .voxel import pixel_grid
+
+REVOLVE_SYMMETRY = 0.96     # mirror overlap needed to revolve
+REVOLVE_SOLID_ROWS = 0.97   # fraction of rows that must be one solid run (no legs, arms, handles)
+FLAT_COVERAGE = 0.92        # fraction of object pixels covered by the FLAT_COLOURS most common colours
+FLAT_COLOURS = 16
+VOXEL_MAX_CELLS = 64        # pixel art up to this many cells on its long side becomes voxels
+
+
+@dataclass(frozen=True)
+class Features:
+    symmetry: float          # best left-right mirror overlap, 0..1
+    solid_rows: float        # fraction of object rows that are a single run
+    flat: float              # fraction of object pixels in the FLAT_COLOURS most common exact colours
+    cells: int               # long side of the pixel-art grid (pixels per cell detected), else image side
+
+
+def features(seg: Segmented) -> Features:
+    """Cheap shape and colour statistics of a segmented picture."""
+    mask = seg.mask
+    sym = symmetry_axis(mask)[1]
+    rows = mask[mask.any(axis=1)]
+    starts = (np.diff(rows.astype(np.int8), axis=1) == 1).sum(axis=1) + rows[:, 0]
+    solid = float((starts == 1).mean())
+    rgb = seg.rgba[..., :3][mask].astype(np.int64)
+    code = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    counts = np.sort(np.unique(code, return_counts=True)[1])[::-1]
+    flat = float(counts[:FLAT_COLOURS].sum() / max(code.size, 1))
+    cells_mask, _ = pixel_grid(seg)
+    return Features(sym, solid, flat, int(max(cells_mask.shape)))
+
+
+def choose(seg: Segmented, params: ReconstructParams) -> tuple[str, str]:
+    """-> (mode, reason sentence)."""
+    f = features(seg)
+    if f.flat >= FLAT_COVERAGE and f.cells <= VOXEL_MAX_CELLS:
+        return "voxel", (f"auto chose voxel: the picture is pixel art ({f.cells} cells on its long side, "
+                         f"{f.flat:.0%} of it in {FLAT_COLOURS} flat colours)")
+    if f.flat >= FLAT_COVERAGE:
+        return "extrude", (f"auto chose extrude: the picture is flat-colour art ({f.flat:.0%} of it in "
+                           f"{FLAT_COLOURS} colours with hard edges), like a logo or an icon")
+    if params.symmetry and f.symmetry >= REVOLVE_SYMMETRY and f.solid_rows >= REVOLVE_SOLID_ROWS:
+        return "revolve", (f"auto chose revolve: the silhouette is left-right symmetric ({f.symmetry:.0%} mirror "
+                           f"overlap) and solid across every row, like a bottle, vase or chess piece")
+    return "inflate", (f"auto chose inflate: a rounded solid suits this picture (left-right symmetry "
+                       f"{f.symmetry:.0%}, {f.flat:.0%} in flat colours)")

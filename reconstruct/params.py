@@ -1,0 +1,49 @@
+"""Parameters and result of reconstruction (re-exported by reconstruct.modes)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import trimesh
+
+from meshsmith.errors import InvalidInput
+
+MODE_NAMES = ("auto", "inflate", "revolve", "extrude", "relief", "voxel")
+
+
+@dataclass(frozen=True)
+class ReconstructParams:
+    mode: str = "auto"                      # auto|inflate|revolve|extrude|relief|voxel
+    target_height_m: float | None = 1.0
+    target_width_m: float | None = None     # overrides height when set
+    depth_m: float | None = None            # extrude/relief/voxel thickness (inflate: max thickness); None = mode default
+    texture_size: int = 1024                # cap; texture is a power of two <= this
+    seed: int = 0
+    symmetry: bool = True                   # revolve: one common axis; inflate: back mirrors front; auto: may revolve
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    mesh: trimesh.Trimesh
+    mode: str      # the mode actually used
+    reason: str    # one human sentence: why auto chose it, or "requested"
+
+
+def check_params(p: ReconstructParams) -> None:
+    """Raise InvalidInput for values no mode can honour."""
+    if p.mode not in MODE_NAMES:
+        raise InvalidInput(f"unknown reconstruction mode {p.mode!r}; use one of {', '.join(MODE_NAMES)}")
+    for name in ("target_height_m", "target_width_m", "depth_m"):
+        v = getattr(p, name)
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 1000):
+            raise InvalidInput(f"{name} must be a positive number of metres (at most 1000), got {v!r}")
+    if not isinstance(p.texture_size, int) or not 16 <= p.texture_size <= 16384:
+        raise InvalidInput(f"texture_size must be an integer from 16 to 16384, got {p.texture_size!r}")
+
+
+def metres_per_pixel(p: ReconstructParams, width_px: float, height_px: float) -> float:
+    """Scale that makes the object target_width_m wide (if set) or target_height_m tall (default 1 m)."""
+    if p.target_width_m is not None:
+        return p.target_width_m / max(width_px, 1e-9)
+    return (p.target_height_m if p.target_height_m is not None else 1.0) / max(height_px, 1e-9)

@@ -1,0 +1,68 @@
+"""Base-colour textures: power-of-two RGB images whose empty texels are filled from the object."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+
+def pow2_at_most(n: int) -> int:
+    return 1 << max(0, int(n).bit_length() - 1)
+
+
+def texture_side(pixels: int, cap: int, scale: int = 1) -> int:
+    """Smallest power of two >= pixels*scale, capped by the largest power of two <= cap (>= 16)."""
+    want = 1 << max(4, int(np.ceil(np.log2(max(pixels * scale, 1)))))
+    return min(want, max(16, pow2_at_most(cap)))
+
+
+def _push_pull(rgb: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Fill where weight w (H, W) is 0 with a smooth extension of the weighted colours (H, W, 3)."""
+    h, wd = w.shape
+    if w.min() > 0 or h <= 1 or wd <= 1:
+        return rgb
+    sh, sw = max(1, h // 2), max(1, wd // 2)
+    small_w = cv2.resize(w, (sw, sh), interpolation=cv2.INTER_AREA)
+    small_c = cv2.resize(rgb * w[..., None], (sw, sh), interpolation=cv2.INTER_AREA)
+    small = small_c / np.maximum(small_w, 1e-6)[..., None]
+    filled = _push_pull(small.astype(np.float32), (small_w > 1e-6).astype(np.float32))
+    up = cv2.resize(filled, (wd, h), interpolation=cv2.INTER_LINEAR)
+    return rgb * w[..., None] + up * (1 - w[..., None])
+
+
+def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
+    """(H, W, 4) uint8 + (H, W) bool -> RGB PIL image, power-of-two sides, background filled (push-pull)."""
+    h, w = mask.shape
+    tw, th = texture_side(w, cap), texture_side(h, cap)
+    weight = mask.astype(np.float32)
+    rgb = rgba[..., :3].astype(np.float32) * weight[..., None]
+    rgb_t = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
+    w_t = cv2.resize(weight, (tw, th), interpolation=cv2.INTER_AREA)
+    inside = w_t > 1e-3
+    rgb_t = np.where(inside[..., None], rgb_t / np.maximum(w_t, 1e-3)[..., None], 0)
+    full = _push_pull(rgb_t.astype(np.float32), inside.astype(np.float32))
+    return Image.fromarray(np.clip(full + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def blocky_texture(colors: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
+    """Pixel-art texture: (h, w, 3) uint8 cells upscaled without blur; empty texels take the nearest cell colour."""
+    h, w = mask.shape
+    tw, th = texture_side(w, cap, 16), texture_side(h, cap, 16)
+    ys = np.minimum((np.arange(th) + 0.5) * h / th, h - 1).astype(int)
+    xs = np.minimum((np.arange(tw) + 0.5) * w / tw, w - 1).astype(int)
+    big = colors[ys][:, xs]
+    big_m = mask[ys][:, xs]
+    if not big_m.all():
+        _, (iy, ix) = ndimage.distance_transform_edt(~big_m, return_indices=True)
+        big = big[iy, ix]
+    return Image.fromarray(np.ascontiguousarray(big, dtype=np.uint8), "RGB")
+
+
+def planar_uv(xy: np.ndarray, width_px: float, height_px: float) -> np.ndarray:
+    """Front projection: (N, 2) crop-pixel x-right/y-up coordinates -> (N, 2) UVs (origin bottom-left)."""
+    uv = np.empty((len(xy), 2), np.float64)
+    uv[:, 0] = xy[:, 0] / width_px
+    uv[:, 1] = xy[:, 1] / height_px
+    return np.clip(uv, 0.0, 1.0)

@@ -1,0 +1,95 @@
+"""voxel: pixel art / icons -> one cube per opaque pixel, merged into one clean watertight mesh."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import manifold3d as m3d
+import numpy as np
+import trimesh
+
+from .assemble import finish, join_parts
+from .extrude import slab
+from .params import ReconstructParams, metres_per_pixel
+from .segment import Segmented
+from .texture import blocky_texture, planar_uv
+
+MAX_CELLS = 128     # a picture that is not pixel art is resampled to at most this many cells per side
+BRIDGE = 0.005      # cells that touch only at a corner get a bridge this wide (cell units) so edges stay 2-manifold
+DEFAULT_DEPTH = 1 / 16  # default thickness in voxels, fraction of the long side (a 16x16 icon: 1 voxel)
+MATCH = 0.99        # share of pixels that must equal their cell's centre pixel for pixel art
+
+
+def _period(changes: np.ndarray) -> int:
+    """(L,) bool 'colour changes between i and i+1' -> the largest step that all change positions share."""
+    pos = np.flatnonzero(changes) + 1
+    return int(np.gcd.reduce(np.diff(pos))) if pos.size > 1 else 0
+
+
+def pixel_grid(seg: Segmented) -> tuple[np.ndarray, np.ndarray]:
+    """Segmented -> ((h, w) bool occupied cells, (h, w, 3) uint8 cell colours).
+
+    Upscaled pixel art is detected (blocks of equal pixels) and mapped back to one cell per art pixel;
+    any other picture is area-resampled to at most MAX_CELLS cells on its long side.
+    """
+    rgba = np.where(seg.mask[..., None], seg.rgba, 0).astype(np.uint8)
+    diff = (rgba[:, 1:] != rgba[:, :-1]).any(axis=2)
+    sx = _period(diff.any(axis=0))
+    sy = _period((rgba[1:] != rgba[:-1]).any(axis=2).any(axis=1))
+    s = math.gcd(sx, sy)
+    h, w = seg.mask.shape
+    if s >= 2:
+        ox = (np.flatnonzero(diff.any(axis=0))[0] + 1) % s
+        oy = (np.flatnonzero((rgba[1:] != rgba[:-1]).any(axis=2).any(axis=1))[0] + 1) % s
+        nx, ny = (w - ox) // s, (h - oy) // s
+        block = rgba[oy:oy + ny * s, ox:ox + nx * s]
+        centre = block[s // 2::s, s // 2::s][:ny, :nx]
+        up = np.repeat(np.repeat(centre, s, axis=0), s, axis=1)
+        if (up == block).all(axis=2).mean() >= MATCH and max(nx, ny) >= 1:
+            return centre[..., 3] > 0, np.ascontiguousarray(centre[..., :3])
+    f = min(1.0, MAX_CELLS / max(h, w))
+    cw, ch = max(1, round(w * f)), max(1, round(h * f))
+    cov = cv2.resize(seg.mask.astype(np.float32), (cw, ch), interpolation=cv2.INTER_AREA)
+    rgb = cv2.resize(rgba[..., :3].astype(np.float32) * seg.mask[..., None], (cw, ch), interpolation=cv2.INTER_AREA)
+    colours = np.clip(rgb / np.maximum(cov, 1e-6)[..., None] + 0.5, 0, 255).astype(np.uint8)
+    return cov >= 0.5, colours
+
+
+def _section(cells: np.ndarray) -> m3d.CrossSection:
+    """(h, w) bool -> union of unit squares (x right, y up), corner-only contacts bridged."""
+    h, w = cells.shape
+    rects = []
+    for r in range(h):
+        p = np.concatenate([[0], cells[r].astype(np.int8), [0]])
+        d = np.diff(p)
+        y0, y1 = h - r - 1.0, h - r * 1.0
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            rects.append(np.array([[a, y0], [b, y0], [b, y1], [a, y1]], np.float64))
+    c = np.pad(cells, 1)
+    tl, tr, bl, br = c[:-1, :-1], c[:-1, 1:], c[1:, :-1], c[1:, 1:]
+    diag = (tl & br & ~tr & ~bl) | (tr & bl & ~tl & ~br)
+    e = BRIDGE
+    for r, x in zip(*np.nonzero(diag)):  # corner at x, y = h - r
+        y = h - r
+        rects.append(np.array([[x - e, y - e], [x + e, y - e], [x + e, y + e], [x - e, y + e]], np.float64))
+    return m3d.CrossSection(rects, m3d.FillRule.NonZero)
+
+
+def voxel(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
+    """Segmented -> voxel slab (depth_m rounded to whole voxels, default 1/16 of the long side, >= 1 voxel).
+
+    Colours come from a blocky texture (one flat texel block per cell), never vertex colours.
+    """
+    cells, colours = pixel_grid(seg)
+    cells = join_parts(cells, width=1, connectivity=8)
+    rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+    depth = max(1, round(DEFAULT_DEPTH * max(rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0])))
+    if params.depth_m is not None:
+        cell_m = metres_per_pixel(params, cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0])
+        depth = max(1, int(round(params.depth_m / cell_m)))
+    v, f = slab(_section(cells), float(depth))
+    h, w = cells.shape
+    uv = planar_uv(v[:, :2], w, h)
+    tex = blocky_texture(colours, cells, params.texture_size)
+    return finish(v, f, uv, tex, params)

@@ -1,0 +1,67 @@
+"""What changed between two versions: metric deltas, parameter changes, checks whose level changed."""
+
+from __future__ import annotations
+
+from .names import verdict_name
+from .records import CheckChange, MetricDelta, ParamChange, VersionDiff, VersionRecord
+
+METRICS = ("faces", "vertices", "volume_m3", "area_m2", "texture_size", "bodies")
+
+
+def _metrics(stats: dict) -> dict[str, float | None]:
+    out = {m: _num(stats.get(m)) for m in METRICS}
+    lo, hi = stats.get("bbox_min") or {}, stats.get("bbox_max") or {}
+    for axis in "xyz":
+        a, b = _num(lo.get(axis)), _num(hi.get(axis))
+        out[f"bbox_size_{axis}"] = None if a is None or b is None else b - a
+    return out
+
+
+def _num(x) -> float | None:
+    try:
+        return None if x is None or isinstance(x, bool) else float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def _flatten(d, prefix: str = "") -> dict:
+    if not isinstance(d, dict) or not d:
+        return {prefix: d} if prefix else {}
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def _levels(reports) -> dict[tuple[str, str], str]:
+    out = {}
+    for r in reports:
+        profile = str(r.get("profile") or "default")
+        out[(profile, "verdict")] = verdict_name(r.get("verdict"))
+        for c in r.get("checks") or ():
+            out[(profile, str(c.get("id")))] = verdict_name(c.get("level"))
+    return out
+
+
+def diff_versions(a: VersionRecord, b: VersionRecord) -> VersionDiff:
+    ma, mb = _metrics(a.stats or {}), _metrics(b.stats or {})
+    metrics = tuple(
+        MetricDelta(k, ma[k], mb[k], None if ma[k] is None or mb[k] is None else mb[k] - ma[k])
+        for k in ma
+        if ma[k] is not None or mb[k] is not None
+    )
+    pa, pb = _flatten(a.parameters or {}), _flatten(b.parameters or {})
+    params = tuple(ParamChange(k, pa.get(k), pb.get(k)) for k in sorted(pa.keys() | pb.keys()) if pa.get(k) != pb.get(k))
+    la, lb = _levels(a.reports), _levels(b.reports)
+    checks = tuple(
+        CheckChange(p, c, la.get((p, c)), lb.get((p, c))) for p, c in sorted(la.keys() | lb.keys()) if la.get((p, c)) != lb.get((p, c))
+    )
+    backend = None
+    if (a.backend, a.backend_version) != (b.backend, b.backend_version):
+        backend = (f"{a.backend} {a.backend_version}", f"{b.backend} {b.backend_version}")
+    arts_a = {(x.kind, x.lod): x.sha256 for x in a.artifacts}
+    arts_b = {(x.kind, x.lod): x.sha256 for x in b.artifacts}
+    changed = tuple(
+        f"{k}#lod{lod}" if k == "glb" else k for k, lod in sorted(arts_a.keys() | arts_b.keys()) if arts_a.get((k, lod)) != arts_b.get((k, lod))
+    )
+    return VersionDiff(a.asset, a.number, b.number, metrics, params, checks, backend, changed)

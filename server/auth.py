@@ -1,0 +1,122 @@
+"""API-key authentication and role checks for every RPC (health and reflection stay open)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import grpc
+
+from registry.keys import KeyStore, role_allows
+
+# The role each service needs; methods of services not listed here (health, reflection) are open.
+SERVICE_ROLES = {
+    "meshsmith.v1.AssetService": "reader",
+    "meshsmith.v1.IngestService": "creator",
+    "meshsmith.v1.JobService": "creator",
+    "meshsmith.v1.AdminService": "admin",
+}
+CACHE_S = 10.0
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    role: str
+    key_id: str | None = None
+
+
+def required_role(method: str) -> str | None:
+    """"/meshsmith.v1.AssetService/PullArtifact" -> "reader"."""
+    return SERVICE_ROLES.get(method.strip("/").split("/")[0])
+
+
+def _bearer(metadata) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else value.strip()
+        if key == "x-api-key" and isinstance(value, str):
+            return value.strip()
+    return None
+
+
+def _peer_host(peer: str) -> str:
+    """"ipv4:127.0.0.1:5555" -> "127.0.0.1"."""
+    kind, _, rest = peer.partition(":")
+    return rest.rsplit(":", 1)[0].strip("[]") if kind in ("ipv4", "ipv6") else peer
+
+
+class Authenticator:
+    def __init__(self, keys: KeyStore, enabled: bool):
+        self.keys = keys
+        self.enabled = enabled
+        self._cache: dict[str, tuple[float, Identity | None]] = {}
+
+    async def verify(self, secret: str) -> Identity | None:
+        hit = self._cache.get(secret)
+        if hit and time.monotonic() - hit[0] < CACHE_S:
+            return hit[1]
+        key = await asyncio.to_thread(self.keys.verify, secret)
+        ident = Identity(f"key:{key.name}", key.role, key.id) if key else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[secret] = (time.monotonic(), ident)
+        return ident
+
+    async def caller(self, context: grpc.aio.ServicerContext) -> Identity:
+        """Who is calling: the key's identity, or the peer's host when auth is off."""
+        secret = _bearer(context.invocation_metadata())
+        if self.enabled and secret:
+            ident = await self.verify(secret)
+            if ident:
+                return ident
+        return Identity(f"anonymous@{_peer_host(context.peer())}", "admin")
+
+
+def _abort_handler(handler: grpc.RpcMethodHandler, code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
+    """A handler of the same streaming kind as `handler` that only aborts."""
+
+    async def unary(request, context):
+        await context.abort(code, message)
+
+    async def streaming(request, context):
+        await context.abort(code, message)
+        yield  # pragma: no cover  (makes this an async generator)
+
+    kwargs = {"request_deserializer": handler.request_deserializer, "response_serializer": handler.response_serializer}
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(streaming, **kwargs)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(unary, **kwargs)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(streaming, **kwargs)
+    return grpc.unary_unary_rpc_method_handler(unary, **kwargs)
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, auth: Authenticator):
+        self.auth = auth
+
+    async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
+        needed = required_role(details.method)
+        if needed is None or not self.auth.enabled:
+            return await continuation(details)
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        secret = _bearer(details.invocation_metadata)
+        if not secret:
+            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED,
+                                  "this server requires an API key: pass --api-key or set MESHSMITH_API_KEY "
+                                  "(metadata 'authorization: Bearer <key>')")
+        ident = await self.auth.verify(secret)
+        if ident is None:
+            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED,
+                                  "the API key is unknown or revoked; ask an admin for a new one (`meshsmith keys create`)")
+        if not role_allows(ident.role, needed):
+            method = details.method.rsplit("/", 1)[-1]
+            return _abort_handler(handler, grpc.StatusCode.PERMISSION_DENIED,
+                                  f"{method} needs the {needed} role; your key {ident.key_id} has the {ident.role} role")
+        return handler

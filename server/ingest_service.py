@@ -1,0 +1,159 @@
+"""IngestService: Generate, Import, Validate, Upload, BatchGenerate — thin adapters over jobs and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import grpc
+
+from meshsmith.errors import BY_STATUS, InvalidInput, MeshsmithError
+from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
+from registry import check_asset_name
+from server import convert
+from server.auth import Authenticator
+from server.job_kinds import generate_request
+from server.jobs import JobManager
+from server.pipeline import ValidateJob
+from server.settings import Settings
+from server.status import streaming, unary
+from server.uploads import UploadStore
+from server.workers import WorkerPool
+from validation.formats import MeshLimits
+
+
+def error_of(event) -> MeshsmithError:
+    err = BY_STATUS.get(event.error.code, MeshsmithError)(event.error.message)
+    err.status = event.error.code
+    return err
+
+
+async def follow(jobs: JobManager, job_id: str, context: grpc.aio.ServicerContext, from_sequence: int = 0):
+    """A job's events for an RPC; raises the job's error at the end; a passed deadline cancels the job."""
+    try:
+        async for event in jobs.watch(job_id, from_sequence):
+            yield event
+            if event.HasField("error"):
+                raise error_of(event)
+    except asyncio.CancelledError:
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0.05:  # the caller's deadline passed: it no longer wants the result
+            asyncio.get_running_loop().create_task(jobs.cancel(job_id))
+        raise
+
+
+class IngestService(ingest_pb2_grpc.IngestServiceServicer):
+    def __init__(self, settings: Settings, pool: WorkerPool, jobs: JobManager, uploads: UploadStore, auth: Authenticator):
+        self.settings = settings
+        self.pool = pool
+        self.jobs = jobs
+        self.uploads = uploads
+        self.auth = auth
+
+    async def _input(self, data: bytes, upload_id: str, what: str, limit: int) -> bytes:
+        if data and upload_id:
+            raise InvalidInput(f"send the {what} bytes or an upload_id, not both")
+        if upload_id:
+            data = await asyncio.to_thread(self.uploads.read, upload_id)
+        if not data:
+            hint = "a PNG, JPEG or WebP file" if what == "image" else "a GLB, OBJ, STL, PLY or OFF file"
+            raise InvalidInput(f"the {what} is empty: send the bytes of {hint}")
+        if len(data) > limit:
+            raise InvalidInput(f"the {what} is {len(data)} bytes; the limit is {limit} — make it smaller")
+        return data
+
+    @streaming
+    async def Generate(self, request: ingest_pb2.GenerateRequest, context):
+        asset = check_asset_name(request.asset)
+        image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes)
+        convert.generate_params(request.params, self.settings.default_faces)  # reject bad parameters before queueing
+        caller = await self.auth.caller(context)
+        rec, _ = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name, image,
+                                        generate_request(request.params), request.request_id or None)
+        async for event in follow(self.jobs, rec.id, context):
+            yield ingest_pb2.GenerateResponse(event=event)
+
+    @unary
+    async def Validate(self, request: ingest_pb2.ValidateRequest, context) -> ingest_pb2.ValidateResponse:
+        mesh = await self._input(request.mesh, request.upload_id, "mesh", self.settings.max_mesh_bytes)
+        if not request.filename:
+            raise InvalidInput("filename is required to tell the format, e.g. 'chair.glb' or 'stl'")
+        filename = request.filename if "." in request.filename else f"mesh.{request.filename}"
+        limits = MeshLimits(max_bytes=self.settings.max_mesh_bytes, max_faces=self.settings.max_faces)
+        job = ValidateJob(mesh=mesh, filename=filename, profiles=tuple(request.profiles), limits=limits, repair=request.repair)
+        stats, reports, repair = await self.pool.run("validate", job)
+        return ingest_pb2.ValidateResponse(
+            stats=convert.stats_to_pb(stats),
+            reports=[convert.report_to_pb(r) for r in reports],
+            repair=convert.repair_to_pb(repair) if repair else None,
+        )
+
+    @unary
+    async def Upload(self, request_iterator, context) -> ingest_pb2.UploadResponse:
+        writer = None
+        header = None
+        try:
+            async for part in request_iterator:
+                if part.HasField("header"):
+                    if header is not None:
+                        raise InvalidInput("an upload has exactly one header, first")
+                    header = part.header
+                    if len(header.sha256) != 64:
+                        raise InvalidInput("the upload header needs the hex sha256 of the whole file")
+                    upload_id, writer = self.uploads.begin(header.size)
+                elif writer is None:
+                    raise InvalidInput("send the upload header (filename, size, sha256) before any chunk")
+                else:
+                    await asyncio.to_thread(writer.write, part.chunk)
+            if writer is None:
+                raise InvalidInput("the upload was empty: send a header, then chunks")
+            sha = await asyncio.to_thread(writer.finish, header.sha256)
+            return ingest_pb2.UploadResponse(upload_id=upload_id, size=writer.written, sha256=sha)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+
+    @streaming
+    async def BatchGenerate(self, request: ingest_pb2.BatchGenerateRequest, context):
+        """Items run `concurrency` at a time; each item's request id makes a re-run resume, not redo."""
+        convert.generate_params(request.params, self.settings.default_faces)
+        caller = await self.auth.caller(context)
+        concurrency = max(1, min(request.concurrency or 2, self.settings.max_jobs_per_caller))
+        gate = asyncio.Semaphore(concurrency)
+        params_key = request.params.SerializeToString(deterministic=True)
+        results: asyncio.Queue = asyncio.Queue()
+
+        async def one(index: int, item) -> None:
+            result = ingest_pb2.BatchItemResult(index=index, asset=item.asset)
+            async with gate:
+                try:
+                    asset = check_asset_name(item.asset)
+                    image = await self._input(item.image, item.upload_id, "image", self.settings.max_image_bytes)
+                    request_id = item.request_id or hashlib.sha256(
+                        asset.encode() + hashlib.sha256(image).digest() + params_key).hexdigest()
+                    rec, _ = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name,
+                                                    image, generate_request(request.params), request_id)
+                    result.job_id = rec.id
+                    async for event in self.jobs.watch(rec.id):
+                        if event.HasField("version"):
+                            result.ok, result.version, result.reused = True, event.version.number, event.version.reused
+                        elif event.HasField("error"):
+                            result.error.CopyFrom(event.error)
+                except MeshsmithError as err:
+                    result.error.code, result.error.message = err.status, err.message
+            await results.put(result)
+
+        tasks = [asyncio.create_task(one(i, item)) for i, item in enumerate(request.items)]
+        summary = ingest_pb2.BatchSummary(total=len(tasks))
+        try:
+            for _ in tasks:
+                result = await results.get()
+                summary.ok += result.ok
+                summary.failed += not result.ok
+                summary.reused += result.reused
+                yield ingest_pb2.BatchGenerateResponse(item=result)
+        finally:
+            for t in tasks:
+                t.cancel()
+        yield ingest_pb2.BatchGenerateResponse(summary=summary)

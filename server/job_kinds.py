@@ -1,0 +1,87 @@
+"""What each kind of durable job runs in a worker and how its output becomes a version."""
+
+from __future__ import annotations
+
+import hashlib
+
+from google.protobuf import json_format
+
+from meshsmith.v1 import types_pb2 as pb
+from reconstruct.image import ImageLimits
+from registry import NewArtifact, NewVersion, Registry
+from server import convert
+from server.jobs import JobKind
+from server.pipeline import GenerateJob, Output
+from server.settings import Settings
+
+BACKEND = "geometry"
+BACKEND_VERSION = "0.1.0"
+MEDIA_TYPES = {
+    "glb": "model/gltf-binary",
+    "preview": "image/png",
+    "turntable": "image/webp",
+    "manifest": "application/json",
+    "obj": "model/obj",
+    "stl": "model/stl",
+    "3mf": "model/3mf",
+}
+
+
+def sniff_image_type(data: bytes) -> str:
+    for magic, media in ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"RIFF", "image/webp"), (b"GIF8", "image/gif")):
+        if data.startswith(magic):
+            return media
+    return "application/octet-stream"
+
+
+def generate_request(params: pb.GenerateParams) -> dict:
+    """What a generate job row stores to run again after a restart."""
+    return {"params": json_format.MessageToDict(params, preserving_proto_field_name=True)}
+
+
+def _generate_params(settings: Settings, request: dict):
+    params = json_format.ParseDict(request["params"], pb.GenerateParams())
+    return convert.generate_params(params, settings.default_faces)
+
+
+def _artifacts(source: bytes, source_type: str, out: Output) -> tuple[NewArtifact, ...]:
+    arts = [NewArtifact("source", 0, source, source_type), NewArtifact("glb", 0, out.glb, MEDIA_TYPES["glb"])]
+    for lod, glb in enumerate(getattr(out, "lods", ()) or (), start=1):
+        arts.append(NewArtifact("glb", lod, glb, MEDIA_TYPES["glb"]))
+    if getattr(out, "manifest", None):
+        arts.append(NewArtifact("manifest", 0, out.manifest, MEDIA_TYPES["manifest"]))
+    if out.preview_png:
+        arts.append(NewArtifact("preview", 0, out.preview_png, MEDIA_TYPES["preview"]))
+    if out.turntable_webp:
+        arts.append(NewArtifact("turntable", 0, out.turntable_webp, MEDIA_TYPES["turntable"]))
+    return tuple(arts)
+
+
+def generate_kind(settings: Settings, registry: Registry) -> JobKind:
+    limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+
+    def payload(rec, data: bytes) -> GenerateJob:
+        rec_params, dec, profiles = _generate_params(settings, rec.request)
+        return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=limits,
+                           previews=settings.previews)
+
+    def store(rec, data: bytes, out: Output):
+        rec_params, dec, profiles = _generate_params(settings, rec.request)
+        return registry.create_version(NewVersion(
+            asset=rec.asset,
+            author=rec.author,
+            source_sha256=hashlib.sha256(data).hexdigest(),
+            parameters=convert.parameters_dict(rec_params, dec, profiles),
+            backend=BACKEND,
+            backend_version=BACKEND_VERSION,
+            seed=rec_params.seed,
+            mode=out.mode,
+            artifacts=_artifacts(data, sniff_image_type(data), out),
+            stats=out.stats,
+            reports=out.reports,
+            repair=out.repair,
+            request_id=rec.request_id,
+            job_id=rec.id,
+        ))
+
+    return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb)

@@ -1,0 +1,85 @@
+"""Chunked uploads: files larger than one message, checked by sha256, then referenced by id."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+from pathlib import Path
+
+from meshsmith.errors import InvalidInput, NotFound
+
+MAX_AGE_S = 24 * 3600
+
+
+class UploadStore:
+    def __init__(self, root: Path, max_bytes: int):
+        self.root = root
+        self.max_bytes = max_bytes
+        root.mkdir(parents=True, exist_ok=True)
+
+    def begin(self, size: int) -> tuple[str, "UploadWriter"]:
+        if size > self.max_bytes:
+            raise InvalidInput(f"the upload declares {size} bytes; the limit is {self.max_bytes}")
+        upload_id = secrets.token_hex(16)
+        return upload_id, UploadWriter(self, upload_id, size)
+
+    def path(self, upload_id: str) -> Path:
+        if not (len(upload_id) == 32 and all(c in "0123456789abcdef" for c in upload_id)):
+            raise InvalidInput(f"malformed upload_id {upload_id[:40]!r}; use the id the Upload call returned")
+        return self.root / upload_id
+
+    def read(self, upload_id: str) -> bytes:
+        try:
+            return self.path(upload_id).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no upload {upload_id!r} (uploads expire after {MAX_AGE_S // 3600} h); upload the file again") from None
+
+    def expire(self, now: float | None = None) -> int:
+        now = now or time.time()
+        removed = 0
+        for p in self.root.iterdir():
+            if now - p.stat().st_mtime > MAX_AGE_S:
+                p.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+class UploadWriter:
+    """Writes chunks to a temp file; `finish` checks size and sha256, then renames it into place."""
+
+    def __init__(self, store: UploadStore, upload_id: str, size: int):
+        self.store = store
+        self.upload_id = upload_id
+        self.size = size
+        self.tmp = store.root / f".{upload_id}.part"
+        self.file = open(self.tmp, "wb")
+        self.digest = hashlib.sha256()
+        self.written = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.written += len(chunk)
+        if self.written > self.size:
+            raise InvalidInput(f"the upload sent more than the {self.size} bytes its header declared")
+        self.digest.update(chunk)
+        self.file.write(chunk)
+
+    def finish(self, sha256: str) -> str:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        got = self.digest.hexdigest()
+        if self.written != self.size or got != sha256.lower():
+            self.abort()
+            raise InvalidInput(
+                f"upload corrupted: received {self.written} bytes with sha256 {got}, "
+                f"the header declared {self.size} bytes with sha256 {sha256}; send it again"
+            )
+        os.replace(self.tmp, self.store.path(self.upload_id))
+        return got
+
+    def abort(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+        self.tmp.unlink(missing_ok=True)

@@ -1,0 +1,59 @@
+"""Upgrading a database made at revision 0001 keeps its data and backfills revision 0002."""
+
+import json
+import uuid
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from registry import HistoryQuery, Registry
+from tests.registry.factory import new_version
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    url = request.getfixturevalue("pg_database")  # a fresh schema in the session's test database
+    schema = f"mig_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    yield url + f"?options=-csearch_path%3D{schema}"
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as c:
+        c.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_upgrade_from_revision_1_keeps_data(empty_url, tmp_path):
+    reg = Registry(empty_url, tmp_path / "blobs")
+    reg.migrate("0001")
+    assert reg.schema_revision() == "0001"
+    report = {"profile": "fdm", "verdict": "CHECK_LEVEL_FAIL", "checks": []}
+    t = "2024-01-02 03:04:05+00:00" if "postgresql" in empty_url else "2024-01-02 03:04:05.000000"
+    with reg.engine.begin() as c:
+        c.execute(sa.text("INSERT INTO assets (name, description, created_at, version_count) VALUES ('props/old', 'from v1', :t, 1)"), {"t": t})
+        aid = c.execute(sa.text("SELECT id FROM assets")).scalar()
+        c.execute(
+            sa.text(
+                "INSERT INTO versions (asset_id, number, created_at, author, source_sha256, parameters, idem_key, backend,"
+                " backend_version, seed, mode, stats, reports, repair, deprecated)"
+                " VALUES (:a, 1, :t, 'old', :sha, '{}', 'k', 'classic', '0.9', 0, 'inflate', '{}', :rep, '{}', false)"
+            ),
+            {"a": aid, "t": t, "sha": "a" * 64, "rep": json.dumps([report])},
+        )
+        vid = c.execute(sa.text("SELECT id FROM versions")).scalar()
+        c.execute(sa.text("INSERT INTO artifacts (version_id, kind, lod, sha256, size, media_type) VALUES (:v, 'glb', 0, :sha, 3, 'model/gltf-binary')"), {"v": vid, "sha": "b" * 64})
+        c.execute(sa.text("INSERT INTO channels (asset_id, name, version_id, moved_by, moved_at) VALUES (:a, 'latest', :v, 'old', :t)"), {"a": aid, "v": vid, "t": t})
+
+    reg.migrate()
+    assert reg.schema_revision() == "0002"
+    old = reg.resolve("props/old")
+    assert (old.number, old.author, old.backend_version, old.reports) == (1, "old", "0.9", (report,))
+    assert old.created_at.year == 2024 and old.created_at.tzinfo is not None
+    assert reg.get_asset("props/old").description == "from v1"
+    assert [v.number for v in reg.history("props/old", HistoryQuery(profile="fdm", verdict="fail"))] == [1]  # backfilled
+    new = reg.create_version(new_version("props/old", 2, request_id="after-upgrade"))
+    assert new.number == 2
+    reg.migrate()  # idempotent
+    reg.close()

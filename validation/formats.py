@@ -1,0 +1,282 @@
+"""Mesh files in and out: load any supported format into one `trimesh.Trimesh`,
+export deterministic GLB (metres, +Y up) and print formats (millimetres, +Z up)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import zipfile
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import trimesh
+
+from meshsmith.errors import InvalidInput
+
+LOADABLE = ("glb", "gltf", "obj", "stl", "ply", "off")
+
+# glTF (metres, +Y up) -> print formats (millimetres, +Z up): x1000 and +90 deg about X,
+# so (x, y, z) -> (x, -z, y); the model's front (+Z in glTF) faces -Y, as slicers expect.
+TO_PRINT = np.array(
+    [[1000.0, 0, 0, 0], [0, 0, -1000.0, 0], [0, 1000.0, 0, 0], [0, 0, 0, 1]]
+)
+
+
+@dataclass(frozen=True)
+class MeshLimits:
+    max_bytes: int = 256 * 2**20
+    max_faces: int = 5_000_000
+
+
+def _extension(filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if ext not in LOADABLE:
+        raise InvalidInput(
+            f"unsupported mesh format {('.' + ext) if ext else '(no extension)'!s} in {filename!r}: "
+            f"send one of {', '.join('.' + e for e in LOADABLE)}"
+        )
+    return ext
+
+
+def _declared_faces(data: bytes, ext: str) -> int | None:
+    """Face count a header declares (cheap, before parsing), if the format has one."""
+    if ext == "stl" and len(data) >= 84 and not data[:5].lower().startswith(b"solid"):
+        return struct.unpack_from("<I", data, 80)[0]
+    if ext == "ply":
+        head = data[: data.find(b"end_header")] if b"end_header" in data[:65536] else b""
+        m = re.search(rb"element\s+face\s+(\d+)", head)
+        return int(m.group(1)) if m else None
+    if ext == "off":
+        m = re.match(rb"\s*C?N?OFF\s+(\d+)\s+(\d+)", data[:4096])
+        return int(m.group(2)) if m else None
+    if ext == "obj":
+        return data.count(b"\nf ") + data.startswith(b"f ")
+    return None
+
+
+def _check_truncated(data: bytes, ext: str) -> None:
+    if ext == "glb":
+        if len(data) < 20 or data[:4] != b"glTF":
+            raise InvalidInput("not a GLB file: it does not start with the 'glTF' magic; re-export it as binary glTF")
+        declared = struct.unpack_from("<I", data, 8)[0]
+        if declared > len(data):
+            raise InvalidInput(f"GLB is truncated: its header says {declared} bytes, got {len(data)}; upload the whole file")
+    elif ext == "stl" and not data[:5].lower().startswith(b"solid"):
+        if len(data) < 84:
+            raise InvalidInput(f"STL is truncated: {len(data)} bytes is shorter than the 84-byte binary header")
+        n = struct.unpack_from("<I", data, 80)[0]
+        if len(data) < 84 + 50 * n:
+            raise InvalidInput(
+                f"binary STL is truncated: header declares {n} triangles ({84 + 50 * n} bytes), got {len(data)} bytes; "
+                "upload the whole file"
+            )
+
+
+def _scene_meshes(loaded) -> list[trimesh.Trimesh]:
+    """Every triangle mesh of a scene, moved into place by its node transform."""
+    if isinstance(loaded, trimesh.Trimesh):
+        return [loaded]
+    meshes = []
+    for node in loaded.graph.nodes_geometry:
+        transform, name = loaded.graph[node]
+        geom = loaded.geometry.get(name)
+        if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
+            meshes.append(geom.copy().apply_transform(transform))
+    return meshes
+
+
+def _check_arrays(mesh: trimesh.Trimesh, limits: MeshLimits) -> None:
+    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    if len(f) == 0:
+        raise InvalidInput("the file holds no triangles (zero faces): export the mesh with its faces, not as points or lines")
+    if len(f) > limits.max_faces:
+        raise InvalidInput(f"too many faces: {len(f):,} > limit {limits.max_faces:,}; decimate before uploading")
+    if not np.isfinite(v).all():
+        bad = int((~np.isfinite(v)).any(axis=1).sum())
+        raise InvalidInput(f"{bad} vertices have NaN or infinite coordinates; fix or remove them in your modelling tool")
+    if f.min() < 0 or f.max() >= len(v):
+        raise InvalidInput(
+            f"face indices out of range: they span {int(f.min())}..{int(f.max())} but there are {len(v)} vertices "
+            "(file truncated or corrupt?)"
+        )
+
+
+def load_mesh(data: bytes, filename: str, limits: MeshLimits = MeshLimits()) -> trimesh.Trimesh:
+    """Parse mesh bytes; the extension of `filename` picks the loader. Raises InvalidInput."""
+    ext = _extension(filename)
+    if not data:
+        raise InvalidInput(f"{filename!r} is empty (0 bytes)")
+    if len(data) > limits.max_bytes:
+        raise InvalidInput(f"file too large: {len(data):,} bytes > limit {limits.max_bytes:,}")
+    _check_truncated(data, ext)
+    declared = _declared_faces(data, ext)
+    if declared is not None and declared > limits.max_faces:
+        raise InvalidInput(f"too many faces: header declares {declared:,} > limit {limits.max_faces:,}; decimate before uploading")
+    if ext == "gltf" and re.search(rb'"uri"\s*:\s*"(?!data:)', data):
+        raise InvalidInput("this .gltf refers to external files; send a .glb or a .gltf with embedded (data:) buffers")
+    try:
+        loaded = trimesh.load(io.BytesIO(data), file_type=ext, force="scene", process=False)
+        meshes = _scene_meshes(loaded)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # parsers raise anything from IndexError to struct.error
+        raise InvalidInput(f"could not read {filename!r} as {ext.upper()} (corrupt or truncated?): {exc}") from None
+    if not meshes:
+        raise InvalidInput("the file holds no triangles (zero faces): export the mesh with its faces, not as points or lines")
+    for m in meshes:
+        _check_arrays(m, limits)
+    mesh = meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes)
+    _check_arrays(mesh, limits)
+    mesh.merge_vertices()  # by position+UV+normal: keeps texture seams
+    mesh.remove_unreferenced_vertices()
+    return mesh
+
+
+# ---------------------------------------------------------------- export
+
+
+def _unit_normals(mesh: trimesh.Trimesh) -> np.ndarray:
+    n = np.asarray(mesh.vertex_normals, dtype=np.float64)
+    length = np.linalg.norm(n, axis=1)
+    bad = ~np.isfinite(length) | (length < 1e-6)
+    n = np.where(bad[:, None], [0.0, 1.0, 0.0], n / np.where(bad, 1.0, length)[:, None])
+    return n.astype(np.float32).astype(np.float64)
+
+
+def _glb_postprocess(tree: dict) -> None:
+    """Give bufferViews their targets (glTF-Validator hint) and stable names."""
+    accessors = tree.get("accessors", [])
+    for mesh in tree.get("meshes", []):
+        for prim in mesh.get("primitives", []):
+            if "indices" in prim:
+                view = accessors[prim["indices"]].get("bufferView")
+                if view is not None:
+                    tree["bufferViews"][view]["target"] = 34963  # ELEMENT_ARRAY_BUFFER
+            for acc in prim.get("attributes", {}).values():
+                view = accessors[acc].get("bufferView")
+                if view is not None:
+                    tree["bufferViews"][view]["target"] = 34962  # ARRAY_BUFFER
+    tree["asset"] = {"version": "2.0", "generator": "meshsmith"}
+
+
+def _clean_image(img):
+    """A copy without ICC/gamma chunks (glTF-Validator flags them) in a mode PNG keeps."""
+    if img is None:
+        return None
+    out = img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB")
+    out.info = {}
+    return out
+
+
+def _clean_visual(visual):
+    """PBR material with clean PNG textures; colour visuals pass through."""
+    if not isinstance(visual, trimesh.visual.TextureVisuals):
+        return visual.copy()
+    material = visual.material
+    pbr = material.to_pbr() if hasattr(material, "to_pbr") else material.copy()
+    for name in ("baseColorTexture", "metallicRoughnessTexture", "normalTexture", "occlusionTexture", "emissiveTexture"):
+        if getattr(pbr, name, None) is not None:
+            setattr(pbr, name, _clean_image(getattr(pbr, name)))
+    pbr.name = "material"
+    uv = None if visual.uv is None else np.asarray(visual.uv, dtype=np.float64)
+    return trimesh.visual.TextureVisuals(uv=uv, material=pbr)
+
+
+def export_glb(mesh: trimesh.Trimesh) -> bytes:
+    """Binary glTF of one mesh; same mesh gives identical bytes; keeps UVs and PBR texture."""
+    m = trimesh.Trimesh(
+        vertices=np.asarray(mesh.vertices, dtype=np.float64),
+        faces=np.asarray(mesh.faces, dtype=np.int64),
+        visual=_clean_visual(mesh.visual),
+        process=False,
+    )
+    m.vertex_normals = _unit_normals(mesh)
+    m.metadata = {"name": "mesh"}
+    scene = trimesh.Scene()
+    scene.add_geometry(m, geom_name="mesh", node_name="mesh")
+    return trimesh.exchange.gltf.export_glb(scene, include_normals=True, tree_postprocessor=_glb_postprocess)
+
+
+def print_frame(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """Copy of `mesh` in millimetres, +Z up (what slicers expect)."""
+    out = trimesh.Trimesh(vertices=np.asarray(mesh.vertices), faces=np.asarray(mesh.faces), process=False)
+    return out.apply_transform(TO_PRINT)
+
+
+def export_stl(mesh: trimesh.Trimesh) -> bytes:
+    """Binary STL, millimetres, +Z up."""
+    return trimesh.exchange.stl.export_stl(print_frame(mesh))
+
+
+def export_obj(mesh: trimesh.Trimesh) -> bytes:
+    """Geometry-only OBJ, millimetres, +Z up."""
+    text = trimesh.exchange.obj.export_obj(
+        print_frame(mesh), include_normals=False, include_color=False, include_texture=False, header=None
+    )
+    return text.encode()
+
+
+_3MF_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="model" ContentType="application/vnd.ms-package.3dmanufacturing-3dmodel+xml"/></Types>'
+)
+_3MF_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Target="/3D/3dmodel.model" Id="rel0" '
+    'Type="http://schemas.microsoft.com/3dmanufacturing/2013/01/3dmodel"/></Relationships>'
+)
+
+
+def export_3mf(mesh: trimesh.Trimesh) -> bytes:
+    """3MF core (unit millimetre, +Z up); deterministic zip."""
+    m = print_frame(mesh)
+    verts = "".join(f'<vertex x="{x:.6g}" y="{y:.6g}" z="{z:.6g}"/>' for x, y, z in m.vertices.tolist())
+    tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in m.faces.tolist())
+    model = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<model unit="millimeter" xml:lang="en-US" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">'
+        '<metadata name="Application">meshsmith</metadata><resources><object id="1" type="model"><mesh>'
+        f"<vertices>{verts}</vertices><triangles>{tris}</triangles></mesh></object></resources>"
+        '<build><item objectid="1"/></build></model>'
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in (("[Content_Types].xml", _3MF_TYPES), ("_rels/.rels", _3MF_RELS), ("3D/3dmodel.model", model)):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text)
+    return buf.getvalue()
+
+
+def export_ply(mesh: trimesh.Trimesh) -> bytes:
+    """Binary PLY in the scene frame (metres, +Y up, like GLB), for mesh tools."""
+    return trimesh.exchange.ply.export_ply(
+        trimesh.Trimesh(vertices=mesh.vertices, faces=mesh.faces, process=False), encoding="binary"
+    )
+
+
+EXPORTERS: dict[str, Callable[[trimesh.Trimesh], bytes]] = {
+    "glb": export_glb,
+    "obj": export_obj,
+    "stl": export_stl,
+    "3mf": export_3mf,
+    "ply": export_ply,
+}
+
+MEDIA_TYPES: dict[str, str] = {
+    "glb": "model/gltf-binary",
+    "obj": "model/obj",
+    "stl": "model/stl",
+    "3mf": "model/3mf",
+    "ply": "application/ply",
+}
+
+
+def glb_json(glb: bytes) -> dict:
+    """The JSON chunk of GLB bytes (for tests and texture-size checks)."""
+    length = struct.unpack_from("<I", glb, 12)[0]
+    return json.loads(glb[20 : 20 + length])

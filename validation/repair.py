@@ -1,0 +1,167 @@
+"""Mesh repair on PyMeshLab, with an admesh-style before/after log.
+
+Run only in a worker process or a single-threaded CLI: PyMeshLab is not thread-safe.
+UVs and vertex colours are carried per face corner and re-attached by face correspondence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+from validation import corners, solid, topology
+
+
+@dataclass(frozen=True)
+class RepairParams:
+    merge_tolerance: float = 1e-6  # merge vertices closer than this share of the bbox diagonal
+    min_component_share: float = 0.02  # drop parts whose diagonal is below this share of the whole one
+    max_hole_edges: int = 100  # close holes bounded by at most this many edges
+    orient_outward: bool = True  # flip parts that enclose negative volume (inside-out)
+    watertight: bool = False  # printing: close every hole and fuse overlapping bodies into one solid
+
+
+@dataclass(frozen=True)
+class RepairLog:
+    parts_before: int
+    parts_after: int
+    open_edges_before: int
+    open_edges_after: int
+    edges_fixed: int
+    vertices_merged: int
+    faces_removed: int
+    faces_added: int
+    faces_reversed: int
+    holes_closed: int
+    notes: tuple[str, ...]
+
+
+class _Chain:
+    """A MeshSet plus counters; each step notes what it changed."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+        import pymeshlab  # noqa: PLC0415  (workers import it once; 1 s)
+
+        self.pml = pymeshlab
+        self.ms = pymeshlab.MeshSet()
+        self.ms.add_mesh(
+            pymeshlab.Mesh(
+                vertex_matrix=np.asarray(vertices, dtype=np.float64),
+                face_matrix=np.asarray(faces, dtype=np.int32),
+                f_scalar_array=np.arange(1, len(faces) + 1, dtype=np.float64),  # source face + 1; 0 = new
+            )
+        )
+        self.notes: list[str] = []
+        self.merged = self.removed = self.added = 0
+
+    def counts(self) -> tuple[int, int]:
+        m = self.ms.current_mesh()
+        return m.vertex_number(), m.face_number()
+
+    def step(self, label: str, filter_name: str, **kwargs) -> None:
+        v0, f0 = self.counts()
+        getattr(self.ms, filter_name)(**kwargs)
+        v1, f1 = self.counts()
+        if f1 < f0:
+            self.removed += f0 - f1
+            self.notes.append(f"{label}: removed {f0 - f1} faces")
+        elif f1 > f0:
+            self.added += f1 - f0
+            self.notes.append(f"{label}: added {f1 - f0} faces")
+        if filter_name in ("meshing_remove_duplicate_vertices", "meshing_merge_close_vertices") and v1 < v0:
+            self.merged += v0 - v1
+            self.notes.append(f"{label}: merged {v0 - v1} vertices")
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.ms.meshing_remove_unreferenced_vertices()
+        m = self.ms.current_mesh()
+        source = np.rint(m.face_scalar_array()).astype(np.int64) - 1
+        return m.vertex_matrix().copy(), m.face_matrix().astype(np.int64), source
+
+
+def _boundary_loops(faces: np.ndarray) -> int:
+    return topology.boundary_loops(faces) if len(faces) else 0
+
+
+def _orient_outward(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, int]:
+    """Flip every part whose signed volume is clearly negative; returns (faces, parts flipped)."""
+    labels = topology.components(faces)
+    tri = vertices[faces]
+    vol = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
+    per_part = np.bincount(labels, weights=vol)
+    scale = float(np.prod(np.maximum(np.ptp(vertices, axis=0), 1e-12)))
+    flip_part = per_part < -1e-9 * scale
+    flip = flip_part[labels]
+    out = faces.copy()
+    out[flip] = out[flip][:, ::-1]
+    return out, int(flip_part.sum())
+
+
+def repair(mesh: trimesh.Trimesh, params: RepairParams = RepairParams()) -> tuple[trimesh.Trimesh, RepairLog]:
+    """Merge, clean, fix non-manifold parts, drop debris, close holes, orient outward (optionally make a solid)."""
+    before = topology.measure(mesh)
+    attrs = corners.corner_attributes(mesh)
+    old_corners = np.asarray(mesh.vertices, dtype=np.float64)[mesh.faces]
+    old_normals = np.asarray(mesh.face_normals)
+    positions, faces = corners.merge_positions(mesh)
+    loops_before = _boundary_loops(faces)
+
+    c = _Chain(positions, faces)
+    pv = c.pml.PercentageValue
+    c.step("merge duplicate vertices", "meshing_remove_duplicate_vertices")
+    c.step("merge close vertices", "meshing_merge_close_vertices", threshold=pv(params.merge_tolerance * 100))
+    c.step("remove null faces", "meshing_remove_null_faces")
+    c.step("remove duplicate faces", "meshing_remove_duplicate_faces")
+    c.step("repair non-manifold edges", "meshing_repair_non_manifold_edges", method=0)
+    c.step("repair non-manifold vertices", "meshing_repair_non_manifold_vertices", vertdispratio=0.01)
+    if params.min_component_share > 0:
+        c.step("remove small floating parts", "meshing_remove_connected_component_by_diameter",
+               mincomponentdiag=pv(params.min_component_share * 100))
+    c.step("orient faces coherently", "meshing_re_orient_faces_coherently")
+    holes = params.max_hole_edges
+    if params.watertight:
+        holes = max(holes, before.boundary_edges + 1)
+    if holes > 0:
+        c.step("close holes", "meshing_close_holes", maxholesize=int(holes), selfintersection=not params.watertight)
+        if params.watertight:  # closing can leave non-manifold rims: fix and close again
+            for _ in range(2):
+                c.step("repair non-manifold edges", "meshing_repair_non_manifold_edges", method=0)
+                c.step("repair non-manifold vertices", "meshing_repair_non_manifold_vertices", vertdispratio=0.01)
+                c.step("close holes", "meshing_close_holes", maxholesize=int(holes), selfintersection=False)
+    vertices, faces, source = c.arrays()
+    notes = c.notes
+    if params.orient_outward and len(faces):
+        faces, flipped = _orient_outward(vertices, faces)
+        if flipped:
+            notes.append(f"orient outward: flipped {flipped} inside-out part(s)")
+    if params.watertight and len(faces):
+        count = len(faces)
+        vertices, faces, source, note = solid.fuse(vertices, faces, source)
+        c.added += max(0, len(faces) - count)
+        c.removed += max(0, count - len(faces))
+        if note:
+            notes.append(note)
+
+    out = corners.rebuild(vertices, faces, corners.transfer(vertices, faces, source, old_corners, attrs), mesh)
+    after = topology.measure(out)
+    known = source >= 0
+    new_normals = out.face_normals
+    reversed_ = int((np.einsum("ij,ij->i", new_normals[known], old_normals[source[known]]) < -0.5).sum())
+    open_before = before.boundary_edges + before.nonmanifold_edges
+    open_after = after.boundary_edges + after.nonmanifold_edges
+    log = RepairLog(
+        parts_before=before.components,
+        parts_after=after.components,
+        open_edges_before=before.boundary_edges,
+        open_edges_after=after.boundary_edges,
+        edges_fixed=max(0, open_before - open_after) + max(0, before.inconsistent_edges - after.inconsistent_edges),
+        vertices_merged=c.merged,
+        faces_removed=c.removed,
+        faces_added=c.added,
+        faces_reversed=reversed_,
+        holes_closed=max(0, loops_before - _boundary_loops(np.asarray(topology.merged(out).faces))),
+        notes=tuple(notes),
+    )
+    return out, log
