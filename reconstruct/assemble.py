@@ -65,20 +65,18 @@ def check_closed(vertices: np.ndarray, faces: np.ndarray) -> float:
             or (faces[:, 2] == faces[:, 0]).any():
         raise _fail("degenerate faces")
     a = faces.ravel()
-    b = np.roll(faces, -1, axis=1).ravel()
-    directed = a * n + b
-    if np.unique(directed).size != directed.size:
+    b = faces[:, [1, 2, 0]].ravel()
+    directed = sp.csr_matrix((np.ones(a.size, np.int32), (a, b)), shape=(n, n))
+    if directed.nnz != a.size:
         raise _fail("inconsistent winding or non-manifold edges")
-    undirected = np.minimum(a, b) * n + np.maximum(a, b)
-    _, counts = np.unique(undirected, return_counts=True)
-    if (counts != 2).any():
-        raise _fail("not watertight" if (counts == 1).any() else "non-manifold edges")
-    graph = sp.csr_matrix((np.ones(a.size, np.int8), (a, b)), shape=(n, n))
+    if (directed != directed.T).nnz:  # every edge a->b needs exactly one b->a
+        raise _fail("not watertight or inconsistent winding")
     used = np.zeros(n, bool)
     used[a] = True
-    count, labels = connected_components(graph, directed=False)
-    if np.unique(labels[used]).size != 1:
-        raise _fail(f"{np.unique(labels[used]).size} separate bodies")
+    _, labels = connected_components(directed, directed=False)
+    bodies = np.unique(labels[used]).size
+    if bodies != 1:
+        raise _fail(f"{bodies} separate bodies")
     tri = vertices[faces]
     return float(np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0)
 

@@ -11,8 +11,8 @@ from .revolve import symmetry_axis
 from .segment import Segmented
 from .voxel import pixel_grid
 
-REVOLVE_SYMMETRY = 0.96     # mirror overlap needed to revolve
-REVOLVE_SOLID_ROWS = 0.97   # fraction of rows that must be one solid run (no legs, arms, handles)
+REVOLVE_SYMMETRY = 0.97     # mirror overlap needed to revolve
+REVOLVE_SOLID_ROWS = 0.99   # fraction of rows that must be one solid run (no legs, arms, handles)
 FLAT_COVERAGE = 0.92        # fraction of object pixels covered by the FLAT_COLOURS most common colours
 FLAT_COLOURS = 16
 VOXEL_MAX_CELLS = 64        # pixel art up to this many cells on its long side becomes voxels

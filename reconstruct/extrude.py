@@ -27,18 +27,46 @@ def slab(section: m3d.CrossSection, depth: float) -> tuple[np.ndarray, np.ndarra
     return np.asarray(mesh.vert_properties[:, :3], np.float64), np.asarray(mesh.tri_verts, np.int64)
 
 
+def pixel_section(cells: np.ndarray, bridge: float = 0.005) -> m3d.CrossSection:
+    """(h, w) bool -> exact union of unit pixel squares (x right, y up); corner-only contacts get a tiny bridge
+    (`bridge` wide) so that the extruded solid stays 2-manifold and in one piece."""
+    h, w = cells.shape
+    rects = []
+    for r in range(h):
+        d = np.diff(np.concatenate([[0], cells[r].astype(np.int8), [0]]))
+        y0, y1 = h - r - 1.0, h - r * 1.0
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            rects.append(np.array([[a, y0], [b, y0], [b, y1], [a, y1]], np.float64))
+    c = np.pad(cells, 1)
+    tl, tr, bl, br = c[:-1, :-1], c[:-1, 1:], c[1:, :-1], c[1:, 1:]
+    diag = (tl & br & ~tr & ~bl) | (tr & bl & ~tl & ~br)
+    e = bridge
+    for r, x in zip(*np.nonzero(diag)):  # the corner at x, y = h - r
+        y = h - r
+        rects.append(np.array([[x - e, y - e], [x + e, y - e], [x + e, y + e], [x - e, y + e]], np.float64))
+    return m3d.CrossSection(rects, m3d.FillRule.NonZero)
+
+
 def outline(inside: np.ndarray) -> m3d.CrossSection:
-    """(h, w) bool -> CrossSection in pixel units (x right, y up), holes and islands kept, pixel-edge exact."""
+    """(h, w) bool -> CrossSection in pixel units (x right, y up), holes and islands kept, one piece.
+
+    Smooth simplified contours (traced at 2x so 1-pixel necks survive); if they fall apart into several
+    pieces, the exact pixel outline instead.
+    """
     h = inside.shape[0]
-    contours, _ = cv2.findContours(inside.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    up = np.repeat(np.repeat(inside.astype(np.uint8), 2, axis=0), 2, axis=1)
+    contours, _ = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     polys = []
     for c in contours:
-        c = cv2.approxPolyDP(c, SIMPLIFY_PX, True)[:, 0, :].astype(np.float64)
+        c = cv2.approxPolyDP(c, 2 * SIMPLIFY_PX, True)[:, 0, :].astype(np.float64)
         if len(c) >= 3:
-            polys.append(np.column_stack([c[:, 0] + 0.5, h - (c[:, 1] + 0.5)]))
+            polys.append(np.column_stack([(c[:, 0] + 0.5) / 2, h - (c[:, 1] + 0.5) / 2]))
     section = m3d.CrossSection(polys, m3d.FillRule.EvenOdd)
-    # grow from pixel centres to pixel edges; the extra grow/shrink closes point contacts (non-manifold)
-    return section.offset(0.55, m3d.JoinType.Miter).offset(-0.05, m3d.JoinType.Miter)
+    # grow from (2x) pixel centres to pixel edges; the extra grow/shrink closes point contacts
+    section = section.offset(0.30, m3d.JoinType.Miter).offset(-0.05, m3d.JoinType.Miter)
+    if len(section.decompose()) != 1:
+        section = pixel_section(inside)
+    return section
 
 
 def extrude(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:

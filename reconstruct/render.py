@@ -163,6 +163,8 @@ def _check(mesh: trimesh.Trimesh, params: RenderParams) -> None:
         raise InvalidInput("mesh has no faces")
     if not np.isfinite(mesh.vertices).all():
         raise InvalidInput("mesh has non-finite vertex coordinates")
+    if mesh.faces.min() < 0 or mesh.faces.max() >= len(mesh.vertices):
+        raise InvalidInput("mesh faces index vertices that do not exist")
     if not (8 <= int(params.size) <= 4096):
         raise InvalidInput(f"render size must be in 8..4096, got {params.size}")
     if not (0.0 <= params.margin < 0.5):
@@ -240,6 +242,8 @@ def _rotation(cam: Camera) -> np.ndarray:
 
 def _matrices(verts: np.ndarray, cam: Camera, margin: float) -> tuple[np.ndarray, np.ndarray]:
     """(view (4, 4), proj (4, 4)) row-major for the vertices (N, 3) and camera."""
+    if not all(math.isfinite(v) for v in (cam.yaw_deg, cam.pitch_deg, cam.fov_deg or 0.0)):
+        raise InvalidInput(f"camera angles must be finite, got {cam}")
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     centre = (lo + hi) / 2.0
     radius = max(float(np.sqrt(((verts - centre) ** 2).sum(axis=1).max())), 1e-12)

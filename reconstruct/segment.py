@@ -131,7 +131,7 @@ def _clean(mask: np.ndarray, p: SegmentParams, smooth: bool) -> np.ndarray:
             keep[lab] = True
     out = keep[labels]
     # fill pinholes (noise, or object colours equal to the background) but keep real holes
-    hole_max = max(4, int((p.pinhole_fraction if smooth else 0.0005) * out.sum()))
+    hole_max = max(4, int(p.pinhole_fraction * out.sum())) if smooth else 0  # alpha holes are real
     nh, hl, hs, _ = cv2.connectedComponentsWithStats((~out).astype(np.uint8), connectivity=4)
     small = np.zeros(nh, bool)
     small[1:] = hs[1:, cv2.CC_STAT_AREA] <= hole_max

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 
 import cv2
-import manifold3d as m3d
 import numpy as np
 import trimesh
 
 from .assemble import finish, join_parts
-from .extrude import slab
+from .extrude import pixel_section, slab
 from .params import ReconstructParams, metres_per_pixel
 from .segment import Segmented
 from .texture import blocky_texture, planar_uv
@@ -56,40 +55,21 @@ def pixel_grid(seg: Segmented) -> tuple[np.ndarray, np.ndarray]:
     return cov >= 0.5, colours
 
 
-def _section(cells: np.ndarray) -> m3d.CrossSection:
-    """(h, w) bool -> union of unit squares (x right, y up), corner-only contacts bridged."""
-    h, w = cells.shape
-    rects = []
-    for r in range(h):
-        p = np.concatenate([[0], cells[r].astype(np.int8), [0]])
-        d = np.diff(p)
-        y0, y1 = h - r - 1.0, h - r * 1.0
-        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
-            rects.append(np.array([[a, y0], [b, y0], [b, y1], [a, y1]], np.float64))
-    c = np.pad(cells, 1)
-    tl, tr, bl, br = c[:-1, :-1], c[:-1, 1:], c[1:, :-1], c[1:, 1:]
-    diag = (tl & br & ~tr & ~bl) | (tr & bl & ~tl & ~br)
-    e = BRIDGE
-    for r, x in zip(*np.nonzero(diag)):  # corner at x, y = h - r
-        y = h - r
-        rects.append(np.array([[x - e, y - e], [x + e, y - e], [x + e, y + e], [x - e, y + e]], np.float64))
-    return m3d.CrossSection(rects, m3d.FillRule.NonZero)
-
-
 def voxel(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     """Segmented -> voxel slab (depth_m rounded to whole voxels, default 1/16 of the long side, >= 1 voxel).
 
     Colours come from a blocky texture (one flat texel block per cell), never vertex colours.
     """
     cells, colours = pixel_grid(seg)
+    opaque = cells
     cells = join_parts(cells, width=1, connectivity=8)
     rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
     depth = max(1, round(DEFAULT_DEPTH * max(rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0])))
     if params.depth_m is not None:
         cell_m = metres_per_pixel(params, cols[-1] + 1 - cols[0], rows[-1] + 1 - rows[0])
         depth = max(1, int(round(params.depth_m / cell_m)))
-    v, f = slab(_section(cells), float(depth))
+    v, f = slab(pixel_section(cells, BRIDGE), float(depth))
     h, w = cells.shape
     uv = planar_uv(v[:, :2], w, h)
-    tex = blocky_texture(colours, cells, params.texture_size)
+    tex = blocky_texture(colours, opaque, params.texture_size)  # bars joining parts take nearby colours
     return finish(v, f, uv, tex, params)

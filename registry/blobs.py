@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from meshsmith.errors import InvalidInput, NotFound
+from meshsmith.errors import DataLoss, InvalidInput, NotFound
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 TMP_PREFIX = ".tmp-"
@@ -56,11 +56,23 @@ class BlobStore:
             raise NotFound(f"blob {sha256} is not in the store")
         return p
 
+    def verified_path(self, sha256: str) -> Path:
+        """Like existing_path, after re-hashing the file; DataLoss if its bytes changed."""
+        p = self.existing_path(sha256)
+        actual = sha256_file(p)
+        if actual != sha256:
+            raise DataLoss(
+                f"blob {sha256} is corrupt on disk (its bytes hash to {actual}); restore it from a backup "
+                "or store the same file again (create_version heals a corrupt blob)"
+            )
+        return p
+
     def put(self, data: bytes) -> str:
-        """Store `data` durably; return its sha256. An existing blob is only touched (keeps GC off it)."""
+        """Store `data` durably; return its sha256. An intact existing blob is only touched (keeps GC
+        off it); a corrupt one is replaced."""
         sha = hashlib.sha256(data).hexdigest()
         final = self.path(sha)
-        if final.is_file() and final.stat().st_size == len(data):
+        if final.is_file() and final.stat().st_size == len(data) and sha256_file(final) == sha:
             os.utime(final)
             return sha
         final.parent.mkdir(exist_ok=True)

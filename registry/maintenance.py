@@ -29,7 +29,7 @@ def _referenced(registry: Registry, shas: list[str]) -> set[str]:
         return set(s.scalars(sa.select(Artifact.sha256).where(Artifact.sha256.in_(shas)).distinct()))
 
 
-def gc(registry: Registry, dry_run: bool, grace_s: float, actor: str) -> GcReport:
+def gc(registry: Registry, dry_run: bool, grace_s: float, actor: str, keep: frozenset[str] = frozenset()) -> GcReport:
     """Delete unreferenced blobs older than `grace_s` (younger ones may belong to a write in flight).
     Each candidate is re-checked against the database just before it is deleted."""
     store = registry.blobs
@@ -45,7 +45,7 @@ def gc(registry: Registry, dry_run: bool, grace_s: float, actor: str) -> GcRepor
                     if not dry_run:
                         path.unlink(missing_ok=True)
                 continue
-            if sha in refs:
+            if sha in refs or sha in keep:
                 kept += 1
                 continue
             if store.age_s(path) < grace_s:

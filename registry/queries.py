@@ -23,11 +23,14 @@ def _limit(limit: int) -> int:
 
 def history(s: Session, asset: Asset, q: HistoryQuery) -> list[VersionRecord]:
     """Versions of `asset`, newest first, filtered by `q`."""
-    stmt = sa.select(Version).where(Version.asset_id == asset.id)
+    stmt = sa.select(Version.__table__).where(Version.asset_id == asset.id)
     if q.before_number:
         stmt = stmt.where(Version.number < q.before_number)
     if q.author:
         stmt = stmt.where(Version.author == q.author)
+    for when in (q.since, q.until):
+        if when is not None and when.tzinfo is None:
+            raise InvalidInput(f"history since/until must be timezone-aware (UTC), got naive {when.isoformat()}")
     if q.since is not None:
         stmt = stmt.where(Version.created_at >= q.since)
     if q.until is not None:
@@ -41,14 +44,15 @@ def history(s: Session, asset: Asset, q: HistoryQuery) -> list[VersionRecord]:
             AuditLog.version.is_not(None),
         )
         stmt = stmt.where(Version.number.in_(pointed))
-    if q.profile or q.verdict:
+    verdict = verdict_name(q.verdict) if q.verdict not in (None, "") else "unspecified"
+    if q.profile or verdict != "unspecified":
         cond = [VersionVerdict.version_id == Version.id]
         if q.profile:
             cond.append(VersionVerdict.profile == q.profile)
-        if q.verdict:
-            cond.append(VersionVerdict.verdict == verdict_name(q.verdict))
+        if verdict != "unspecified":
+            cond.append(VersionVerdict.verdict == verdict)
         stmt = stmt.where(sa.exists().where(*cond))
-    rows = s.scalars(stmt.order_by(Version.number.desc()).limit(_limit(q.limit))).all()
+    rows = s.execute(stmt.order_by(Version.number.desc()).limit(_limit(q.limit))).all()
     return version_records(s, [(asset.name, v) for v in rows])
 
 
@@ -57,12 +61,12 @@ def search(s: Session, prefix: str, tags, limit: int) -> list[AssetRecord]:
     check_prefix(prefix)
     if isinstance(tags, str):
         tags = (tags,)
-    stmt = sa.select(Asset)
+    stmt = sa.select(Asset.__table__)
     if prefix:
         # names are ASCII below '{' and compared bytewise (BINARY / COLLATE "C"): a range scan.
         stmt = stmt.where(Asset.name >= prefix, Asset.name < prefix + "\x7f")
     for t in dict.fromkeys(tags):
         check_tag(t)
         stmt = stmt.where(sa.exists().where(AssetTag.asset_id == Asset.id, AssetTag.tag == t))
-    assets = s.scalars(stmt.order_by(Asset.name).limit(_limit(limit))).all()
+    assets = s.execute(stmt.order_by(Asset.name).limit(_limit(limit))).all()
     return asset_records(s, assets)

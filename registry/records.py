@@ -97,9 +97,10 @@ class AssetRecord:
 
 @dataclass(frozen=True)
 class HistoryQuery:
-    """Filters for `Registry.history`. `verdict` is pass|warn|fail (or CHECK_LEVEL_*); with `profile`
-    it applies to that profile's report, alone to any report. `channel` keeps versions the channel
-    ever pointed at (from the audit log)."""
+    """Filters for `Registry.history`. limit 0 means 100 (max 1000); before_number 0 means from the newest.
+    `verdict` is pass|warn|fail, 1..3 or CHECK_LEVEL_* (0 / unspecified = no verdict filter); with `profile`
+    it applies to that profile's report, alone to any report; `profile` alone keeps versions that have
+    a report for it. `channel` keeps versions the channel ever pointed at (from the audit log)."""
 
     limit: int = 100
     before_number: int | None = None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Iterable
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from meshsmith.errors import FailedPrecondition, InvalidInput, NotFound
+from meshsmith.errors import FailedPrecondition, InvalidInput
 
 from . import audit, channels, lockfile, maintenance, queries, versions
 from .blobs import BlobStore, check_sha256
@@ -68,18 +69,18 @@ class Registry:
     def create_version(self, new: NewVersion) -> VersionRecord:
         """Store blobs (durably), then the version in one transaction. An identical earlier request
         (same source, parameters, seed, backend + version) or a retried request_id gets the existing
-        version back with reused=True."""
+        version back with reused=True (blobs it wrote, if they differ, are left to gc)."""
         versions.validate(new)
         key = versions.idem_key(new)
-        blobs = None
-        with self.db.read() as s:
-            try:
-                asset = find_asset(s, new.asset)
-                hit = versions.find_reusable(s, asset.id, key, new.request_id)
-            except NotFound:
-                hit = None
-        if hit is None:
-            blobs = self._put_blobs(new)
+        blobs = self._put_blobs(new)  # durable before any row refers to them; identical bytes are not rewritten
+        try:
+            return self._commit_version(new, key, blobs)
+        except sa.exc.IntegrityError:
+            # lost a race on a unique key (the same request_id on two assets at once): the retry sees
+            # the winner's rows and answers from them
+            return self._commit_version(new, key, blobs)
+
+    def _commit_version(self, new: NewVersion, key: str, blobs: dict) -> VersionRecord:
         with self.db.write() as s:
             asset = versions.lock_or_create_asset(s, new.asset)
             hit = versions.find_reusable(s, asset.id, key, new.request_id)
@@ -90,8 +91,6 @@ class Registry:
                     )
                 versions.remember_request(s, new.request_id, hit.id)
                 return version_records(s, [(new.asset, hit)], reused=True)[0]
-            if blobs is None:
-                blobs = self._put_blobs(new)
             v = versions.insert(s, asset, new, key, blobs)
         arts = sorted(
             (ArtifactRecord(a.kind, a.lod, *blobs[(a.kind, a.lod)], a.media_type or versions.OCTET) for a in new.artifacts),
@@ -169,9 +168,10 @@ class Registry:
 
     # --- blobs, lockfiles, maintenance ---
 
-    def blob_path(self, sha256: str) -> Path:
-        """Path of a stored blob; NotFound if absent."""
-        return self.blobs.existing_path(check_sha256(sha256))
+    def blob_path(self, sha256: str, verify: bool = False) -> Path:
+        """Path of a stored blob; NotFound if absent; with verify, DataLoss if its bytes changed."""
+        check_sha256(sha256)
+        return self.blobs.verified_path(sha256) if verify else self.blobs.existing_path(sha256)
 
     def blob_media_type(self, sha256: str) -> str:
         """The media type an artifact recorded for this blob (application/octet-stream if none)."""
@@ -183,9 +183,10 @@ class Registry:
         """assets.lock.json content for `name[@N|@channel][#lodK]` specs; see registry.lockfile."""
         return lockfile.lock(self, specs, base_url)
 
-    def gc(self, dry_run: bool = True, grace_s: float = 3600.0, actor: str = "gc") -> GcReport:
-        """Delete blobs no artifact references (files younger than grace_s are kept)."""
-        return maintenance.gc(self, dry_run, grace_s, actor)
+    def gc(self, dry_run: bool = True, grace_s: float = 3600.0, actor: str = "gc", keep: Iterable[str] = ()) -> GcReport:
+        """Delete blobs no artifact references and not in `keep` (e.g. inputs of unfinished jobs);
+        files younger than grace_s are kept too."""
+        return maintenance.gc(self, dry_run, grace_s, actor, frozenset(keep))
 
     def audit(self) -> AuditReport:
         """Re-hash every referenced blob; report mismatches and missing files."""

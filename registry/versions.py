@@ -151,7 +151,8 @@ def insert(s: Session, asset: Asset, new: NewVersion, key: str, blobs: dict[tupl
     else:
         latest, previous = row
         latest.version_id, latest.moved_by, latest.moved_at = v.id, new.author, v.created_at
-    remember_request(s, new.request_id, v.id)
+    if new.request_id:
+        s.add(Request(request_id=new.request_id, version_id=v.id, created_at=v.created_at))
     audit.append(s, new.author, "version.created", asset.id, v.number, source_sha256=new.source_sha256,
                  backend=new.backend, backend_version=new.backend_version, job_id=new.job_id, request_id=new.request_id)
     audit.append(s, new.author, "channel.moved", asset.id, v.number, "latest", **{"from": previous})

@@ -31,13 +31,13 @@ def version_by_number(s: Session, asset: Asset, number: int) -> Version:
 
 
 def version_records(s: Session, pairs: Sequence[tuple[str, Version]], reused: bool = False) -> list[VersionRecord]:
-    """Records for (asset name, Version row) pairs, in the given order."""
+    """Records for (asset name, Version object or versions row) pairs, in the given order."""
     ids = [v.id for _, v in pairs]
     if not ids:
         return []
     arts: dict[int, list[ArtifactRecord]] = defaultdict(list)
-    for a in s.scalars(
-        sa.select(Artifact).where(Artifact.version_id.in_(ids)).order_by(Artifact.kind, Artifact.lod)
+    for a in s.execute(
+        sa.select(Artifact.__table__).where(Artifact.version_id.in_(ids)).order_by(Artifact.kind, Artifact.lod)
     ):
         arts[a.version_id].append(ArtifactRecord(a.kind, a.lod, a.sha256, a.size, a.media_type))
     chans: dict[int, list[str]] = defaultdict(list)
@@ -48,7 +48,8 @@ def version_records(s: Session, pairs: Sequence[tuple[str, Version]], reused: bo
     return [to_record(name, v, arts[v.id], chans[v.id], reused) for name, v in pairs]
 
 
-def to_record(name: str, v: Version, artifacts, channels, reused: bool) -> VersionRecord:
+def to_record(name: str, v, artifacts, channels, reused: bool) -> VersionRecord:
+    """`v` is a Version object or a row of the versions table."""
     return VersionRecord(
         asset=name,
         number=v.number,
@@ -71,8 +72,8 @@ def to_record(name: str, v: Version, artifacts, channels, reused: bool) -> Versi
     )
 
 
-def asset_records(s: Session, assets: Sequence[Asset]) -> list[AssetRecord]:
-    """Records (with latest version and channels) for several assets in a few queries."""
+def asset_records(s: Session, assets: Sequence) -> list[AssetRecord]:
+    """Records (with latest version and channels) for several assets (objects or rows) in a few queries."""
     ids = [a.id for a in assets]
     if not ids:
         return []
@@ -95,7 +96,7 @@ def asset_records(s: Session, assets: Sequence[Asset]) -> list[AssetRecord]:
         else:
             chans[aid].append(rec)
     by_id = {a.id: a for a in assets}
-    latest_rows = s.scalars(sa.select(Version).where(Version.id.in_(list(latest_ids.values())))).all() if latest_ids else []
+    latest_rows = s.execute(sa.select(Version.__table__).where(Version.id.in_(list(latest_ids.values())))).all() if latest_ids else []
     latest = {v.asset_id: r for v, r in zip(latest_rows, version_records(s, [(by_id[v.asset_id].name, v) for v in latest_rows]))}
     return [
         AssetRecord(a.name, a.description, tuple(tags[a.id]), a.created_at, a.version_count, latest.get(a.id), tuple(chans[a.id]))

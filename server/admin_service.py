@@ -77,4 +77,6 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
 
     @unary
     async def RevokeApiKey(self, request, context):
-        return admin_pb2.RevokeApiKeyResponse(key=key_to_pb(await asyncio.to_thread(self.keys.revoke, request.id)))
+        key = await asyncio.to_thread(self.keys.revoke, request.id)
+        self.auth.forget()
+        return admin_pb2.RevokeApiKeyResponse(key=key_to_pb(key))

@@ -65,6 +65,10 @@ class Authenticator:
         self._cache[secret] = (time.monotonic(), ident)
         return ident
 
+    def forget(self) -> None:
+        """Drop cached verdicts (after a revocation); other instances see it within CACHE_S."""
+        self._cache.clear()
+
     async def caller(self, context: grpc.aio.ServicerContext) -> Identity:
         """Who is calling: the key's identity, or the peer's host when auth is off."""
         secret = _bearer(context.invocation_metadata())

@@ -42,6 +42,12 @@ class _BlobResponse(web.FileResponse):
         self._headers[hdrs.ETAG] = f'"{sha256}"'
         self._request_headers = request_headers
 
+    def set_status(self, status: int, reason: str | None = None) -> None:
+        super().set_status(status, reason)
+        if status >= 400:  # a 416 is not the immutable blob
+            self._headers.pop(hdrs.CACHE_CONTROL, None)
+            self._headers.pop(hdrs.CONTENT_TYPE, None)
+
     async def prepare(self, request):
         # Conditionals were answered by the handler against the content hash; FileResponse only
         # sees Range (its own validators are mtime-based).

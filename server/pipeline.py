@@ -13,6 +13,7 @@ from typing import Callable
 
 from reconstruct.image import ImageLimits, decode_image
 from reconstruct.modes import ReconstructParams, reconstruct
+from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
 from validation.formats import MeshLimits, export_glb, load_mesh
@@ -109,7 +110,8 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
 
     t = time.perf_counter()
     dec = decimate(mesh, job.decimate)
-    mesh = dec.mesh
+    rp = job.reconstruct
+    mesh = place(dec.mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done(
         "decimate",
         t,

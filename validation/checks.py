@@ -75,7 +75,7 @@ def topology_checks(stats: MeshStats, topo: Topology, profile: Profile) -> list[
             if vol < 0 else "the mesh encloses no volume (flat or collapsed): give it thickness (solidify/extrude)"
         )
     elif vol <= 0:
-        level, msg = "warn", (
+        level, msg = profile.open_level, (
             "open mesh with negative or zero approximate volume: it is inside-out or flat; "
             "repair re-orients it, flat shapes need thickness"
         )

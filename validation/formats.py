@@ -111,10 +111,10 @@ def load_mesh(data: bytes, filename: str, limits: MeshLimits = MeshLimits()) -> 
         raise InvalidInput(f"{filename!r} is empty (0 bytes)")
     if len(data) > limits.max_bytes:
         raise InvalidInput(f"file too large: {len(data):,} bytes > limit {limits.max_bytes:,}")
-    _check_truncated(data, ext)
     declared = _declared_faces(data, ext)
     if declared is not None and declared > limits.max_faces:
         raise InvalidInput(f"too many faces: header declares {declared:,} > limit {limits.max_faces:,}; decimate before uploading")
+    _check_truncated(data, ext)
     if ext == "gltf" and re.search(rb'"uri"\s*:\s*"(?!data:)', data):
         raise InvalidInput("this .gltf refers to external files; send a .glb or a .gltf with embedded (data:) buffers")
     try:

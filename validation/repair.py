@@ -73,6 +73,8 @@ class _Chain:
         if filter_name in ("meshing_remove_duplicate_vertices", "meshing_merge_close_vertices") and v1 < v0:
             self.merged += v0 - v1
             self.notes.append(f"{label}: merged {v0 - v1} vertices")
+        elif filter_name == "meshing_repair_non_manifold_vertices" and v1 > v0:
+            self.notes.append(f"{label}: split {v1 - v0} vertices")
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self.ms.meshing_remove_unreferenced_vertices()
@@ -120,16 +122,20 @@ def repair(mesh: trimesh.Trimesh, params: RepairParams = RepairParams()) -> tupl
         c.step("remove small floating parts", "meshing_remove_connected_component_by_diameter",
                mincomponentdiag=pv(params.min_component_share * 100))
     c.step("orient faces coherently", "meshing_re_orient_faces_coherently")
-    holes = params.max_hole_edges
-    if params.watertight:
-        holes = max(holes, before.boundary_edges + 1)
-    if holes > 0:
-        c.step("close holes", "meshing_close_holes", maxholesize=int(holes), selfintersection=not params.watertight)
-        if params.watertight:  # closing can leave non-manifold rims: fix and close again
-            for _ in range(2):
-                c.step("repair non-manifold edges", "meshing_repair_non_manifold_edges", method=0)
-                c.step("repair non-manifold vertices", "meshing_repair_non_manifold_vertices", vertdispratio=0.01)
-                c.step("close holes", "meshing_close_holes", maxholesize=int(holes), selfintersection=False)
+    if params.max_hole_edges > 0:
+        c.step("close holes", "meshing_close_holes", maxholesize=int(params.max_hole_edges), selfintersection=True)
+    if params.watertight:  # every hole: first with fills that avoid self-intersections, then any fill
+        big = int(before.boundary_edges + 1)
+        c.step("close remaining holes", "meshing_close_holes", maxholesize=big, selfintersection=True)
+        if c.ms.get_topological_measures()["boundary_edges"] > 0:  # stubborn rims: cut them back, refill
+            c.ms.compute_selection_from_mesh_border()
+            c.ms.apply_selection_dilatation()
+            c.step("trim hole rims", "meshing_remove_selected_faces")
+            c.step("close remaining holes", "meshing_close_holes", maxholesize=big + 64, selfintersection=True)
+        for _ in range(2):
+            c.step("repair non-manifold edges", "meshing_repair_non_manifold_edges", method=0)
+            c.step("repair non-manifold vertices", "meshing_repair_non_manifold_vertices", vertdispratio=0.01)
+            c.step("close remaining holes", "meshing_close_holes", maxholesize=big, selfintersection=False)
     vertices, faces, source = c.arrays()
     notes = c.notes
     if params.orient_outward and len(faces):

@@ -113,3 +113,17 @@ def boundary_loops(faces: np.ndarray) -> int:
     local = local.reshape(-1, 2)
     graph = scipy.sparse.coo_matrix((np.ones(len(local)), (local[:, 0], local[:, 1])), shape=(len(nodes),) * 2)
     return int(scipy.sparse.csgraph.connected_components(graph, directed=False)[0])
+
+
+def open_edges(faces: np.ndarray) -> int:
+    """Edges not shared by exactly two faces (0 for a closed 2-manifold surface); one sort."""
+    faces = np.asarray(faces, dtype=np.int64)
+    if len(faces) == 0:
+        return 0
+    a = faces.reshape(-1)
+    b = faces[:, [1, 2, 0]].reshape(-1)
+    n = int(a.max()) + 1
+    key = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    counts = np.diff(np.r_[starts, len(key)])
+    return int((counts != 2).sum())

@@ -177,9 +177,9 @@ def test_auto_choices():
     icon = reconstruct(segment(_icon_rgba(4)), ReconstructParams())
     assert icon.mode == "voxel" and "pixel art" in icon.reason
     logo = np.zeros((400, 400), bool)
-    logo[40:360, 40:120] = True
-    logo[40:120, 40:330] = True
-    logo[180:250, 40:260] = True  # a flat-colour "F"
+    logo[41:357, 43:119] = True
+    logo[41:117, 43:331] = True
+    logo[181:247, 43:263] = True  # a flat-colour "F"
     flat = reconstruct(segment(cutout(logo)), ReconstructParams())
     assert flat.mode == "extrude" and "flat-colour" in flat.reason
     requested = reconstruct(segment(cutout(logo)), ReconstructParams(mode="inflate"))

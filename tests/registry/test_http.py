@@ -87,6 +87,7 @@ def test_blob_ranges(server):
     assert resp.status == 206 and body == GLB[-3:]
     resp, _ = get(server, f"/blobs/{s}", Range=f"bytes={len(GLB)}-")
     assert resp.status == 416 and resp.getheader("Content-Range") == f"bytes */{len(GLB)}"
+    assert "immutable" not in (resp.getheader("Cache-Control") or "")
     resp, body = get(server, f"/blobs/{s}", Range="bytes=0-3", **{"If-Range": f'"{s}"'})
     assert resp.status == 206 and body == GLB[:4]
     resp, body = get(server, f"/blobs/{s}", Range="bytes=0-3", **{"If-Range": '"stale"'})

@@ -38,6 +38,14 @@ def test_gc_never_deletes_a_referenced_blob(reg):
     assert reg.audit_log(limit=1)[0].action == "gc"
 
 
+def test_gc_keeps_blobs_it_is_told_to_keep(reg):
+    job_input = reg.blobs.put(b"input of a queued job")
+    age_everything(reg)
+    assert reg.gc(dry_run=False, grace_s=0, actor="admin", keep={job_input}).deleted == ()
+    assert reg.blob_path(job_input).is_file()
+    assert reg.gc(dry_run=False, grace_s=0, actor="admin").deleted == (job_input,)
+
+
 def test_gc_keeps_blobs_of_deprecated_versions_and_shared_blobs(reg):
     v1 = reg.create_version(new_version(i=1))
     v2 = reg.create_version(new_version(i=2, source=b"image-props/chair-1"))  # shares the source image
@@ -60,3 +68,22 @@ def test_audit_detects_tampered_and_missing_blobs(reg):
     report = reg.audit()
     assert not report.ok
     assert report.mismatched == (v.artifact("glb").sha256,) and report.missing == (v.artifact("source").sha256,)
+
+
+def test_verified_path_and_healing(reg):
+    import pytest
+
+    from meshsmith.errors import DataLoss
+
+    v = reg.create_version(new_version(i=1))
+    sha = v.artifact("glb").sha256
+    assert reg.blob_path(sha, verify=True).is_file()
+    path = reg.blob_path(sha)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"x" * path.stat().st_size)  # same size, different bytes
+    with pytest.raises(DataLoss, match="corrupt"):
+        reg.blob_path(sha, verify=True)
+    # storing the same file again (e.g. a re-import) heals the blob
+    assert reg.create_version(new_version(i=1)).reused
+    reg.blobs.put(new_version(i=1).artifacts[1].data)
+    assert reg.blob_path(sha, verify=True) and reg.audit().ok

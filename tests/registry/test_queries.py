@@ -34,8 +34,11 @@ def test_history_filters(five):
     assert numbers(reg.history("props/chair", HistoryQuery(until=since))) == [2, 1]
     future = datetime.now(timezone.utc) + timedelta(days=1)
     assert numbers(reg.history("props/chair", HistoryQuery(since=future))) == []
+    assert numbers(reg.history("props/chair", HistoryQuery(profile="fdm", verdict=0))) == [5, 4, 3, 2, 1]
     with pytest.raises(InvalidInput, match="verdict"):
         reg.history("props/chair", HistoryQuery(profile="fdm", verdict="great"))
+    with pytest.raises(InvalidInput, match="timezone"):
+        reg.history("props/chair", HistoryQuery(since=datetime(2024, 1, 1)))
 
 
 def test_search_by_prefix_and_tags(reg):

@@ -24,10 +24,14 @@ STAGES = ["queued", "decode", "segment", "reconstruct", "repair", "decimate", "e
 
 
 def _load_glb(data: bytes) -> trimesh.Trimesh:
+    """The GLB's single mesh, welded by position: glTF splits vertices at UV seams; slicers and Blender weld them."""
     scene = trimesh.load(io.BytesIO(data), file_type="glb")
     meshes = list(scene.geometry.values())
     assert len(meshes) == 1, f"expected one mesh, got {len(meshes)}"
-    return meshes[0]
+    welded = meshes[0].copy()
+    welded.merge_vertices(merge_tex=True, merge_norm=True)
+    welded.visual = meshes[0].visual  # keep the texture visuals for the checks below
+    return welded
 
 
 @pytest.mark.parametrize("image", ["chair.png", "fox.jpg", "flamingo.png"])
@@ -146,11 +150,15 @@ def test_bad_names_and_unknown_refs(server):
 def test_validate_rpc_on_real_meshes(server):
     with server.client() as client:
         cow = client.validate((MESHES / "cow.obj").read_bytes(), "cow.obj")
-        woody = client.validate((MESHES / "woody.obj").read_bytes(), "woody.obj")
+        woody = client.validate((MESHES / "woody.obj").read_bytes(), "woody.obj", profiles=["fdm"])
         with pytest.raises(InvalidInput):
             client.validate(b"solid nonsense\nfacet broken", "broken.stl")
-    assert cow.stats.watertight and cow.reports[0].verdict != pb.CHECK_LEVEL_FAIL
-    assert woody.reports[0].verdict == pb.CHECK_LEVEL_FAIL
+    checks = {c.id: c for c in cow.reports[0].checks}
+    assert cow.stats.watertight and checks["watertight"].level == pb.CHECK_LEVEL_PASS
+    assert checks["volume.positive"].level == pb.CHECK_LEVEL_PASS and cow.stats.faces == 5804
+    reports = {r.profile: r for r in woody.reports}
+    assert reports["default"].verdict != pb.CHECK_LEVEL_PASS  # open and flat: a warning for a game asset
+    assert reports["fdm"].verdict == pb.CHECK_LEVEL_FAIL  # and unprintable
 
 
 def test_registry_rows_and_blobs_are_consistent(server):

@@ -37,12 +37,26 @@ class Pulled:
 class Client:
     """`Client("127.0.0.1:50051")`; every failed call raises a `meshsmith.errors.MeshsmithError`."""
 
-    def __init__(self, server: str | None = None, api_key: str | None = None, timeout: float | None = None):
-        self.server = server or os.environ.get("MESHSMITH_SERVER") or DEFAULT_SERVER
-        self.api_key = api_key or os.environ.get("MESHSMITH_API_KEY")
+    def __init__(self, server: str | None = None, api_key: str | None = None, timeout: float | None = None,
+                 tls_ca: str | None = None, tls_cert: str | None = None, tls_key: str | None = None):
+        """TLS when `tls_ca` (PEM file of the server's CA) is given; mTLS with `tls_cert` + `tls_key` too.
+        Defaults come from MESHSMITH_SERVER, MESHSMITH_API_KEY, MESHSMITH_TLS_CA/CERT/KEY."""
+        env = os.environ
+        self.server = server or env.get("MESHSMITH_SERVER") or DEFAULT_SERVER
+        self.api_key = api_key or env.get("MESHSMITH_API_KEY")
         self.timeout = timeout
         options = [("grpc.max_receive_message_length", MAX_MESSAGE), ("grpc.max_send_message_length", MAX_MESSAGE)]
-        self.channel = grpc.insecure_channel(self.server, options=options)
+        tls_ca = tls_ca or env.get("MESHSMITH_TLS_CA")
+        if tls_ca:
+            tls_cert, tls_key = tls_cert or env.get("MESHSMITH_TLS_CERT"), tls_key or env.get("MESHSMITH_TLS_KEY")
+            creds = grpc.ssl_channel_credentials(
+                root_certificates=open(tls_ca, "rb").read(),
+                private_key=open(tls_key, "rb").read() if tls_key else None,
+                certificate_chain=open(tls_cert, "rb").read() if tls_cert else None,
+            )
+            self.channel = grpc.secure_channel(self.server, creds, options=options)
+        else:
+            self.channel = grpc.insecure_channel(self.server, options=options)
         self.ingest = ingest_pb2_grpc.IngestServiceStub(self.channel)
         self.assets = assets_pb2_grpc.AssetServiceStub(self.channel)
         self.jobs = jobs_pb2_grpc.JobServiceStub(self.channel)

@@ -13,12 +13,15 @@ def client_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--server", help="HOST:PORT of the server (default: $MESHSMITH_SERVER or 127.0.0.1:50051)")
     parent.add_argument("--api-key", help="API key (default: $MESHSMITH_API_KEY)")
+    parent.add_argument("--tls-ca", help="PEM CA of the server's certificate: connect over TLS ($MESHSMITH_TLS_CA)")
+    parent.add_argument("--tls-cert", help="client certificate for mTLS ($MESHSMITH_TLS_CERT)")
+    parent.add_argument("--tls-key", help="client key for mTLS ($MESHSMITH_TLS_KEY)")
     parent.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parent
 
 
 def connect(args) -> Client:
-    return Client(args.server, api_key=args.api_key)
+    return Client(args.server, api_key=args.api_key, tls_ca=args.tls_ca, tls_cert=args.tls_cert, tls_key=args.tls_key)
 
 
 def to_json(message) -> str:

@@ -31,6 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-queue", type=int, help="jobs that may wait for a worker before RESOURCE_EXHAUSTED (default 64)")
     p.add_argument("--max-jobs-per-caller", type=int, help="jobs one caller may have in flight (default 32)")
     p.add_argument("--grace", type=float, help="seconds to let running jobs finish on shutdown (default 10)")
+    p.add_argument("--gc-grace", type=float, help="GC keeps unreferenced blobs younger than this many seconds (default 3600)")
     p.add_argument("--auth", action="store_true", default=None, help="require API keys (always on beyond loopback)")
     p.add_argument("--tls-cert", help="PEM certificate chain: serve gRPC over TLS")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
@@ -59,6 +60,7 @@ def run(args) -> int:
         "max_queue": args.max_queue,
         "max_jobs_per_caller": args.max_jobs_per_caller,
         "grace_s": args.grace,
+        "gc_grace_s": args.gc_grace,
         "auth": args.auth,
         "tls_cert": args.tls_cert,
         "tls_key": args.tls_key,

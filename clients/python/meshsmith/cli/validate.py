@@ -1,0 +1,91 @@
+"""`meshsmith validate FILE`: check a mesh locally against a profile, no server needed.
+
+Exit status: 0 pass (warnings included), 1 a check failed, 2 the file could not be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    """Register the `validate` subcommand on an argparse subparsers object."""
+    from validation.profiles import PROFILES  # noqa: PLC0415  (keep `meshsmith --help` fast)
+
+    p = subparsers.add_parser(
+        "validate",
+        help="validate a mesh file locally (no server)",
+        description="Validate a mesh (GLB, glTF, OBJ, STL, PLY, OFF) against a profile. "
+        "Exit 0 pass (warnings included), 1 fail, 2 unreadable input.",
+    )
+    p.add_argument("file", type=Path, help="mesh file")
+    p.add_argument("--profile", default="default", choices=list(PROFILES), help="validation profile (default: default)")
+    p.add_argument("--repair", action="store_true", help="repair before validating (print profiles: make it watertight)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report to FILE")
+    p.set_defaults(func=run)
+
+
+def _table(path: Path, report, log) -> str:
+    lines = [f"{path.name}: profile {report.profile}: {report.verdict.upper()}"]
+    s = report.stats
+    size = [hi - lo for lo, hi in zip(s.bbox_min, s.bbox_max)]
+    lines.append(
+        f"  {s.faces:,} faces, {s.vertices:,} vertices, {s.bodies} bodies, "
+        f"{' x '.join(f'{x:.4g}' for x in size)} m, volume {s.volume_m3:.4g} m3"
+    )
+    if log is not None:
+        lines.append(
+            f"  repair: parts {log.parts_before}->{log.parts_after}, open edges {log.open_edges_before}->"
+            f"{log.open_edges_after}, {log.faces_added} faces added, {log.faces_removed} removed, "
+            f"{log.faces_reversed} reversed, {log.holes_closed} holes closed"
+        )
+    width = max(len(c.id) for c in report.checks)
+    lines.append(f"  {'LEVEL':5}  {'CHECK':{width}}  {'VALUE':>12}  {'LIMIT':>10}  MESSAGE")
+    for c in report.checks:
+        lines.append(f"  {c.level:5}  {c.id:{width}}  {c.value:>12.5g}  {c.threshold:>10.5g}  {c.unit}: {c.message}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate `args.file`; returns the exit status."""
+    from meshsmith.errors import MeshsmithError  # noqa: PLC0415
+    from validation import formats, junit, repair, report  # noqa: PLC0415
+
+    try:
+        data = args.file.read_bytes()
+        mesh = formats.load_mesh(data, args.file.name)
+        log = None
+        if args.repair:
+            printing = report.PROFILES[args.profile].printer is not None
+            mesh, log = repair.repair(mesh, repair.RepairParams(watertight=printing))
+        glb = data if args.file.suffix.lower() == ".glb" and not args.repair else None
+        rep = report.validate(mesh, args.profile, glb=glb)
+        if args.junit:
+            args.junit.write_text(junit.to_junit(rep, name=f"meshsmith.{args.file.name}"))
+    except (OSError, MeshsmithError) as exc:
+        print(f"meshsmith validate: {args.file}: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = {"file": str(args.file), "report": dataclasses.asdict(rep),
+               "repair": dataclasses.asdict(log) if log is not None else None}
+        print(json.dumps(out, indent=2))
+    else:
+        print(_table(args.file, rep, log))
+    return 1 if rep.verdict == "fail" else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (`python -m meshsmith.cli.validate FILE ...`)."""
+    parser = argparse.ArgumentParser(prog="meshsmith")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["validate", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
