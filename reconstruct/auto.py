@@ -23,22 +23,27 @@ class Features:
     symmetry: float          # best left-right mirror overlap, 0..1
     solid_rows: float        # fraction of object rows that are a single run
     flat: float              # fraction of object pixels in the FLAT_COLOURS most common exact colours
-    cells: int               # long side of the pixel-art grid (pixels per cell detected), else image side
+    cells: int               # long side of the pixel-art grid when flat, else of the picture
 
 
 def features(seg: Segmented) -> Features:
-    """Cheap shape and colour statistics of a segmented picture."""
+    """Cheap shape and colour statistics of a segmented picture (pixel-art grid only for flat colours)."""
     mask = seg.mask
-    sym = symmetry_axis(mask)[1]
-    rows = mask[mask.any(axis=1)]
+    step = max(1, max(mask.shape) // 256)
+    small = mask[::step, ::step]
+    sym = symmetry_axis(small)[1]
+    rows = small[small.any(axis=1)]
     starts = (np.diff(rows.astype(np.int8), axis=1) == 1).sum(axis=1) + rows[:, 0]
     solid = float((starts == 1).mean())
-    rgb = seg.rgba[..., :3][mask].astype(np.int64)
+    rgb = seg.rgba[..., :3][mask]
+    rgb = rgb[:: max(1, len(rgb) // 40000)].astype(np.int64)
     code = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
     counts = np.sort(np.unique(code, return_counts=True)[1])[::-1]
     flat = float(counts[:FLAT_COLOURS].sum() / max(code.size, 1))
-    cells_mask, _ = pixel_grid(seg)
-    return Features(sym, solid, flat, int(max(cells_mask.shape)))
+    cells = max(mask.shape)
+    if flat >= FLAT_COVERAGE:
+        cells = int(max(pixel_grid(seg)[0].shape))
+    return Features(sym, solid, flat, cells)
 
 
 def choose(seg: Segmented, params: ReconstructParams) -> tuple[str, str]:

@@ -79,10 +79,14 @@ def _background_mask(rgba: np.ndarray, p: SegmentParams) -> np.ndarray | None:
     spread = float(np.percentile(resid, 95))
     if spread > p.background_uniformity:
         return None
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    model = basis(yy, xx).astype(np.float32) @ coef.astype(np.float32)
-    dist = np.linalg.norm(rgb - model, axis=-1)
-    return dist > max(p.background_tolerance, 3.0 * spread)
+    # the model is a smooth quadratic: evaluate it on a coarse grid, interpolate to full size
+    gh, gw = min(h, 64), min(w, 64)
+    yy, xx = np.meshgrid(np.linspace(0, h - 1, gh), np.linspace(0, w - 1, gw), indexing="ij")
+    coarse = (basis(yy, xx) @ coef).astype(np.float32)
+    model = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
+    diff = rgb - model
+    thr = max(p.background_tolerance, 3.0 * spread)
+    return np.einsum("ijk,ijk->ij", diff, diff) > thr * thr
 
 
 def _grabcut_mask(rgba: np.ndarray, p: SegmentParams) -> np.ndarray:
@@ -125,10 +129,13 @@ def _clean(mask: np.ndarray, p: SegmentParams, smooth: bool) -> np.ndarray:
     keep[main] = True
     x, y, bw, bh = stats[main, :4]
     reach = p.keep_component_distance * float(np.hypot(bw, bh))
-    dist = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 5)
-    for lab in np.nonzero(areas >= p.keep_component_fraction * areas[main - 1])[0] + 1:
-        if lab != main and dist[labels == lab].min() <= reach:
-            keep[lab] = True
+    candidates = [lab for lab in np.nonzero(areas >= p.keep_component_fraction * areas[main - 1])[0] + 1
+                  if lab != main]
+    if candidates:
+        dist = cv2.distanceTransform((labels != main).astype(np.uint8), cv2.DIST_L2, 5)
+        for lab in candidates:
+            if dist[labels == lab].min() <= reach:
+                keep[lab] = True
     out = keep[labels]
     # fill pinholes (noise, or object colours equal to the background) but keep real holes
     hole_max = max(4, int(p.pinhole_fraction * out.sum())) if smooth else 0  # alpha holes are real

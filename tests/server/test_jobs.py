@@ -26,9 +26,11 @@ FAST = pb.GenerateParams(target_faces=2000)
 
 def _big_png(side: int) -> bytes:
     """The chair scaled up to side x side: a real object, several MB, slow enough to cancel."""
-    img = Image.open(IMAGES / "chair.png").convert("RGBA").resize((side, side), Image.LANCZOS)
+    rgba = np.array(Image.open(IMAGES / "chair.png").convert("RGBA").resize((side, side), Image.LANCZOS))
+    noise = np.random.default_rng(side).integers(0, 24, rgba.shape[:2] + (3,), dtype=np.uint8)
+    rgba[..., :3] = np.clip(rgba[..., :3].astype(int) + noise - 12, 0, 255).astype(np.uint8)  # photo-like grain
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
+    Image.fromarray(rgba).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

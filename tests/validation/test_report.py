@@ -109,9 +109,12 @@ def test_game_budgets():
     mobile = validate(sphere, "unity-mobile")
     assert _check(mobile, "faces.count").level == "warn"
     assert _check(mobile, "vertices.per_mesh").level == "pass"
-    dense = trimesh.creation.icosphere(subdivisions=7)  # 163,842 vertices
-    assert _check(validate(dense, "unity-mobile"), "vertices.per_mesh").level == "fail"
-    assert _check(validate(dense, "webgl"), "faces.count").level == "warn"
+    webgl = _check(validate(sphere, "webgl"), "faces.count")
+    assert (webgl.level, webgl.threshold) == ("pass", 100_000)
+    tri = sphere.triangles[:22_000].reshape(-1, 3)  # a triangle soup: 66,000 vertices
+    soup = trimesh.Trimesh(vertices=tri, faces=np.arange(len(tri)).reshape(-1, 3), process=False)
+    per_mesh = _check(validate(soup, "unity-mobile"), "vertices.per_mesh")
+    assert (per_mesh.level, per_mesh.value, per_mesh.threshold) == ("fail", 66_000, 65_535)
     lying = trimesh.creation.box(extents=(0.3, 0.1, 1.0))  # deep along Z: authored Z-up?
     assert _check(validate(lying, "unity-pc"), "up.axis").level == "warn"
 
