@@ -16,6 +16,7 @@ from .texture import planar_uv, smooth_texture
 
 WORK_SIDE = 200          # long side of the working mask, pixels
 WORK_AREA = 7000.0      # object area of the working mask, pixels (sets the face count, ~50-80k)
+MIN_HALF_THICKNESS = 1.0  # working pixels: thin parts stay solid and connected
 BACK_RATIO = 0.5         # symmetry=False: the back is this much flatter than the front
 
 
@@ -64,7 +65,7 @@ def inflate(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     """Segmented -> rounded watertight solid; texture = front projection, the back sees it mirrored."""
     cov, k = work_mask(seg.mask, WORK_SIDE, WORK_AREA)
     inside = join_parts(cov > 0.5, width=3)
-    height = poisson_height(inside)
+    height = np.where(inside, np.maximum(poisson_height(inside), MIN_HALF_THICKNESS), 0.0)
     outside = ndimage.distance_transform_edt(~inside)
     g = np.where(inside, height, -outside)
     front = float(height.max())

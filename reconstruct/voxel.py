@@ -26,31 +26,46 @@ def _period(changes: np.ndarray) -> int:
     return int(np.gcd.reduce(np.diff(pos))) if pos.size > 1 else 0
 
 
+def _art_cells(seg: Segmented) -> tuple[np.ndarray, np.ndarray] | None:
+    """Upscaled pixel art -> (cells, colours), one cell per art pixel; None when the picture is not that."""
+    img = seg.rgba if seg.method == "alpha" else seg.rgba[..., :3]  # colour masks have soft, off-grid edges
+    img = np.where(seg.mask[..., None], img, 0) if seg.method == "alpha" else img
+    col_change = (img[:, 1:] != img[:, :-1]).any(axis=2).any(axis=0)
+    row_change = (img[1:] != img[:-1]).any(axis=2).any(axis=1)
+    s = math.gcd(_period(col_change), _period(row_change))
+    if s < 2:
+        return None
+    h, w = seg.mask.shape
+    ox, oy = (np.flatnonzero(col_change)[0] + 1) % s, (np.flatnonzero(row_change)[0] + 1) % s
+    nx, ny = (w - ox) // s, (h - oy) // s
+    inside = np.zeros_like(seg.mask)
+    inside[oy:oy + ny * s, ox:ox + nx * s] = True
+    if nx < 1 or ny < 1 or (seg.mask & ~inside).any():
+        return None
+    block = img[oy:oy + ny * s, ox:ox + nx * s]
+    centre = block[s // 2::s, s // 2::s]
+    if (np.repeat(np.repeat(centre, s, axis=0), s, axis=1) == block).all(axis=2).mean() < MATCH:
+        return None
+    cover = seg.mask[oy:oy + ny * s, ox:ox + nx * s].reshape(ny, s, nx, s).mean(axis=(1, 3))
+    colours = seg.rgba[oy:oy + ny * s, ox:ox + nx * s][s // 2::s, s // 2::s, :3]
+    return cover >= 0.5, np.ascontiguousarray(colours)
+
+
 def pixel_grid(seg: Segmented) -> tuple[np.ndarray, np.ndarray]:
     """Segmented -> ((h, w) bool occupied cells, (h, w, 3) uint8 cell colours).
 
     Upscaled pixel art is detected (blocks of equal pixels) and mapped back to one cell per art pixel;
     any other picture is area-resampled to at most MAX_CELLS cells on its long side.
     """
-    rgba = np.where(seg.mask[..., None], seg.rgba, 0).astype(np.uint8)
-    diff = (rgba[:, 1:] != rgba[:, :-1]).any(axis=2)
-    sx = _period(diff.any(axis=0))
-    sy = _period((rgba[1:] != rgba[:-1]).any(axis=2).any(axis=1))
-    s = math.gcd(sx, sy)
+    art = _art_cells(seg)
+    if art is not None:
+        return art
     h, w = seg.mask.shape
-    if s >= 2:
-        ox = (np.flatnonzero(diff.any(axis=0))[0] + 1) % s
-        oy = (np.flatnonzero((rgba[1:] != rgba[:-1]).any(axis=2).any(axis=1))[0] + 1) % s
-        nx, ny = (w - ox) // s, (h - oy) // s
-        block = rgba[oy:oy + ny * s, ox:ox + nx * s]
-        centre = block[s // 2::s, s // 2::s][:ny, :nx]
-        up = np.repeat(np.repeat(centre, s, axis=0), s, axis=1)
-        if (up == block).all(axis=2).mean() >= MATCH and max(nx, ny) >= 1:
-            return centre[..., 3] > 0, np.ascontiguousarray(centre[..., :3])
     f = min(1.0, MAX_CELLS / max(h, w))
     cw, ch = max(1, round(w * f)), max(1, round(h * f))
     cov = cv2.resize(seg.mask.astype(np.float32), (cw, ch), interpolation=cv2.INTER_AREA)
-    rgb = cv2.resize(rgba[..., :3].astype(np.float32) * seg.mask[..., None], (cw, ch), interpolation=cv2.INTER_AREA)
+    rgb = np.where(seg.mask[..., None], seg.rgba[..., :3], 0).astype(np.float32)
+    rgb = cv2.resize(rgb, (cw, ch), interpolation=cv2.INTER_AREA)
     colours = np.clip(rgb / np.maximum(cov, 1e-6)[..., None] + 0.5, 0, 255).astype(np.uint8)
     return cov >= 0.5, colours
 

@@ -198,3 +198,40 @@ def test_bad_params(bad):
 
 def test_registry():
     assert set(MODES) == {"inflate", "revolve", "extrude", "relief", "voxel"}
+
+
+def test_upscaled_icon_on_white_background_is_found_as_pixel_art():
+    img = np.full((16, 16, 4), 255, np.uint8)
+    art = _icon_rgba()
+    img[ICON] = art[ICON]
+    big = np.pad(np.repeat(np.repeat(img, 12, axis=0), 12, axis=1), ((7, 9), (5, 11), (0, 0)), constant_values=255)
+    seg = segment(big)
+    assert seg.method == "background"
+    res = reconstruct(seg, ReconstructParams(target_height_m=1.6))
+    assert res.mode == "voxel"
+    rows = np.flatnonzero(ICON.any(axis=1))
+    voxel = 1.6 / (rows[-1] + 1 - rows[0])
+    assert res.mesh.volume == pytest.approx(ICON.sum() * voxel**3, rel=1e-4)
+
+
+def _line_art() -> np.ndarray:
+    import cv2
+    img = np.full((400, 400, 4), 255, np.uint8)
+    pts = np.array([[40 + 40 * k, 60 + 280 * (k % 2)] for k in range(9)], np.int32)
+    cv2.polylines(img, [pts], False, (10, 10, 10, 255), thickness=2)      # a 2-px zigzag
+    cv2.circle(img, (200, 200), 60, (10, 10, 10, 255), thickness=1)       # a 1-px ring across it
+    return img
+
+
+@pytest.mark.parametrize("mode", ["inflate", "revolve", "extrude", "relief", "voxel", "auto"])
+def test_thin_line_art_stays_one_clean_volume(mode):
+    res = reconstruct(segment(_line_art()), ReconstructParams(mode=mode))
+    assert_clean(res.mesh)
+
+
+@pytest.mark.parametrize("mode", ["inflate", "revolve", "extrude", "relief", "voxel"])
+def test_tiny_picture(mode):
+    mask = np.zeros((12, 12), bool)
+    mask[2:10, 3:9] = True
+    mask[4:6, 5:7] = False
+    assert_clean(reconstruct(segment(cutout(mask)), ReconstructParams(mode=mode)).mesh)

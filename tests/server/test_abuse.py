@@ -48,9 +48,12 @@ def bad_images() -> list[tuple[str, bytes]]:
     rng = random.Random(7)
     jpeg = (IMAGES / "fox.jpg").read_bytes()
     cases = [("empty", b""), ("one byte", b"\x89"), ("text", b"hello world " * 50), ("png magic only", b"\x89PNG\r\n\x1a\n")]
-    cases += [(f"truncated png at {n}", CHAIR[:n]) for n in (20, 33, 50, 100, 300, 1000, 3000, 10000, len(CHAIR) // 2, len(CHAIR) - 20)]
+    cases += [(f"truncated png at {n}", CHAIR[:n]) for n in (20, 33, 50, 100, 300, 1000, 3000, 10000, len(CHAIR) // 2, len(CHAIR) - 2000)]
     cases += [(f"truncated jpeg at {n}", jpeg[:n]) for n in (2, 10, 100, 500, 2000, 5000)]
     cases += [(f"random bytes {i}", rng.randbytes(rng.randint(10, 5000))) for i in range(20)]
+    for path in sorted(IMAGES.iterdir())[:12]:  # real files of every kind, cut short
+        data = path.read_bytes()
+        cases += [(f"{path.name} cut to {f:.0%}", data[: int(len(data) * f)]) for f in (0.05, 0.4)]
     for i in range(15):  # corrupt the compressed pixel data
         data = bytearray(CHAIR)
         for _ in range(20):
@@ -106,6 +109,9 @@ def bad_meshes() -> list[tuple[str, bytes, str]]:
              ("garbage ply", b"ply\nformat nonsense\n", "x.ply"), ("garbage off", b"OFF\n3 1\n", "x.off"),
              ("garbage glb", b"glTF" + b"\x00" * 40, "x.glb"), ("json not gltf", b'{"hello": 1}', "x.gltf"),
              ("unknown extension", cow, "x.blend"), ("no extension", cow, "mesh"), ("image as mesh", CHAIR, "x.obj")]
+    rng = random.Random(11)
+    cases += [(f"random bytes as {ext}", rng.randbytes(rng.randint(1, 4000)), f"x.{ext}")
+              for ext in ("obj", "stl", "ply", "off", "glb", "gltf") for _ in range(2)]
     cases += [(f"truncated cow obj {n}", cow[:n], "cow.obj") for n in (10, 100, 1000)]
     cases += [(f"truncated glb {n}", glb[:n], "cow.glb") for n in (12, 20, 100, 1000, len(glb) // 2, len(glb) - 4)]
     return cases

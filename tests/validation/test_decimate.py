@@ -1,0 +1,75 @@
+"""Decimation error bounds, UVs and closedness kept; LOD chains shrink as asked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from meshsmith.errors import InvalidInput
+from tests.validation.conftest import SPOT
+from validation.decimate import DecimateParams, decimate
+from validation.lod import build_lods
+from validation.report import mesh_stats
+
+
+def test_dense_mesh_within_a_tenth_of_a_percent(corpus_mesh):
+    homer = corpus_mesh("homer.obj")
+    v, f = trimesh.remesh.subdivide_loop(homer.vertices, homer.faces, iterations=2)  # 192k faces
+    dense = trimesh.Trimesh(v, f, process=False)
+    res = decimate(dense, DecimateParams(target_faces=20_000))
+    assert res.faces_before == len(f) and abs(res.faces_after - 20_000) <= 20
+    assert 0 < res.max_error <= 0.001 and res.rms_error < res.max_error
+    assert mesh_stats(res.mesh).watertight
+
+
+def test_spot_keeps_uvs_texture_and_closedness(corpus_mesh):
+    spot = corpus_mesh(SPOT)
+    res = decimate(spot, DecimateParams(target_faces=None, ratio=0.5))
+    out = res.mesh
+    assert res.faces_after == pytest.approx(2928, abs=30)
+    assert res.max_error < 0.005 and res.rms_error < 0.001
+    assert out.visual.uv is not None and len(out.visual.uv) == len(out.vertices)
+    assert mesh_stats(out).texture_size == 1024
+    stats = mesh_stats(out)
+    assert stats.watertight and stats.two_manifold and stats.volume_m3 > 0
+    # unmoved vertices (all seam vertices are locked) keep their exact (position, UV) pair
+    pairs = {tuple(np.round(np.r_[p, t], 9)) for p, t in zip(spot.vertices, spot.visual.uv)}
+    dist, _ = trimesh.points.PointCloud(spot.vertices).kdtree.query(out.vertices)
+    unmoved = np.nonzero(dist < 1e-12)[0]
+    assert len(unmoved) > 100
+    assert all(tuple(np.round(np.r_[out.vertices[i], out.visual.uv[i]], 9)) in pairs for i in unmoved)
+    lo, hi = spot.visual.uv.min(axis=0), spot.visual.uv.max(axis=0)
+    assert (out.visual.uv >= lo).all() and (out.visual.uv <= hi).all()
+
+
+def test_noop_under_target_and_bad_params(corpus_mesh):
+    cow = corpus_mesh("cow.obj")
+    res = decimate(cow, DecimateParams(target_faces=20_000))
+    assert res.mesh is cow and res.faces_after == res.faces_before and res.max_error == 0
+    with pytest.raises(InvalidInput):
+        decimate(cow, DecimateParams(target_faces=None, ratio=1.5))
+    with pytest.raises(InvalidInput):
+        decimate(cow, DecimateParams(target_faces=2))
+
+
+def test_open_borders_do_not_shrink(corpus_mesh):
+    res = decimate(corpus_mesh("stanford-bunny.obj"), DecimateParams(target_faces=20_000))
+    assert res.faces_after <= 20_000 and res.max_error < 0.002
+
+
+def test_lods_shrink_as_asked(corpus_mesh):
+    spot = corpus_mesh(SPOT)
+    lods = build_lods(spot, ratios=(1, 0.5, 0.25, 0.1))
+    assert [lod.level for lod in lods] == [0, 1, 2, 3]
+    assert lods[0].mesh is spot and lods[0].max_error == 0
+    faces = [lod.faces for lod in lods]
+    assert faces == sorted(faces, reverse=True)
+    for lod in lods[1:3]:
+        assert lod.faces == pytest.approx(len(spot.faces) * lod.ratio, rel=0.05)
+    assert lods[3].faces < 0.12 * len(spot.faces)  # seams are locked: 10% lands a little above
+    errors = [lod.max_error for lod in lods]
+    assert errors == sorted(errors)
+    for lod in lods:
+        assert lod.report.profile == "default" and lod.report.verdict == "pass"
+        assert lod.mesh.visual.uv is not None
