@@ -8,6 +8,14 @@ from PIL import Image
 from scipy import ndimage
 
 
+GUTTER = 0.02  # empty border around the picture in the texture, fraction of its long side (>= 2 px):
+               # glTF samplers default to REPEAT, so UVs must stay clear of the texture edges
+
+
+def gutter(height: int, width: int) -> int:
+    return max(2, int(np.ceil(GUTTER * max(height, width))))
+
+
 def pow2_at_most(n: int) -> int:
     return 1 << max(0, int(n).bit_length() - 1)
 
@@ -33,7 +41,13 @@ def _push_pull(rgb: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
-    """(H, W, 4) uint8 + (H, W) bool -> RGB PIL image, power-of-two sides, background filled (push-pull)."""
+    """(H, W, 4) uint8 + (H, W) bool -> RGB PIL image, power-of-two sides, background filled (push-pull).
+
+    The picture sits inside a gutter (see planar_uv), so nothing samples across the wrapped edge.
+    """
+    g = gutter(*mask.shape)
+    rgba = np.pad(rgba[..., :3], ((g, g), (g, g), (0, 0)))
+    mask = np.pad(mask, g)
     h, w = mask.shape
     tw, th = texture_side(w, cap), texture_side(h, cap)
     rgb = np.where(mask[..., None], rgba[..., :3], np.uint8(0))
@@ -54,22 +68,30 @@ def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
 
 
 def blocky_texture(colors: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
-    """Pixel-art texture: (h, w, 3) uint8 cells upscaled without blur; empty texels take the nearest cell colour."""
+    """Pixel-art texture: (h, w, 3) uint8 cells upscaled without blur -> RGB PIL image, power-of-two sides.
+
+    Empty cells take the colour of the nearest occupied cell, decided per half cell, so a side face
+    (sampled exactly on a cell edge) sees its own cell's colour on both sides of that edge.
+    """
     h, w = mask.shape
     tw, th = texture_side(w, cap, 16), texture_side(h, cap, 16)
-    ys = np.minimum((np.arange(th) + 0.5) * h / th, h - 1).astype(int)
-    xs = np.minimum((np.arange(tw) + 0.5) * w / tw, w - 1).astype(int)
-    big = colors[ys][:, xs]
-    big_m = mask[ys][:, xs]
-    if not big_m.all():
-        _, (iy, ix) = ndimage.distance_transform_edt(~big_m, return_indices=True)
-        big = big[iy, ix]
-    return Image.fromarray(np.ascontiguousarray(big, dtype=np.uint8), "RGB")
+    half = np.repeat(np.repeat(colors, 2, axis=0), 2, axis=1)
+    if not mask.all():
+        half_m = np.repeat(np.repeat(mask, 2, axis=0), 2, axis=1)
+        _, (iy, ix) = ndimage.distance_transform_edt(~half_m, return_indices=True)
+        half = half[iy, ix]
+    ys = np.minimum(((np.arange(th) + 0.5) * 2 * h / th).astype(int), 2 * h - 1)
+    xs = np.minimum(((np.arange(tw) + 0.5) * 2 * w / tw).astype(int), 2 * w - 1)
+    return Image.fromarray(np.ascontiguousarray(half[ys][:, xs], dtype=np.uint8), "RGB")
 
 
-def planar_uv(xy: np.ndarray, width_px: float, height_px: float) -> np.ndarray:
-    """Front projection: (N, 2) crop-pixel x-right/y-up coordinates -> (N, 2) UVs (origin bottom-left)."""
+def planar_uv(xy: np.ndarray, width: float, height: float, pad: float | None = None) -> np.ndarray:
+    """Front projection: (N, 2) picture coordinates (x right, y up) -> (N, 2) UVs, origin bottom-left.
+
+    The picture spans [0, width] x [0, height] inside a border of `pad` (default: smooth_texture's gutter).
+    """
+    g = gutter(int(height), int(width)) if pad is None else pad
     uv = np.empty((len(xy), 2), np.float64)
-    uv[:, 0] = xy[:, 0] / width_px
-    uv[:, 1] = xy[:, 1] / height_px
+    uv[:, 0] = (xy[:, 0] + g) / (width + 2 * g)
+    uv[:, 1] = (xy[:, 1] + g) / (height + 2 * g)
     return np.clip(uv, 0.0, 1.0)

@@ -85,6 +85,7 @@ def voxel(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
         depth = max(1, int(round(params.depth_m / cell_m)))
     v, f = slab(pixel_section(cells, BRIDGE), float(depth))
     h, w = cells.shape
-    uv = planar_uv(v[:, :2], w, h)
-    tex = blocky_texture(colours, opaque, params.texture_size)  # bars joining parts take nearby colours
+    uv = planar_uv(v[:, :2], w, h, pad=1)  # one empty cell of gutter around the grid
+    # bars joining parts are not `opaque`: they take nearby colours
+    tex = blocky_texture(np.pad(colours, ((1, 1), (1, 1), (0, 0))), np.pad(opaque, 1), params.texture_size)
     return finish(v, f, uv, tex, params)

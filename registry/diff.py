@@ -10,11 +10,18 @@ METRICS = ("faces", "vertices", "volume_m3", "area_m2", "texture_size", "bodies"
 
 def _metrics(stats: dict) -> dict[str, float | None]:
     out = {m: _num(stats.get(m)) for m in METRICS}
-    lo, hi = stats.get("bbox_min") or {}, stats.get("bbox_max") or {}
+    lo, hi = _xyz(stats.get("bbox_min")), _xyz(stats.get("bbox_max"))
     for axis in "xyz":
         a, b = _num(lo.get(axis)), _num(hi.get(axis))
         out[f"bbox_size_{axis}"] = None if a is None or b is None else b - a
     return out
+
+
+def _xyz(v) -> dict:
+    """A bbox corner stored as [x, y, z] (validation's MeshStats) or {"x", "y", "z"} (proto JSON)."""
+    if isinstance(v, (list, tuple)) and len(v) == 3:
+        return dict(zip("xyz", v))
+    return v or {}
 
 
 def _num(x) -> float | None:

@@ -49,6 +49,10 @@ def validate(new: NewVersion) -> None:
     check_asset_name(new.asset)
     if not new.author or len(new.author) > 200:
         raise InvalidInput("author must be 1..200 characters (who or what made the version)")
+    for field, limit in (("backend", 100), ("backend_version", 100), ("mode", 32), ("request_id", 200), ("job_id", 200)):
+        value = getattr(new, field)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise InvalidInput(f"{field} must be a string of at most {limit} characters, got {value!r:.80}")
     if not isinstance(new.source_sha256, str) or not SHA256.fullmatch(new.source_sha256):
         raise InvalidInput(f"source_sha256 {new.source_sha256!r} is not 64 lowercase hex digits")
     if not 0 <= int(new.seed) < 2**64:
@@ -61,6 +65,8 @@ def validate(new: NewVersion) -> None:
             raise InvalidInput(f"artifact {a.kind} has lod {a.lod}; only glb artifacts have LODs (0 = full)")
         if (a.kind, a.lod) in seen:
             raise InvalidInput(f"two {a.kind} artifacts with lod {a.lod}; send each kind/LOD once")
+        if len(a.media_type or "") > 200:
+            raise InvalidInput(f"artifact {a.kind} media type is longer than 200 characters")
         if not isinstance(a.data, (bytes, bytearray, memoryview)):
             raise InvalidInput(f"artifact {a.kind} lod {a.lod} data must be bytes")
         seen.add((a.kind, a.lod))

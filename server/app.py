@@ -19,7 +19,7 @@ from server.admin_service import AdminService
 from server.asset_service import AssetService
 from server.auth import AuthInterceptor, Authenticator
 from server.ingest_service import IngestService
-from server.job_kinds import generate_kind
+from server.job_kinds import generate_kind, import_kind
 from server.job_service import JobService
 from server.jobs import JobManager
 from server.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -72,7 +72,7 @@ class App:
         auth = Authenticator(keys, enabled=s.auth)
         uploads = UploadStore(s.data_dir / "uploads", max(s.max_image_bytes, s.max_mesh_bytes))
         await asyncio.to_thread(uploads.expire)
-        kinds = {"generate": generate_kind(s, self.registry)}
+        kinds = {"generate": generate_kind(s, self.registry), "import": import_kind(s, self.registry)}
         self.jobs = JobManager(s, self.registry, self.pool, kinds, self.metrics)
         self.metrics.watch(self.pool, self.jobs)
         http_base = f"http://{s.http_address}" if s.http_address else ""
@@ -83,7 +83,7 @@ class App:
         ]
         self.grpc = grpc.aio.server(options=options, interceptors=[AuthInterceptor(auth)])
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestService(s, self.pool, self.jobs, uploads, auth), self.grpc)
-        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry, http_base, self.metrics), self.grpc)
+        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry, self.pool, http_base, self.metrics), self.grpc)
         jobs_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.jobs), self.grpc)
         admin_pb2_grpc.add_AdminServiceServicer_to_server(
             AdminService(self.registry, keys, auth, self.jobs, s.gc_grace_s), self.grpc)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from meshsmith.errors import NotFound
+import hashlib
+
+from meshsmith.errors import InvalidInput, NotFound
 from meshsmith.v1 import assets_pb2, assets_pb2_grpc
 from registry import HistoryQuery, Registry, check_asset_name
 from server import convert
+from server.pipeline import ExportJob
 from server.status import streaming, unary
+from validation.formats import EXPORTERS, MEDIA_TYPES
 
 MIN_CHUNK, MAX_CHUNK = 256 * 1024, 1024 * 1024
 
@@ -28,8 +32,9 @@ def read_chunks(path, chunk: int):
 
 
 class AssetService(assets_pb2_grpc.AssetServiceServicer):
-    def __init__(self, registry: Registry, http_base: str = "", metrics=None):
+    def __init__(self, registry: Registry, pool, http_base: str = "", metrics=None):
         self.registry = registry
+        self.pool = pool
         self.http_base = http_base
         self.metrics = metrics
 
@@ -67,6 +72,21 @@ class AssetService(assets_pb2_grpc.AssetServiceServicer):
             if self.metrics:
                 self.metrics.bytes_pulled(len(data), "grpc")
             yield assets_pb2.PullArtifactResponse(chunk=data)
+
+    @streaming
+    async def ExportVersion(self, request, context):
+        fmt = (request.format or "stl").lower()
+        if fmt not in EXPORTERS:
+            raise InvalidInput(f"unknown export format {fmt!r}; use one of {', '.join(EXPORTERS)}")
+        version = await asyncio.to_thread(self.registry.resolve, check_asset_name(request.asset), request.ref or "latest")
+        glb = await asyncio.to_thread(self.registry.blob_path(find_artifact(version, "glb", request.lod).sha256).read_bytes)
+        data = await self.pool.run("export", ExportJob(glb=glb, format=fmt))
+        artifact = convert.pb.Artifact(kind=fmt, lod=request.lod, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                       media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
+        yield assets_pb2.ExportVersionResponse(
+            header=assets_pb2.PullHeader(version=convert.version_to_pb(version), artifact=artifact))
+        for i in range(0, len(data), MAX_CHUNK):
+            yield assets_pb2.ExportVersionResponse(chunk=data[i : i + MAX_CHUNK])
 
     @unary
     async def SearchAssets(self, request, context):

@@ -35,8 +35,27 @@ MAX_FACES = 2_000_000
 MAX_TEXTURE = 8192
 
 
-def generate_params(params: pb.GenerateParams, default_faces: int) -> tuple[ReconstructParams, DecimateParams, tuple[str, ...]]:
-    """GenerateParams -> (reconstruct params, decimate params, profiles); InvalidInput on out-of-range values."""
+DEFAULT_LODS = (1.0, 0.5, 0.25, 0.1)
+PROFILE_NAMES = ("default", "unity-pc", "unity-mobile", "webgl", "fdm", "sla")
+
+
+def check_lod_ratios(ratios) -> tuple[float, ...]:
+    """Requested LOD ratios (LOD0 = 1 always first); InvalidInput outside (0, 1] or more than 8 levels."""
+    ratios = tuple(ratios) or DEFAULT_LODS
+    if len(ratios) > 8 or not all(0 < r <= 1 for r in ratios):
+        raise InvalidInput(f"lod_ratios must be at most 8 shares in (0, 1], got {list(ratios)}")
+    return tuple(sorted({1.0, *ratios}, reverse=True))
+
+
+def check_profiles(names) -> tuple[str, ...]:
+    unknown = [n for n in names if n not in PROFILE_NAMES]
+    if unknown:
+        raise InvalidInput(f"unknown validation profile(s) {unknown}; use {', '.join(PROFILE_NAMES)}")
+    return tuple(names)
+
+
+def generate_params(params: pb.GenerateParams, default_faces: int):
+    """GenerateParams -> (reconstruct params, decimate params, profiles, LOD ratios); InvalidInput on bad values."""
     if params.mode not in MODES:
         raise InvalidInput(f"unknown reconstruction mode {params.mode}; use one of {', '.join(MODE_ENUMS)}")
     faces = params.target_faces if params.HasField("target_faces") else default_faces
@@ -59,10 +78,10 @@ def generate_params(params: pb.GenerateParams, default_faces: int) -> tuple[Reco
         seed=params.seed,
         symmetry=not params.no_symmetry,
     )
-    return rec, DecimateParams(target_faces=faces), tuple(params.profiles)
+    return rec, DecimateParams(target_faces=faces), check_profiles(params.profiles), check_lod_ratios(params.lod_ratios)
 
 
-def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple[str, ...]) -> dict:
+def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple[str, ...], lods: tuple[float, ...]) -> dict:
     """The full, resolved parameters recorded with a version (and hashed for idempotence)."""
     return {
         "mode": rec.mode,
@@ -74,6 +93,7 @@ def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple
         "symmetry": rec.symmetry,
         "target_faces": dec.target_faces,
         "profiles": list(profiles),
+        "lod_ratios": list(lods),
     }
 
 

@@ -12,7 +12,7 @@ from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
 from registry import check_asset_name
 from server import convert
 from server.auth import Authenticator
-from server.job_kinds import generate_request
+from server.job_kinds import generate_request, import_request
 from server.jobs import JobManager
 from server.pipeline import ValidateJob
 from server.settings import Settings
@@ -73,6 +73,18 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         async for event in follow(self.jobs, rec.id, context):
             yield ingest_pb2.GenerateResponse(event=event)
 
+    @streaming
+    async def Import(self, request: ingest_pb2.ImportRequest, context):
+        asset = check_asset_name(request.asset)
+        mesh = await self._input(request.mesh, request.upload_id, "mesh", self.settings.max_mesh_bytes)
+        if not request.filename:
+            raise InvalidInput("filename is required to tell the format, e.g. 'chair.glb' or 'stl'")
+        caller = await self.auth.caller(context)
+        rec, _ = await self.jobs.submit("import", asset, request.author or caller.name, caller.name, mesh,
+                                        import_request(request), request.request_id or None)
+        async for event in follow(self.jobs, rec.id, context):
+            yield ingest_pb2.ImportResponse(event=event)
+
     @unary
     async def Validate(self, request: ingest_pb2.ValidateRequest, context) -> ingest_pb2.ValidateResponse:
         mesh = await self._input(request.mesh, request.upload_id, "mesh", self.settings.max_mesh_bytes)
@@ -80,7 +92,8 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
             raise InvalidInput("filename is required to tell the format, e.g. 'chair.glb' or 'stl'")
         filename = request.filename if "." in request.filename else f"mesh.{request.filename}"
         limits = MeshLimits(max_bytes=self.settings.max_mesh_bytes, max_faces=self.settings.max_faces)
-        job = ValidateJob(mesh=mesh, filename=filename, profiles=tuple(request.profiles), limits=limits, repair=request.repair)
+        job = ValidateJob(mesh=mesh, filename=filename, profiles=convert.check_profiles(request.profiles), limits=limits,
+                          repair=request.repair)
         stats, reports, repair = await self.pool.run("validate", job)
         return ingest_pb2.ValidateResponse(
             stats=convert.stats_to_pb(stats),

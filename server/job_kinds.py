@@ -6,12 +6,16 @@ import hashlib
 
 from google.protobuf import json_format
 
+from meshsmith.errors import InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.image import ImageLimits
 from registry import NewArtifact, NewVersion, Registry
 from server import convert
 from server.jobs import JobKind
-from server.pipeline import GenerateJob, Output
+from server.pipeline import GenerateJob, ImportJob, Output
+from validation.decimate import DecimateParams
+from validation.formats import MeshLimits
+from validation.repair import RepairParams
 from server.settings import Settings
 
 BACKEND = "geometry"
@@ -20,7 +24,7 @@ MEDIA_TYPES = {
     "glb": "model/gltf-binary",
     "preview": "image/png",
     "turntable": "image/webp",
-    "manifest": "application/json",
+    "lods": "application/json",
     "obj": "model/obj",
     "stl": "model/stl",
     "3mf": "model/3mf",
@@ -49,7 +53,7 @@ def _artifacts(source: bytes, source_type: str, out: Output) -> tuple[NewArtifac
     for lod, glb in enumerate(getattr(out, "lods", ()) or (), start=1):
         arts.append(NewArtifact("glb", lod, glb, MEDIA_TYPES["glb"]))
     if getattr(out, "manifest", None):
-        arts.append(NewArtifact("manifest", 0, out.manifest, MEDIA_TYPES["manifest"]))
+        arts.append(NewArtifact("lods", 0, out.manifest, MEDIA_TYPES["lods"]))
     if out.preview_png:
         arts.append(NewArtifact("preview", 0, out.preview_png, MEDIA_TYPES["preview"]))
     if out.turntable_webp:
@@ -61,17 +65,17 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
     limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
 
     def payload(rec, data: bytes) -> GenerateJob:
-        rec_params, dec, profiles = _generate_params(settings, rec.request)
+        rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
         return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=limits,
-                           previews=settings.previews)
+                           lod_ratios=lods, previews=settings.previews)
 
     def store(rec, data: bytes, out: Output):
-        rec_params, dec, profiles = _generate_params(settings, rec.request)
+        rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
         return registry.create_version(NewVersion(
             asset=rec.asset,
             author=rec.author,
             source_sha256=hashlib.sha256(data).hexdigest(),
-            parameters=convert.parameters_dict(rec_params, dec, profiles),
+            parameters=convert.parameters_dict(rec_params, dec, profiles, lods),
             backend=BACKEND,
             backend_version=BACKEND_VERSION,
             seed=rec_params.seed,
@@ -85,3 +89,42 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
         ))
 
     return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb)
+
+
+def import_request(request) -> dict:
+    """What an import job row stores (ImportRequest minus the bytes), validated."""
+    if request.HasField("unit_scale") and not 0 < request.unit_scale <= 1e6:
+        raise InvalidInput(f"unit_scale must be positive, got {request.unit_scale}")
+    if request.target_faces and not 4 <= request.target_faces <= convert.MAX_FACES:
+        raise InvalidInput(f"target_faces must be between 4 and {convert.MAX_FACES}, got {request.target_faces}")
+    return {
+        "filename": request.filename if "." in request.filename else f"mesh.{request.filename}",
+        "target_faces": request.target_faces or None,
+        "lod_ratios": list(convert.check_lod_ratios(request.lod_ratios)),
+        "profiles": list(convert.check_profiles(request.profiles)),
+        "watertight": request.watertight,
+        "unit_scale": request.unit_scale if request.HasField("unit_scale") else 1.0,
+    }
+
+
+def import_kind(settings: Settings, registry: Registry) -> JobKind:
+    limits = MeshLimits(max_bytes=settings.max_mesh_bytes, max_faces=settings.max_faces)
+
+    def payload(rec, data: bytes) -> ImportJob:
+        r = rec.request
+        return ImportJob(
+            mesh=data, filename=r["filename"],
+            decimate=DecimateParams(target_faces=r["target_faces"]) if r["target_faces"] else None,
+            repair=RepairParams(watertight=r["watertight"]), unit_scale=r["unit_scale"],
+            profiles=tuple(r["profiles"]), limits=limits, lod_ratios=tuple(r["lod_ratios"]), previews=settings.previews,
+        )
+
+    def store(rec, data: bytes, out: Output):
+        return registry.create_version(NewVersion(
+            asset=rec.asset, author=rec.author, source_sha256=hashlib.sha256(data).hexdigest(),
+            parameters={"import": rec.request}, backend="import", backend_version=BACKEND_VERSION, seed=0,
+            mode="import", artifacts=_artifacts(data, "application/octet-stream", out), stats=out.stats,
+            reports=out.reports, repair=out.repair, request_id=rec.request_id, job_id=rec.id,
+        ))
+
+    return JobKind(task="import", payload=payload, store=store, version_pb=convert.version_to_pb)

@@ -1,4 +1,4 @@
-"""The generate and validate pipelines: plain domain code run inside worker processes.
+"""The generate, import and validate pipelines: plain domain code run inside worker processes.
 
 No gRPC, no SQL here: the worker gets a frozen job, emits progress events
 `(stage, fraction, message)` and returns plain data the server stores.
@@ -7,20 +7,26 @@ No gRPC, no SQL here: the worker gets a frozen job, emits progress events
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
+
+import trimesh
 
 from reconstruct.image import ImageLimits, decode_image
 from reconstruct.modes import ReconstructParams, reconstruct
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
-from validation.formats import MeshLimits, export_glb, load_mesh
+from validation.formats import EXPORTERS, MeshLimits, export_glb, load_mesh
+from validation.lod import build_lods
 from validation.repair import RepairParams, repair
 from validation.report import mesh_stats, validate
 
 Emit = Callable[..., None]
+DEFAULT_LODS = (1.0, 0.5, 0.25, 0.1)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,20 @@ class GenerateJob:
     limits: ImageLimits = ImageLimits()
     segment: SegmentParams = SegmentParams()
     repair: RepairParams = RepairParams()
+    lod_ratios: tuple[float, ...] = DEFAULT_LODS
+    previews: bool = True
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    mesh: bytes
+    filename: str
+    decimate: DecimateParams | None  # None: keep the mesh's own face count
+    repair: RepairParams = RepairParams()
+    unit_scale: float = 1.0  # multiply coordinates by this to get metres
+    profiles: tuple[str, ...] = ("default",)
+    limits: MeshLimits = MeshLimits()
+    lod_ratios: tuple[float, ...] = DEFAULT_LODS
     previews: bool = True
 
 
@@ -45,8 +65,14 @@ class ValidateJob:
 
 
 @dataclass(frozen=True)
+class ExportJob:
+    glb: bytes
+    format: str
+
+
+@dataclass(frozen=True)
 class Output:
-    """What a worker hands back: the GLB, previews and report data (JSON-able dicts)."""
+    """What a worker hands back: GLBs (LOD0, then LOD1..n), manifest, previews and report data (JSON-able dicts)."""
 
     glb: bytes
     mode: str
@@ -54,6 +80,8 @@ class Output:
     stats: dict
     reports: tuple[dict, ...]
     repair: dict
+    lods: tuple[bytes, ...] = ()
+    manifest: bytes | None = None
     preview_png: bytes | None = None
     turntable_webp: bytes | None = None
     timings_ms: dict = field(default_factory=dict)
@@ -61,14 +89,8 @@ class Output:
 
 # Share of the whole job at the end of each stage, in pipeline order.
 PROGRESS = {
-    "decode": 0.05,
-    "segment": 0.15,
-    "reconstruct": 0.40,
-    "repair": 0.55,
-    "decimate": 0.70,
-    "export": 0.75,
-    "validate": 0.85,
-    "preview": 0.95,
+    "decode": 0.05, "load": 0.05, "segment": 0.15, "reconstruct": 0.35, "repair": 0.50, "decimate": 0.62,
+    "export": 0.68, "validate": 0.76, "lods": 0.86, "preview": 0.95,
 }
 
 
@@ -78,75 +100,86 @@ class _Clock:
     def __init__(self, emit: Emit):
         self.emit = emit
         self.timings_ms: dict[str, float] = {}
+        self.t = time.perf_counter()
 
-    def done(self, stage: str, started: float, message: str) -> None:
-        self.timings_ms[stage] = round((time.perf_counter() - started) * 1000, 1)
+    def done(self, stage: str, message: str) -> None:
+        now = time.perf_counter()
+        self.timings_ms[stage] = round((now - self.t) * 1000, 1)
+        self.t = now
         self.emit(stage, PROGRESS[stage], message)
 
 
 def _reports(mesh, profiles, glb) -> tuple[dict, ...]:
-    names = dict.fromkeys(("default", *profiles))
-    return tuple(dataclasses.asdict(validate(mesh, p, glb=glb)) for p in names)
+    return tuple(dataclasses.asdict(validate(mesh, p, glb=glb)) for p in dict.fromkeys(("default", *profiles)))
 
 
 def generate(job: GenerateJob, emit: Emit) -> Output:
-    """image bytes -> decode -> segment -> reconstruct -> repair -> decimate -> export -> validate -> preview."""
+    """image -> decode -> segment -> reconstruct -> repair -> decimate -> place, then the common tail."""
     clock = _Clock(emit)
-    t = time.perf_counter()
     rgba = decode_image(job.image, job.limits)
-    clock.done("decode", t, f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image")
-
-    t = time.perf_counter()
+    clock.done("decode", f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image")
     seg = segment(rgba, job.segment)
-    clock.done("segment", t, f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
-
-    t = time.perf_counter()
+    clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
     rec = reconstruct(seg, job.reconstruct)
-    clock.done("reconstruct", t, f"mode {rec.mode}: {rec.reason}; {len(rec.mesh.faces)} triangles")
-
-    t = time.perf_counter()
+    clock.done("reconstruct", f"mode {rec.mode}: {rec.reason}; {len(rec.mesh.faces)} triangles")
     mesh, log = repair(rec.mesh, job.repair)
-    clock.done("repair", t, f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
-
-    t = time.perf_counter()
+    clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
     dec = decimate(mesh, job.decimate)
     rp = job.reconstruct
     mesh = place(dec.mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
-    clock.done(
-        "decimate",
-        t,
-        f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%} of the diagonal",
-    )
+    clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%} of the diagonal")
+    return _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
 
-    t = time.perf_counter()
+
+def import_mesh(job: ImportJob, emit: Emit) -> Output:
+    """mesh file -> load -> unit scale -> repair -> [decimate], then the common tail."""
+    clock = _Clock(emit)
+    mesh = load_mesh(job.mesh, job.filename, job.limits)
+    if job.unit_scale != 1.0:
+        mesh.apply_scale(job.unit_scale)
+    clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}")
+    mesh, log = repair(mesh, job.repair)
+    clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
+                         f"{log.open_edges_before} -> {log.open_edges_after}, {log.faces_reversed} faces reversed")
+    dec = decimate(mesh, job.decimate) if job.decimate else None
+    if dec is not None:
+        mesh = dec.mesh
+        clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%}")
+    return _tail(mesh, log, dec, "import", f"imported from {job.filename}", job.profiles, job.lod_ratios, job.previews, clock)
+
+
+def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews: bool, clock: _Clock) -> Output:
+    """export -> validate -> LODs (+ manifest) -> previews."""
     glb = export_glb(mesh)
-    clock.done("export", t, f"GLB {len(glb)} bytes")
-
-    t = time.perf_counter()
-    reports = _reports(mesh, job.profiles, glb)
-    verdicts = ", ".join(f"{r['profile']}: {r['verdict']}" for r in reports)
-    clock.done("validate", t, verdicts)
-
+    clock.done("export", f"GLB {len(glb)} bytes")
+    reports = _reports(mesh, profiles, glb)
+    clock.done("validate", ", ".join(f"{r['profile']}: {r['verdict']}" for r in reports))
+    lods = build_lods(mesh, tuple(lod_ratios)) if len(lod_ratios) > 1 else []
+    lod_glbs = tuple(export_glb(lod.mesh) for lod in lods[1:])
+    manifest = _manifest([glb, *lod_glbs], lods) if lods else None
+    clock.done("lods", ", ".join(f"LOD{l.level} {l.faces}" for l in lods) or "no LODs asked for")
     preview_png = turntable = None
-    if job.previews:
-        t = time.perf_counter()
+    if previews:
         preview_png, turntable, message = _previews(mesh)
-        clock.done("preview", t, message)
-
+        clock.done("preview", message)
     repair_log = dataclasses.asdict(log)
-    repair_log["notes"] = [*log.notes, f"decimated {dec.faces_before} -> {dec.faces_after} triangles "
-                           f"(max error {dec.max_error:.4%}, rms {dec.rms_error:.4%} of the bbox diagonal)"]
-    return Output(
-        glb=glb,
-        mode=rec.mode,
-        reason=rec.reason,
-        stats=dataclasses.asdict(mesh_stats(mesh)),
-        reports=reports,
-        repair=repair_log,
-        preview_png=preview_png,
-        turntable_webp=turntable,
-        timings_ms=clock.timings_ms,
-    )
+    if dec is not None:
+        repair_log["notes"] = [*log.notes, f"decimated {dec.faces_before} -> {dec.faces_after} triangles (max error "
+                                           f"{dec.max_error:.4%}, rms {dec.rms_error:.4%} of the bbox diagonal)"]
+    return Output(glb=glb, mode=mode, reason=reason, stats=dataclasses.asdict(mesh_stats(mesh)), reports=reports,
+                  repair=repair_log, lods=lod_glbs, manifest=manifest, preview_png=preview_png,
+                  turntable_webp=turntable, timings_ms=clock.timings_ms)
+
+
+def _manifest(glbs: list[bytes], lods) -> bytes:
+    """LOD manifest for engines without MSFT_lod support (glTFast): files, faces, errors, LODGroup heights."""
+    levels = [
+        {"lod": l.level, "ratio": l.ratio, "faces": l.faces, "sha256": hashlib.sha256(g).hexdigest(), "size": len(g),
+         "max_error": round(l.max_error, 6), "verdict": l.report.verdict,
+         "screen_relative_height": round(0.5 ** (l.level + 1), 4)}
+        for l, g in zip(lods, glbs)
+    ]
+    return json.dumps({"manifestVersion": 1, "lods": levels}, indent=2, sort_keys=True).encode()
 
 
 def _previews(mesh) -> tuple[bytes | None, bytes | None, str]:
@@ -168,3 +201,9 @@ def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...],
         mesh, log = repair(mesh, RepairParams())
         glb = None
     return dataclasses.asdict(mesh_stats(mesh)), _reports(mesh, job.profiles, glb), log and dataclasses.asdict(log)
+
+
+def export_mesh(job: ExportJob, emit: Emit) -> bytes:
+    """A stored GLB converted for printing/DCC tools (STL/OBJ/3MF: millimetres, Z up)."""
+    mesh: trimesh.Trimesh = load_mesh(job.glb, "stored.glb")
+    return EXPORTERS[job.format](mesh)

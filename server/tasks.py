@@ -8,5 +8,7 @@ from server import pipeline
 
 TASKS = {
     "generate": pipeline.generate,
+    "import": pipeline.import_mesh,
     "validate": pipeline.validate_mesh,
+    "export": pipeline.export_mesh,
 }

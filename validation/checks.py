@@ -29,6 +29,10 @@ class Check:
     unit: str
     message: str
 
+    def __post_init__(self) -> None:  # numbers are doubles on the wire, whatever computed them
+        object.__setattr__(self, "value", float(self.value))
+        object.__setattr__(self, "threshold", float(self.threshold))
+
 
 def budget(check_id: str, value: int, limit: Budget, unit: str, advice: str) -> Check:
     """Count against a budget: fail over `limit.fail`, warn over `limit.warn`."""
@@ -137,7 +141,10 @@ def gltf_checks(glb: bytes) -> list[Check]:
     """Khronos glTF-Validator errors and warnings as checks (none when Node is missing)."""
     if not gltf_validator.available():
         return []
-    rep = gltf_validator.validate_glb(glb)
+    try:
+        rep = gltf_validator.validate_glb(glb)
+    except Exception as exc:  # noqa: BLE001  (a validator crash or timeout is a finding, not an error)
+        return [Check("gltf.errors", "warn", 0, 0, "issues", f"glTF-Validator could not run: {exc}")]
     if rep is None:
         return []
     first = {sev: next((f"{m.code} at {m.pointer}: {m.message}" for m in rep.messages if m.severity == sev), "") for sev in (0, 1)}

@@ -95,7 +95,7 @@ def _simplify(vertices: np.ndarray, faces: np.ndarray, target: int, agg: float, 
     return v * scale + lo, f, origin
 
 
-def _textured(mesh: trimesh.Trimesh, positions, faces, target: int, agg: float) -> trimesh.Trimesh:
+def _textured(mesh: trimesh.Trimesh, positions, faces, is_open: bool, target: int, agg: float) -> trimesh.Trimesh:
     v, f, kept = _simplify(mesh.vertices, mesh.faces, target, agg, lock_border=True)
     visual = mesh.visual
     if isinstance(visual, trimesh.visual.TextureVisuals):
@@ -105,9 +105,8 @@ def _textured(mesh: trimesh.Trimesh, positions, faces, target: int, agg: float) 
     return trimesh.Trimesh(vertices=v, faces=f, visual=new_visual, process=False)
 
 
-def _plain(mesh: trimesh.Trimesh, positions, faces, target: int, agg: float) -> trimesh.Trimesh:
-    is_open = topology.open_edges(faces) > 0  # free borders would shrink: keep them
-    v, f, _ = _simplify(positions, faces, target, agg, lock_border=is_open)
+def _plain(mesh: trimesh.Trimesh, positions, faces, is_open: bool, target: int, agg: float) -> trimesh.Trimesh:
+    v, f, _ = _simplify(positions, faces, target, agg, lock_border=is_open)  # free borders would shrink
     return trimesh.Trimesh(vertices=v, faces=f, process=False)
 
 
@@ -122,9 +121,10 @@ def decimate(mesh: trimesh.Trimesh, params: DecimateParams) -> DecimateResult:
     if before <= target:
         return DecimateResult(mesh, before, before, 0.0, 0.0)
     positions, faces = corners.merge_positions(mesh)
+    is_open = topology.open_edges(faces) > 0
     run = _textured if corners.corner_attributes(mesh) else _plain
-    out = run(mesh, positions, faces, target, params.aggressiveness)
-    if topology.open_edges(faces) == 0 and not _closed(out):  # rare pinch: retry more carefully
-        out = run(mesh, positions, faces, target, min(1.0, params.aggressiveness))
+    out = run(mesh, positions, faces, is_open, target, params.aggressiveness)
+    if not is_open and not _closed(out):  # rare pinch: retry more carefully
+        out = run(mesh, positions, faces, is_open, target, min(1.0, params.aggressiveness))
     err = hausdorff(mesh, out, params.error_samples) if params.error_samples > 0 else (float("nan"), float("nan"))
     return DecimateResult(out, before, len(out.faces), err[0], err[1])

@@ -54,7 +54,24 @@ def _declared_faces(data: bytes, ext: str) -> int | None:
         return int(m.group(2)) if m else None
     if ext == "obj":
         return data.count(b"\nf ") + data.startswith(b"f ")
+    if ext == "glb" and len(data) >= 20 and data[:4] == b"glTF":
+        try:
+            return _gltf_faces(glb_json(data))
+        except (ValueError, KeyError, TypeError, IndexError, struct.error):
+            return None  # the loader reports the real problem
     return None
+
+
+def _gltf_faces(tree: dict) -> int:
+    """Triangles the primitives' accessors declare (each mesh counted once)."""
+    accessors = tree.get("accessors", [])
+    total = 0
+    for mesh in tree.get("meshes", []):
+        for prim in mesh.get("primitives", []):
+            idx = prim.get("indices", prim.get("attributes", {}).get("POSITION"))
+            if isinstance(idx, int) and 0 <= idx < len(accessors):
+                total += int(accessors[idx].get("count", 0)) // 3
+    return total
 
 
 def _check_truncated(data: bytes, ext: str) -> None:

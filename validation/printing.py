@@ -1,4 +1,8 @@
-"""3D-printing checks (in the print frame: millimetres, +Z up), after Blender's 3D-Print Toolbox."""
+"""3D-printing checks (in the print frame: millimetres, +Z up), after Blender's 3D-Print Toolbox.
+
+Self-intersections use PyMeshLab: call from a worker process or a single-threaded CLI only.
+Ray casts use trimesh's embree backend (package `embreex`).
+"""
 
 from __future__ import annotations
 
@@ -73,7 +77,10 @@ def thickness_check(mesh_mm: trimesh.Trimesh, printer: Printer, params: Thicknes
         return Check("thickness.min", "fail", smallest, wall, "mm",
                      f"the model is flat: its thinnest side is {smallest:.3g} mm, below the {wall} mm minimum wall; "
                      "give it thickness (solidify/extrude) before printing")
-    dist, weights, cast = wall_samples(mesh_mm, params)
+    try:
+        dist, weights, cast = wall_samples(mesh_mm, params)
+    except ImportError as exc:  # trimesh needs embreex (or rtree) to cast rays
+        return Check("thickness.min", "warn", 0.0, wall, "mm", f"wall thickness not measured: {exc}; install embreex")
     hit_share = len(dist) / max(cast, 1)
     if hit_share < 0.5:
         return Check("thickness.min", "warn", float(dist.min()) if len(dist) else 0.0, wall, "mm",

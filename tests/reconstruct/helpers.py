@@ -62,7 +62,7 @@ def assert_clean(mesh: trimesh.Trimesh, texture_cap: int = 1024) -> None:
     assert isinstance(mesh.visual, trimesh.visual.TextureVisuals)
     uv = mesh.visual.uv
     assert uv.shape == (len(mesh.vertices), 2) and np.isfinite(uv).all()
-    assert uv.min() >= 0.0 and uv.max() <= 1.0
+    assert uv.min() > 0.0 and uv.max() < 1.0, "UVs must keep clear of the (REPEAT-wrapped) texture edges"
     tex = mesh.visual.material.baseColorTexture
     for side in tex.size:
         assert side & (side - 1) == 0 and side <= texture_cap, f"texture {tex.size} not a power of two <= cap"

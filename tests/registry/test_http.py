@@ -94,6 +94,13 @@ def test_blob_ranges(server):
     assert resp.status == 200 and body == GLB
 
 
+def test_unreferenced_blob_is_octet_stream(server, reg):
+    sha_ = reg.blobs.put(b"loose bytes")
+    resp, body = get(server, f"/blobs/{sha_}")
+    assert resp.status == 200 and body == b"loose bytes"
+    assert resp.getheader("Content-Type") == "application/octet-stream"
+
+
 def test_blob_errors(server):
     resp, body = get(server, f"/blobs/{'0' * 64}")
     assert resp.status == 404 and b"not in the store" in body

@@ -95,6 +95,8 @@ def test_bad_new_versions_are_rejected(reg):
         reg.create_version(new_version(extra_artifacts=[NewArtifact("exe", 0, b"x", "a/b")]))
     with pytest.raises(InvalidInput, match="JSON"):
         reg.create_version(new_version(parameters={"x": float("nan")}))
+    with pytest.raises(InvalidInput, match="request_id"):
+        reg.create_version(new_version(request_id="r" * 201))
     with pytest.raises(InvalidInput, match="source_sha256"):
         reg.create_version(new_version(source_sha256="abc"))
     assert count(reg, Version) == 0

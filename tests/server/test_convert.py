@@ -42,13 +42,17 @@ def test_repair_round_trip():
 
 
 def test_generate_params_defaults_and_bounds():
-    rec, dec, profiles = convert.generate_params(pb.GenerateParams(), default_faces=20000)
+    rec, dec, profiles, lods = convert.generate_params(pb.GenerateParams(), default_faces=20000)
     assert (rec.mode, rec.target_height_m, rec.target_width_m, rec.texture_size, dec.target_faces) == ("auto", 1.0, None, 1024, 20000)
-    rec, dec, profiles = convert.generate_params(
-        pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_REVOLVE, target_width_m=0.3, target_faces=5000, profiles=["fdm"]), 20000
+    assert lods == (1.0, 0.5, 0.25, 0.1)
+    rec, dec, profiles, lods = convert.generate_params(
+        pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_REVOLVE, target_width_m=0.3, target_faces=5000, profiles=["fdm"],
+                          lod_ratios=[0.2]), 20000
     )
     assert (rec.mode, rec.target_height_m, rec.target_width_m, dec.target_faces, profiles) == ("revolve", None, 0.3, 5000, ("fdm",))
-    for bad in (pb.GenerateParams(target_faces=2), pb.GenerateParams(target_height_m=-1), pb.GenerateParams(texture_size=100000)):
+    assert lods == (1.0, 0.2)
+    for bad in (pb.GenerateParams(target_faces=2), pb.GenerateParams(target_height_m=-1), pb.GenerateParams(texture_size=100000),
+                pb.GenerateParams(profiles=["ps5"]), pb.GenerateParams(lod_ratios=[0]), pb.GenerateParams(lod_ratios=[2.0])):
         with pytest.raises(InvalidInput):
             convert.generate_params(bad, 20000)
 

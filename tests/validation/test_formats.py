@@ -145,3 +145,9 @@ def test_print_exports_are_mm_z_up():
     assert np.allclose([pts.min(axis=0), pts.max(axis=0)], expected, atol=1e-3)
     assert EXPORTERS["3mf"](tall) == EXPORTERS["3mf"](tall)
     assert len(load_mesh(EXPORTERS["ply"](tall), "x.ply").faces) == 12
+
+
+def test_glb_face_count_checked_before_parsing():
+    glb = export_glb(trimesh.creation.icosphere(subdivisions=3))  # 1,280 faces
+    with pytest.raises(InvalidInput, match="header declares 1,280"):
+        load_mesh(glb, "ball.glb", MeshLimits(max_faces=1000))

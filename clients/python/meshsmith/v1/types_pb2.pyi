@@ -40,7 +40,7 @@ CHECK_LEVEL_WARN: CheckLevel
 CHECK_LEVEL_FAIL: CheckLevel
 
 class GenerateParams(_message.Message):
-    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles")
+    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios")
     MODE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FACES_FIELD_NUMBER: _ClassVar[int]
     TARGET_HEIGHT_M_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +50,7 @@ class GenerateParams(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     NO_SYMMETRY_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
+    LOD_RATIOS_FIELD_NUMBER: _ClassVar[int]
     mode: ReconstructMode
     target_faces: int
     target_height_m: float
@@ -59,7 +60,8 @@ class GenerateParams(_message.Message):
     seed: int
     no_symmetry: bool
     profiles: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ...) -> None: ...
+    lod_ratios: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class Vec3(_message.Message):
     __slots__ = ("x", "y", "z")

@@ -1,0 +1,82 @@
+"""`meshsmith import` and `export`: existing meshes in, printable files out."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+from meshsmith.cli.assets import summary, write_atomic
+from meshsmith.cli.common import client_options, connect, split_ref, to_json
+from meshsmith.cli.progress import ProgressBar
+from meshsmith.errors import InvalidInput, MeshsmithError
+from meshsmith.v1 import ingest_pb2
+
+UPLOAD_OVER = 3 * 2**20  # larger files go through the chunked Upload RPC
+
+
+def add_parser(sub) -> None:
+    common = client_options()
+    p = sub.add_parser("import", parents=[common], help="ingest an existing mesh: repair, decimate, LODs, validate, version")
+    p.add_argument("file", type=Path, help="GLB, glTF (embedded buffers), OBJ, STL, PLY or OFF")
+    p.add_argument("--name", required=True)
+    p.add_argument("--faces", type=int, default=0, help="decimate LOD0 to this many triangles (default: keep)")
+    p.add_argument("--profile", action="append", default=[], help="validation profile (repeatable)")
+    p.add_argument("--lods", default="", help="LOD ratios, e.g. 1,0.5,0.25,0.1 (default) or 1 for none")
+    p.add_argument("--watertight", action="store_true", help="close every hole (for printing)")
+    p.add_argument("--unit-scale", type=float, help="metres per file unit, e.g. 0.001 for millimetres")
+    p.add_argument("--request-id", default="")
+    p.set_defaults(func=import_)
+
+    p = sub.add_parser("export", parents=[common], help="a version as STL, OBJ or 3MF (millimetres, Z up) for printing")
+    p.add_argument("spec", help="NAME[@REF]")
+    p.add_argument("--format", choices=("stl", "obj", "3mf", "ply", "glb"), default="stl")
+    p.add_argument("--lod", type=int, default=0)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.set_defaults(func=export)
+
+
+def import_(args) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as err:
+        raise InvalidInput(f"cannot read {args.file}: {err.strerror}") from None
+    try:
+        lods = [float(x) for x in args.lods.split(",") if x.strip()]
+    except ValueError:
+        raise InvalidInput(f"--lods takes comma-separated numbers, got {args.lods!r}") from None
+    request = ingest_pb2.ImportRequest(asset=args.name, filename=args.file.name, target_faces=args.faces,
+                                       lod_ratios=lods, profiles=args.profile, author=getpass.getuser(),
+                                       request_id=args.request_id, watertight=args.watertight)
+    if args.unit_scale is not None:
+        request.unit_scale = args.unit_scale
+    bar = ProgressBar()
+    version = None
+    with connect(args) as client:
+        if len(data) > UPLOAD_OVER:
+            request.upload_id = client.upload(data, args.file.name)
+        else:
+            request.mesh = data
+        try:
+            for response in client._stream(client.ingest.Import, request):
+                if not args.json:
+                    bar.update(response.event)
+                if response.event.HasField("version"):
+                    version = response.event.version
+        finally:
+            if not args.json:
+                bar.close()
+    if version is None:
+        raise MeshsmithError("the import ended without a version")
+    print(to_json(version) if args.json else summary(version))
+    return 0
+
+
+def export(args) -> int:
+    name, ref = split_ref(args.spec)
+    with connect(args) as client:
+        pulled = client.export(name, ref, args.format, args.lod)
+    write_atomic(args.output, pulled.data)
+    a = pulled.artifact
+    print(to_json(pulled.version) if args.json else
+          f"{args.output}  {name}@{pulled.version.number} {a.kind} {a.size} bytes sha256 {a.sha256} (verified)")
+    return 0
