@@ -25,7 +25,7 @@ from meshsmith.v1 import types_pb2 as pb  # noqa: E402
 from tests.server.conftest import start_server, stop_server  # noqa: E402
 
 IMAGES = ROOT.parent / "shared" / "corpus" / "images"
-STAGES = ["decode", "segment", "reconstruct", "repair", "decimate", "export", "validate", "preview", "store"]
+STAGES = ["decode", "segment", "reconstruct", "repair", "decimate", "export", "validate", "lods", "preview", "store"]
 
 
 def vm_hwm_mb(pid: int) -> float:

@@ -14,13 +14,24 @@ MODE_NAMES = ("auto", "inflate", "revolve", "extrude", "relief", "voxel")
 
 @dataclass(frozen=True)
 class ReconstructParams:
+    """What to build. Sizes in metres; the mesh is scaled to target_width_m if set, else target_height_m.
+
+    depth_m: extrude slab thickness (default 10% of the height), relief depth above its base plate
+    (default 3% of the plate's long side), voxel thickness rounded to whole voxels (default 1/16 of the
+    long side), inflate total thickness (default from the silhouette); revolve ignores it.
+    symmetry: revolve about one common vertical axis (False: each row is centred on itself);
+    inflate with a back as deep as the front (False: half as deep); auto may pick revolve only when True.
+    seed: for stochastic steps; all current modes are deterministic and ignore it (GrabCut's seed is
+    SegmentParams.seed).
+    """
+
     mode: str = "auto"                      # auto|inflate|revolve|extrude|relief|voxel
     target_height_m: float | None = 1.0
     target_width_m: float | None = None     # overrides height when set
-    depth_m: float | None = None            # extrude/relief/voxel thickness (inflate: max thickness); None = mode default
+    depth_m: float | None = None            # see above; None = mode default
     texture_size: int = 1024                # cap; texture is a power of two <= this
     seed: int = 0
-    symmetry: bool = True                   # revolve: one common axis; inflate: back mirrors front; auto: may revolve
+    symmetry: bool = True
 
 
 @dataclass(frozen=True)

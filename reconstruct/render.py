@@ -174,20 +174,18 @@ def _check(mesh: trimesh.Trimesh, params: RenderParams) -> None:
 
 
 def _surface(mesh: trimesh.Trimesh, textured: bool):
-    """Triangle soup for the GPU.
+    """Vertex data for the GPU.
 
-    Returns (data (F*3, 12) float32 [pos 3, normal 3, rgba 4, uv 2],
-    texture image (H, W, 3) uint8 or None, factor (4,) float).
+    Returns (data (V, 12) float32 [pos 3, normal 3, rgba 4, uv 2], index (F*3,) uint32
+    or None for an unindexed triangle soup (face colours), texture image (H, W, 3)
+    uint8 or None, factor (4,) float).
     """
     faces = np.asarray(mesh.faces, dtype=np.int64)
     verts = np.asarray(mesh.vertices, dtype=np.float64)
     nrm = np.nan_to_num(np.asarray(mesh.vertex_normals, dtype=np.float64))
-    n = faces.size
-    data = np.zeros((n, 12), dtype=np.float32)
-    data[:, 0:3] = verts[faces.ravel()]
-    data[:, 3:6] = nrm[faces.ravel()]
-    data[:, 6:9] = GREY
-    data[:, 9] = 1.0
+    data = np.zeros((len(verts), 12), dtype=np.float32)
+    data[:, 0:3], data[:, 3:6], data[:, 6:9], data[:, 9] = verts, nrm, GREY, 1.0
+    index: np.ndarray | None = faces.ravel().astype(np.uint32)
     image, factor = None, np.ones(4)
     vis = mesh.visual
     if textured and isinstance(vis, trimesh.visual.TextureVisuals):
@@ -202,16 +200,16 @@ def _surface(mesh: trimesh.Trimesh, textured: bool):
             factor = _rgba01(fac)
         if img is not None and vis.uv is not None and len(vis.uv) == len(verts):
             image = _texture_array(img)
-            data[:, 10:12] = np.asarray(vis.uv, dtype=np.float64)[faces.ravel()]
+            data[:, 10:12] = np.asarray(vis.uv, dtype=np.float64)
         elif fac is not None:
             data[:, 6:10] = factor
-    elif textured and isinstance(vis, trimesh.visual.ColorVisuals) and vis.kind in ("vertex", "face"):
-        if vis.kind == "vertex":
-            col = np.asarray(vis.vertex_colors)[faces.ravel()]
-        else:
-            col = np.repeat(np.asarray(vis.face_colors), 3, axis=0)
-        data[:, 6:10] = col[:, :4] / 255.0
-    return data, image, factor
+    elif textured and isinstance(vis, trimesh.visual.ColorVisuals) and vis.kind == "vertex":
+        data[:, 6:10] = np.asarray(vis.vertex_colors)[:, :4] / 255.0
+    elif textured and isinstance(vis, trimesh.visual.ColorVisuals) and vis.kind == "face":
+        data = data[faces.ravel()]
+        data[:, 6:10] = np.repeat(np.asarray(vis.face_colors)[:, :4], 3, axis=0) / 255.0
+        index = None
+    return data, index, image, factor
 
 
 def _rgba01(colour) -> np.ndarray:
@@ -293,7 +291,7 @@ def render_views(mesh: trimesh.Trimesh, cameras: Sequence[Camera],
     """
     _check(mesh, params)
     size = int(params.size)
-    data, image, factor = _surface(mesh, params.textured)
+    data, index, image, factor = _surface(mesh, params.textured)
     verts = np.asarray(mesh.vertices, dtype=np.float64)
     mats = [_matrices(verts, cam, params.margin) for cam in cameras]
     bg = np.asarray(params.background, dtype=np.float64) / 255.0
@@ -304,7 +302,9 @@ def render_views(mesh: trimesh.Trimesh, cameras: Sequence[Camera],
         with ctx:
             ms, res = _framebuffers(size)
             vbo = ctx.buffer(data.tobytes())
-            vao = ctx.vertex_array(prog, [(vbo, "3f 3f 4f 2f", "in_pos", "in_nrm", "in_col", "in_uv")])
+            ibo = ctx.buffer(index.tobytes()) if index is not None else None
+            vao = ctx.vertex_array(prog, [(vbo, "3f 3f 4f 2f", "in_pos", "in_nrm", "in_col", "in_uv")],
+                                   index_buffer=ibo, index_element_size=4)
             tex = None
             try:
                 if image is not None:
@@ -333,6 +333,8 @@ def render_views(mesh: trimesh.Trimesh, cameras: Sequence[Camera],
             finally:
                 vao.release()
                 vbo.release()
+                if ibo is not None:
+                    ibo.release()
                 if tex is not None:
                     tex.release()
     return out

@@ -67,7 +67,7 @@ def _main_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre, half
 
 
-def profile(mask: np.ndarray, symmetry: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+def profile(mask: np.ndarray, symmetry: bool) -> tuple[np.ndarray, np.ndarray, int, int]:
     """(H, W) bool -> per object row (centre x, radius) arrays and the first/last object row."""
     rows = np.flatnonzero(mask.any(axis=1))
     top, bottom = int(rows[0]), int(rows[-1]) + 1

@@ -19,8 +19,8 @@ class SegmentParams:
     border_fraction: float = 0.02          # width of the border band that samples the background
     background_tolerance: float = 28.0     # min RGB distance from the background model to be object
     background_uniformity: float = 14.0    # border residual (95th pct) below which the background is "plain"
-    grabcut_side: int = 224                # GrabCut runs at this long side (speed), mask is upsampled
-    grabcut_iterations: int = 4
+    grabcut_side: int = 176                # GrabCut runs at this long side (speed), mask is upsampled
+    grabcut_iterations: int = 3
     max_background_overlap: float = 0.75   # GrabCut: colour-histogram overlap above which nothing separates
     keep_component_fraction: float = 0.02  # keep extra components >= this fraction of the main one...
     keep_component_distance: float = 0.15  # ...within this fraction of the main one's bbox diagonal
