@@ -66,8 +66,12 @@ def inflate(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     cov, k = work_mask(seg.mask, WORK_SIDE, WORK_AREA)
     inside = join_parts(cov > 0.5, width=3)
     height = np.where(inside, np.maximum(poisson_height(inside), MIN_HALF_THICKNESS), 0.0)
-    outside = ndimage.distance_transform_edt(~inside)
+    outside, (iy, ix) = ndimage.distance_transform_edt(~inside, return_indices=True)
     g = np.where(inside, height, -outside)
+    # first ring outside: minus its nearest inside height, so the zero level sits on the pixel edge
+    # (with -1 there it sat ~0.34 working px beyond the mask: the silhouette grew ~1 input px all round)
+    ring = (outside > 0) & (outside < 1.5)
+    g[ring] = -height[iy[ring], ix[ring]]
     front = float(height.max())
     back = front if params.symmetry else BACK_RATIO * front
     pad = 2
