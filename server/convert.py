@@ -33,6 +33,7 @@ LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
 UTC = timezone.utc
 MAX_FACES = 2_000_000
 MAX_TEXTURE = 8192
+ERROR_SAMPLES = 20_000  # surface samples for the decimation error estimate (max error within ~0.01%)
 
 
 DEFAULT_LODS = (1.0, 0.5, 0.25, 0.1)
@@ -78,7 +79,7 @@ def generate_params(params: pb.GenerateParams, default_faces: int):
         seed=params.seed,
         symmetry=not params.no_symmetry,
     )
-    return rec, DecimateParams(target_faces=faces), check_profiles(params.profiles), check_lod_ratios(params.lod_ratios)
+    return rec, DecimateParams(target_faces=faces, error_samples=ERROR_SAMPLES), check_profiles(params.profiles), check_lod_ratios(params.lod_ratios)
 
 
 def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple[str, ...], lods: tuple[float, ...]) -> dict:

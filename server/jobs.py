@@ -49,11 +49,12 @@ class JobManager:
         self._seq: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._per_caller: Counter[str] = Counter()
+        self._reserved = 0
         self._closing = False
 
     @property
     def active(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + self._reserved
 
     # --- submitting and recovering ---
 
@@ -72,9 +73,16 @@ class JobManager:
                 f"you already have {self._per_caller[caller]} jobs in flight (limit {self.settings.max_jobs_per_caller} "
                 "per caller); wait for some to finish"
             ).retry_after(2)
-        sha = await asyncio.to_thread(self.registry.blobs.put, data)
-        job_id = uuid.uuid4().hex
-        rec, new = await asyncio.to_thread(self.store.create, job_id, kind, asset, author, caller, sha, request, request_id)
+        # hold the slot from the check on: concurrent submits must not all pass it before any is launched
+        self._reserved += 1
+        self._per_caller[caller] += 1
+        try:
+            sha = await asyncio.to_thread(self.registry.blobs.put, data)
+            rec, new = await asyncio.to_thread(
+                self.store.create, uuid.uuid4().hex, kind, asset, author, caller, sha, request, request_id)
+        finally:
+            self._reserved -= 1
+            self._per_caller[caller] -= 1
         if new:
             self._launch(rec, data, f"job {rec.id} queued")
         return rec, new

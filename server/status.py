@@ -20,9 +20,8 @@ async def abort(context: grpc.aio.ServicerContext, err: Exception) -> None:
     """Abort the call with the status that `err` carries (INTERNAL for anything unexpected)."""
     if isinstance(err, MeshsmithError):
         retry = getattr(err, "retry_after_s", None)
-        if retry:
-            context.set_trailing_metadata((("retry-after", str(int(retry))),))
-        await context.abort(status_of(err), err.message)
+        trailers = (("retry-after", str(int(retry))),) if retry else ()
+        await context.abort(status_of(err), err.message, trailing_metadata=trailers)
     log.exception("internal error", exc_info=err)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(err).__name__}; see server log")
 

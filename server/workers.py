@@ -132,8 +132,8 @@ class WorkerPool:
             raise Unavailable("server is shutting down; retry against another instance")
         if self.waiting >= self.max_queue:
             raise ResourceExhausted(
-                f"{self.waiting} jobs are already queued (limit {self.max_queue}); retry in a few seconds"
-            )
+                f"{self.waiting} tasks already wait for a worker (limit {self.max_queue}); retry in a few seconds"
+            ).retry_after(2)
         self.waiting += 1
         try:
             worker = await self._idle.get()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import trimesh
+from PIL import Image
 
 from validation.decimate import DecimateParams, decimate
 from validation.report import Report, validate
@@ -21,13 +23,39 @@ class Lod:
     report: Report
 
 
+MIN_TEXTURE = 64
+
+
+def shrink_texture(mesh: trimesh.Trimesh, ratio: float) -> trimesh.Trimesh:
+    """A copy whose base-colour texture is scaled with sqrt(ratio) (a power of two, at least 64 px).
+
+    A level drawn with a share `ratio` of the triangles covers about that share of the screen area,
+    so its texture needs about sqrt(ratio) of the resolution. UVs are unchanged (they are normalised).
+    """
+    material = getattr(mesh.visual, "material", None)
+    image = getattr(material, "baseColorTexture", None)
+    if image is None or ratio >= 1:
+        return mesh
+    side = max(image.size)
+    target = max(MIN_TEXTURE, 2 ** int(math.log2(max(1, side * math.sqrt(ratio)))))
+    if target >= side:
+        return mesh
+    out = mesh.copy()
+    scale = target / side
+    size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    out.visual.material.baseColorTexture = image.resize(size, Image.LANCZOS)
+    return out
+
+
 def build_lods(
     mesh: trimesh.Trimesh,
     ratios: tuple[float, ...] = (1, 0.5, 0.25, 0.1),
     profile: str = "default",
     error_samples: int = 20_000,
+    shrink_textures: bool = True,
 ) -> list[Lod]:
-    """One `Lod` per ratio (descending), each decimated from `mesh` and validated against `profile`."""
+    """One `Lod` per ratio (descending), each decimated from `mesh` and validated against `profile`;
+    lower levels get proportionally smaller textures unless `shrink_textures` is False."""
     lods = []
     for level, ratio in enumerate(sorted(ratios, reverse=True)):
         if ratio >= 1:
@@ -35,5 +63,7 @@ def build_lods(
         else:
             res = decimate(mesh, DecimateParams(target_faces=None, ratio=ratio, error_samples=error_samples))
             out, max_err, rms_err = res.mesh, res.max_error, res.rms_error
+            if shrink_textures:
+                out = shrink_texture(out, ratio)
         lods.append(Lod(level, float(ratio), out, len(out.faces), max_err, rms_err, validate(out, profile)))
     return lods

@@ -20,7 +20,7 @@ from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES, MESHES
 from validation.gltf_validator import validate_glb
 
-STAGES = ["queued", "decode", "segment", "reconstruct", "repair", "decimate", "export", "validate", "lods"]
+STAGES = ["queued", "decode", "segment", "reconstruct", "decimate", "repair", "export", "validate", "lods"]
 
 
 def _load_glb(data: bytes) -> trimesh.Trimesh:

@@ -163,7 +163,7 @@ def test_full_queue_is_resource_exhausted_with_retry_hint(tmp_path):
                 codes.append(grpc.StatusCode.OK)
             except grpc.RpcError as err:
                 codes.append(err.code())
-                trailers.append(dict(err.trailing_metadata() or ()))
+                trailers.append((err.code(), err.details(), dict(err.trailing_metadata() or ())))
 
     try:
         threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
@@ -175,7 +175,8 @@ def test_full_queue_is_resource_exhausted_with_retry_hint(tmp_path):
         stop_server(s)
     assert codes.count(grpc.StatusCode.OK) >= 2
     assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes
-    assert any(t.get("retry-after") for t in trailers)
+    exhausted = [t for t in trailers if t[0] == grpc.StatusCode.RESOURCE_EXHAUSTED]
+    assert all(md.get("retry-after") for _, _, md in exhausted), exhausted
 
 
 def test_independent_grpc_js_client_generates_and_pulls(server):
