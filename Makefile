@@ -4,15 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-# Debian packages: libGL for PyMeshLab's wheel, Mesa EGL for offscreen previews, Node for glTF-Validator and buf.
-APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri nodejs npm
+# Debian packages: libGL for PyMeshLab's wheel, Mesa EGL for offscreen previews, openssl for the TLS tests;
+# Node (glTF-Validator, buf, grpc-js) from Debian only when no node/npm is on the PATH already.
+APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl
 
 .PHONY: install system-deps services demo test proto proto-check lint bench clean
 
 install: system-deps $(VENV)/.installed node_modules/.installed
 
 system-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done; \
+	  command -v node >/dev/null || echo nodejs; command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -46,8 +48,9 @@ proto: $(VENV)/.installed
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=clients/python --pyi_out=clients/python \
 	  --grpc_python_out=clients/python proto/meshsmith/v1/*.proto
 
-lint: node_modules/.installed
+lint: $(VENV)/.installed node_modules/.installed
 	node_modules/.bin/buf lint
+	$(VENV)/bin/ruff check --select F,E9 --exclude clients/python/meshsmith/v1 .
 
 bench: install
 	$(PY) benchmarks/pipeline.py

@@ -219,7 +219,7 @@ def main() -> None:
     sub = 1 if args.quick else 2
     cases = [
         (f"bunny {len(bunny_dense(0).faces) * 4 ** sub // 1000}k -> 50k", bunny_dense(sub), 50_000),
-        (f"spot (textured) -> 20k", spot_dense(sub + 1), 20_000),
+        ("spot (textured) -> 20k", spot_dense(sub + 1), 20_000),
     ]
     rows: list[Row] = []
     for case, mesh, target in cases:

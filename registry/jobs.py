@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from meshsmith.errors import NotFound
 
 from .db import Sessions
-from .schema import Base, Id, Json, UTCDateTime, utcnow
+from .schema import Base, Json, UTCDateTime, utcnow
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")

@@ -14,21 +14,15 @@ from server import convert
 from server.jobs import JobKind
 from server.pipeline import GenerateJob, ImportJob, Output
 from validation.decimate import DecimateParams
+from validation.formats import MEDIA_TYPES as FORMAT_MEDIA_TYPES
 from validation.formats import MeshLimits
 from validation.repair import RepairParams
 from server.settings import Settings
 
 BACKEND = "geometry"
 BACKEND_VERSION = "0.1.0"
-MEDIA_TYPES = {
-    "glb": "model/gltf-binary",
-    "preview": "image/png",
-    "turntable": "image/webp",
-    "lods": "application/json",
-    "obj": "model/obj",
-    "stl": "model/stl",
-    "3mf": "model/3mf",
-}
+# Mesh formats' media types come from validation; these are the other artifact kinds a version stores.
+MEDIA_TYPES = {**FORMAT_MEDIA_TYPES, "preview": "image/png", "turntable": "image/webp", "lods": "application/json"}
 
 
 def sniff_image_type(data: bytes) -> str:

@@ -5,7 +5,6 @@ Uses only the CLI, exactly as a user would.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

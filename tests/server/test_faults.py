@@ -9,7 +9,6 @@ import threading
 import time
 
 import grpc
-import pytest
 
 from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc, jobs_pb2
 from meshsmith.v1 import types_pb2 as pb
