@@ -145,12 +145,13 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
                     image = await self._input(item.image, item.upload_id, "image", self.settings.max_image_bytes)
                     request_id = item.request_id or hashlib.sha256(
                         asset.encode() + hashlib.sha256(image).digest() + params_key).hexdigest()
-                    rec, _ = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name,
-                                                    image, generate_request(request.params), request_id)
+                    rec, new = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name,
+                                                      image, generate_request(request.params), request_id)
                     result.job_id = rec.id
                     async for event in self.jobs.watch(rec.id):
                         if event.HasField("version"):
-                            result.ok, result.version, result.reused = True, event.version.number, event.version.reused
+                            result.ok, result.version = True, event.version.number
+                            result.reused = event.version.reused or not new  # done by an earlier run of this batch
                         elif event.HasField("error"):
                             result.error.CopyFrom(event.error)
                 except MeshsmithError as err:

@@ -145,7 +145,8 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
                          f"{log.open_edges_before} -> {log.open_edges_after}, {log.faces_reversed} faces reversed")
     dec = decimate(mesh, job.decimate) if job.decimate else None
     if dec is not None:
-        mesh = dec.mesh
+        mesh, after = repair(dec.mesh, job.repair)  # strong reductions can pinch a closed mesh: fix it again
+        log = dataclasses.replace(log, notes=(*log.notes, *(f"after decimation: {n}" for n in after.notes)))
         clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%}")
     return _tail(mesh, log, dec, "import", f"imported from {job.filename}", job.profiles, job.lod_ratios, job.previews, clock)
 
@@ -159,26 +160,32 @@ def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews
     lods = build_lods(mesh, tuple(lod_ratios)) if len(lod_ratios) > 1 else []
     lod_glbs = tuple(export_glb(lod.mesh) for lod in lods[1:])
     manifest = _manifest([glb, *lod_glbs], lods) if lods else None
+    lod_notes = [f"LOD{l.level}: {l.faces} triangles, max error {l.max_error:.4%} of the diagonal, {l.report.verdict}"
+                 for l in lods[1:]]
     clock.done("lods", ", ".join(f"LOD{l.level} {l.faces}" for l in lods) or "no LODs asked for")
     preview_png = turntable = None
     if previews:
         preview_png, turntable, message = _previews(mesh)
         clock.done("preview", message)
     repair_log = dataclasses.asdict(log)
+    repair_log["notes"] = list(log.notes)
     if dec is not None:
-        repair_log["notes"] = [*log.notes, f"decimated {dec.faces_before} -> {dec.faces_after} triangles (max error "
-                                           f"{dec.max_error:.4%}, rms {dec.rms_error:.4%} of the bbox diagonal)"]
+        repair_log["notes"].append(f"decimated {dec.faces_before} -> {dec.faces_after} triangles (max error "
+                                   f"{dec.max_error:.4%}, rms {dec.rms_error:.4%} of the bbox diagonal)")
+    repair_log["notes"] += lod_notes
     return Output(glb=glb, mode=mode, reason=reason, stats=dataclasses.asdict(mesh_stats(mesh)), reports=reports,
                   repair=repair_log, lods=lod_glbs, manifest=manifest, preview_png=preview_png,
                   turntable_webp=turntable, timings_ms=clock.timings_ms)
 
 
 def _manifest(glbs: list[bytes], lods) -> bytes:
-    """LOD manifest for engines without MSFT_lod support (glTFast): files, faces, errors, LODGroup heights."""
+    """LOD manifest for engines without MSFT_lod support (glTFast): files, faces, verdicts, LODGroup heights.
+
+    Only deterministic facts: the sampled decimation errors vary run to run, so they go to the repair notes.
+    """
     levels = [
         {"lod": l.level, "ratio": l.ratio, "faces": l.faces, "sha256": hashlib.sha256(g).hexdigest(), "size": len(g),
-         "max_error": round(l.max_error, 6), "verdict": l.report.verdict,
-         "screen_relative_height": round(0.5 ** (l.level + 1), 4)}
+         "verdict": l.report.verdict, "screen_relative_height": round(0.5 ** (l.level + 1), 4)}
         for l, g in zip(lods, glbs)
     ]
     return json.dumps({"manifestVersion": 1, "lods": levels}, indent=2, sort_keys=True).encode()

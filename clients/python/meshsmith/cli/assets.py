@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import os
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from meshsmith.cli.common import client_options, connect, split_ref, to_json
 from meshsmith.cli.progress import ProgressBar
@@ -53,7 +57,11 @@ def add_parser(sub) -> None:
     p.add_argument("name")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--author")
-    p.add_argument("--channel")
+    p.add_argument("--since", type=_date, help="versions made at or after DATE (YYYY-MM-DD or ISO 8601, UTC)")
+    p.add_argument("--until", type=_date, help="versions made before DATE")
+    p.add_argument("--channel", help="versions this channel ever pointed at")
+    p.add_argument("--profile", help="with --verdict: filter by this profile's verdict")
+    p.add_argument("--verdict", choices=("pass", "warn", "fail"))
     p.set_defaults(func=history)
 
 
@@ -148,9 +156,24 @@ def pull(args) -> int:
     return 0
 
 
+def _date(text: str) -> Timestamp:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD or ISO 8601)") from None
+    ts = Timestamp()
+    ts.FromDatetime(when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+    return ts
+
+
 def history(args) -> int:
+    filters = {"page_size": args.limit, "author": args.author or "", "channel": args.channel or "",
+               "profile": args.profile or "", "since": args.since, "until": args.until}
+    if args.verdict:
+        filters["verdict"] = pb.CheckLevel.Value(f"CHECK_LEVEL_{args.verdict.upper()}")
+        filters["profile"] = args.profile or "default"
     with connect(args) as client:
-        versions = client.history(args.name, page_size=args.limit, author=args.author or "", channel=args.channel or "")
+        versions = client.history(args.name, **filters)
     if args.json:
         print("[" + ",\n".join(to_json(v) for v in versions) + "]")
         return 0

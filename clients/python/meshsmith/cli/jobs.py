@@ -11,7 +11,7 @@ from meshsmith.cli.assets import MODES, _params, summary
 from meshsmith.cli.common import client_options, connect, to_json
 from meshsmith.cli.progress import ProgressBar
 from meshsmith.errors import InvalidInput
-from meshsmith.v1 import ingest_pb2
+from meshsmith.v1 import ingest_pb2, jobs_pb2
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 
@@ -66,7 +66,7 @@ def watch(args) -> int:
 def cancel(args) -> int:
     with connect(args) as client:
         job = client.cancel(args.job_id)
-    print(to_json(job) if args.json else f"job {job.id}: {job.State.Name(job.state).removeprefix('JOB_STATE_').lower()}")
+    print(to_json(job) if args.json else f"job {job.id}: {jobs_pb2.JobState.Name(job.state).removeprefix('JOB_STATE_').lower()}")
     return 0
 
 
