@@ -8,6 +8,7 @@ server process and each worker. Run: .venv/bin/python benchmarks/pipeline.py [--
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -21,11 +22,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from PIL import Image, ImageOps  # noqa: E402
+
 from meshsmith.v1 import types_pb2 as pb  # noqa: E402
 from tests.server.conftest import start_server, stop_server  # noqa: E402
 
 IMAGES = ROOT.parent / "shared" / "corpus" / "images"
 STAGES = ["decode", "segment", "reconstruct", "repair", "decimate", "export", "validate", "lods", "preview", "store"]
+
+
+def square_png(path: Path, size: int) -> bytes:
+    """The image padded to a square with its corner colour (transparent for RGBA) and scaled to size x size."""
+    if not size:
+        return path.read_bytes()
+    img = Image.open(path)
+    img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    fill = (0, 0, 0, 0) if img.mode == "RGBA" else img.getpixel((0, 0))
+    buf = io.BytesIO()
+    ImageOps.pad(img, (size, size), color=fill).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def vm_hwm_mb(pid: int) -> float:
@@ -49,6 +64,7 @@ def main() -> int:
     ap.add_argument("--faces", type=int, default=20000)
     ap.add_argument("--mode", default="inflate")
     ap.add_argument("--no-previews", action="store_true")
+    ap.add_argument("--size", type=int, default=1024, help="pad each image to a square and scale it to SIZE px (0: as is)")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "pipeline.json")
     args = ap.parse_args()
 
@@ -68,7 +84,7 @@ def main() -> int:
                 t0 = time.perf_counter()
                 try:
                     version = client.generate(
-                        path.read_bytes(), f"bench/{path.stem.replace('_', '-')}",
+                        square_png(path, args.size), f"bench/{path.stem.replace('_', '-')}",
                         pb.GenerateParams(mode=pb.ReconstructMode.Value(f"RECONSTRUCT_MODE_{args.mode.upper()}"), target_faces=args.faces, seed=i),
                         on_event=events.append,
                     )
@@ -104,7 +120,8 @@ def main() -> int:
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
-    print(f"{len(ok)}/{len(rows)} images ok, mode {args.mode}, target {args.faces} faces, {result['machine']}")
+    print(f"{len(ok)}/{len(rows)} images ok ({args.size or 'original'} px), mode {args.mode}, target {args.faces} faces, "
+          f"previews {'off' if args.no_previews else 'on'}, {result['machine']}")
     print("median per stage (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in result["median_stage_ms"].items()))
     print(f"end to end: median {result['median_wall_ms']:.0f} ms, p90 {result['p90_wall_ms']:.0f} ms")
     print(f"peak RSS: server {memory['server_mb']} MB, workers {memory['workers_mb']} MB")
