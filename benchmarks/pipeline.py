@@ -64,11 +64,13 @@ def main() -> int:
     ap.add_argument("--faces", type=int, default=20000)
     ap.add_argument("--mode", default="inflate")
     ap.add_argument("--no-previews", action="store_true")
+    ap.add_argument("--lods", default="", help="LOD ratios, e.g. 1 (LOD0 only) or 1,0.5,0.25,0.1 (default: the server's)")
     ap.add_argument("--size", type=int, default=1024, help="pad each image to a square and scale it to SIZE px (0: as is)")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / "pipeline.json")
     args = ap.parse_args()
 
     images = sorted(IMAGES.iterdir())
+    lods = [float(r) for r in args.lods.split(",") if r]
     if args.quick:
         images = images[:6]
     extra = ["--workers", "2"] + (["--no-previews"] if args.no_previews else [])
@@ -85,7 +87,8 @@ def main() -> int:
                 try:
                     version = client.generate(
                         square_png(path, args.size), f"bench/{path.stem.replace('_', '-')}",
-                        pb.GenerateParams(mode=pb.ReconstructMode.Value(f"RECONSTRUCT_MODE_{args.mode.upper()}"), target_faces=args.faces, seed=i),
+                        pb.GenerateParams(mode=pb.ReconstructMode.Value(f"RECONSTRUCT_MODE_{args.mode.upper()}"), target_faces=args.faces, seed=i,
+                                       lod_ratios=lods),
                         on_event=events.append,
                     )
                 except Exception as err:  # a benchmark records failures, it does not stop
@@ -97,7 +100,7 @@ def main() -> int:
                 for e in events:
                     if e.stage in STAGES or e.stage == "done":
                         name = "store" if e.stage == "done" else e.stage
-                        stages[name] = e.elapsed_ms - last
+                        stages[name] = stages.get(name, 0) + e.elapsed_ms - last  # a stage may send two events
                         last = e.elapsed_ms
                 for name, ms in stages.items():
                     per_stage[name].append(ms)
@@ -111,6 +114,8 @@ def main() -> int:
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "images": len(rows),
+        "settings": {"size_px": args.size, "mode": args.mode, "faces": args.faces, "lods": args.lods or "default",
+                     "previews": not args.no_previews},
         "failed": [r for r in rows if "error" in r],
         "median_stage_ms": {s: statistics.median(per_stage[s]) for s in STAGES if per_stage[s]},
         "median_wall_ms": statistics.median(r["wall_ms"] for r in ok) if ok else None,
@@ -121,7 +126,7 @@ def main() -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     print(f"{len(ok)}/{len(rows)} images ok ({args.size or 'original'} px), mode {args.mode}, target {args.faces} faces, "
-          f"previews {'off' if args.no_previews else 'on'}, {result['machine']}")
+          f"LODs {args.lods or 'default'}, previews {'off' if args.no_previews else 'on'}, {result['machine']}")
     print("median per stage (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in result["median_stage_ms"].items()))
     print(f"end to end: median {result['median_wall_ms']:.0f} ms, p90 {result['p90_wall_ms']:.0f} ms")
     print(f"peak RSS: server {memory['server_mb']} MB, workers {memory['workers_mb']} MB")

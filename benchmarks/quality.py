@@ -79,13 +79,13 @@ CASES = (
     Case("woody", "woody.obj", (), "front-on; the mesh is flat (z = 0), a 2D cut-out"),
 )
 QUICK = ("cow", "spot", "suzanne", "woody")
-# Measured once (2026-11-25) with a scratch copy of reconstruct/inflate.py, not re-run by this script.
+# Measured once (2026-11-25) with scratch copies of reconstruct/inflate.py before and after the fix; not re-run here.
 NOTES = (
-    "- inflate's outline is dilated by a ~1 px band all round (at 512 px): its field is sqrt(2u) inside "
+    "- inflate's outline used to be dilated by a ~1 px band all round (at 512 px): its field was sqrt(2u) inside "
     "(about 5 at the boundary pixels of a 40-work-px-wide strip) and -1 outside, so the marching-cubes zero "
-    "level sits 5/6 = 0.84 work px past the last inside pixel centre, 0.34 work px beyond the mask edge; a work "
+    "level sat 5/6 = 0.84 work px past the last inside pixel centre, 0.34 work px beyond the mask edge; a work "
     "pixel is 2.4-2.9 input pixels. Setting the first outside ring to minus its nearest inside height (zero "
-    "exactly on the pixel edge) gave IoU beetle 0.969 -> 0.977, cow 0.978 -> 0.984, horse 0.974 -> 0.979, "
+    "exactly on the pixel edge, now in reconstruct/inflate.py) gave IoU beetle 0.969 -> 0.977, cow 0.978 -> 0.984, horse 0.974 -> 0.979, "
     "homer 0.976 -> 0.976 (outline +0.6 -> +0.1..+0.25 px). The rest is working resolution (WORK_AREA 7000 px): "
     "with the fix and WORK_AREA 28000 / WORK_SIDE 400, beetle 0.981, cow 0.990, but ~230k faces instead of ~60k.",
     "- F-score is limited by depth, not by the outline: two thirds to nine tenths of the squared error is along "

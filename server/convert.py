@@ -33,7 +33,7 @@ LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
 UTC = timezone.utc
 MAX_FACES = 2_000_000
 MAX_TEXTURE = 8192
-ERROR_SAMPLES = 20_000  # surface samples for the decimation error estimate (max error within ~0.01%)
+ERROR_SAMPLES = 10_000  # surface samples a side for the decimation error estimate (+ the output vertices)
 
 
 DEFAULT_LODS = (1.0, 0.5, 0.25, 0.1)

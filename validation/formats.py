@@ -179,12 +179,18 @@ def _glb_postprocess(tree: dict) -> None:
     tree["asset"] = {"version": "2.0", "generator": "meshsmith"}
 
 
+# zlib level for texture PNGs: 3 encodes a 1024 px texture ~2.3x faster than the default 6 (~100 vs ~230 ms)
+# for files ~15% larger; engines re-encode textures at build time anyway (KTX2, ASTC).
+PNG_COMPRESS_LEVEL = 3
+
+
 def _clean_image(img):
     """A copy without ICC/gamma chunks (glTF-Validator flags them) in a mode PNG keeps."""
     if img is None:
         return None
     out = img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB")
     out.info = {}
+    out.encoderinfo = {"compress_level": PNG_COMPRESS_LEVEL}  # Pillow merges it into save()'s parameters
     return out
 
 

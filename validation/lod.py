@@ -51,7 +51,7 @@ def build_lods(
     mesh: trimesh.Trimesh,
     ratios: tuple[float, ...] = (1, 0.5, 0.25, 0.1),
     profile: str = "default",
-    error_samples: int = 20_000,
+    error_samples: int = 10_000,
     shrink_textures: bool = True,
 ) -> list[Lod]:
     """One `Lod` per ratio (descending), each decimated from `mesh` and validated against `profile`;

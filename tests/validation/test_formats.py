@@ -151,3 +151,15 @@ def test_glb_face_count_checked_before_parsing():
     glb = export_glb(trimesh.creation.icosphere(subdivisions=3))  # 1,280 faces
     with pytest.raises(InvalidInput, match="header declares 1,280"):
         load_mesh(glb, "ball.glb", MeshLimits(max_faces=1000))
+
+
+@needs_validator
+def test_gltf_validator_session_survives_bad_input_and_a_dead_process():
+    good = export_glb(CUBE)
+    assert gltf_validator.validate_glb(good).errors == 0
+    truncated = gltf_validator.validate_glb(good[: len(good) // 2])
+    assert truncated.errors > 0 and truncated.messages[0].severity == 0
+    assert gltf_validator.validate_glb(good).errors == 0  # the warm process answered both, in order
+    gltf_validator._session.proc.kill()  # a Node crash: the next call starts a fresh process
+    gltf_validator._session.proc.wait()
+    assert gltf_validator.validate_glb(good).errors == 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -25,6 +27,29 @@ def error_from_rpc(err: grpc.RpcError) -> MeshsmithError:
     exc = cls(err.details() or code)
     exc.status = code
     return exc
+
+
+class _ThreadedSha256:
+    """sha256 of the chunks fed to it, computed on a helper thread while the next chunks arrive
+    (hashlib releases the GIL; without SHA CPU extensions hashing is as slow as the transfer)."""
+
+    def __init__(self):
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._hash = hashlib.sha256()
+        self._thread = threading.Thread(target=self._run, name="pull-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._hash.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        self._queue.put(chunk)
+
+    def hexdigest(self) -> str:
+        self._queue.put(None)
+        self._thread.join()
+        return self._hash.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -118,15 +143,19 @@ class Client:
 
     def _download(self, method, request) -> Pulled:
         header, chunks = None, []
-        for part in self._stream(method, request):
-            if part.HasField("header"):
-                header = part.header
-            else:
-                chunks.append(part.chunk)
+        hasher = _ThreadedSha256()
+        try:
+            for part in self._stream(method, request):
+                if part.HasField("header"):
+                    header = part.header
+                else:
+                    chunks.append(part.chunk)
+                    hasher.update(part.chunk)
+        finally:
+            digest = hasher.hexdigest()
         data = b"".join(chunks)
         if header is None:
             raise DataLoss("the server sent no header")
-        digest = hashlib.sha256(data).hexdigest()
         if len(data) != header.artifact.size or digest != header.artifact.sha256:
             raise DataLoss(
                 f"pulled {len(data)} bytes with sha256 {digest}, expected {header.artifact.size} bytes "
