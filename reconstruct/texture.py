@@ -61,7 +61,7 @@ def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
     filled = _push_pull(small_c, (small_w > 1e-3).astype(np.float32))
     out = cv2.resize(np.clip(filled + 0.5, 0, 255).astype(np.uint8), (tw, th), interpolation=cv2.INTER_LINEAR)
     inside = w_t == 255
-    out[inside] = rgb_t[inside]
+    np.copyto(out, rgb_t, where=inside[..., None])
     edge = np.nonzero((w_t > 0) & ~inside)  # partly covered texels: un-premultiply
     out[edge] = np.clip(rgb_t[edge] * (255.0 / w_t[edge][:, None]) + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(out, "RGB")
