@@ -52,8 +52,12 @@ lint: $(VENV)/.installed node_modules/.installed
 	node_modules/.bin/buf lint
 	$(VENV)/bin/ruff check --select F,E9 --exclude clients/python/meshsmith/v1 .
 
+# The quick figures of benchmarks/README.md (sections 1-3, ~10 min); the others are listed there.
 bench: install
-	$(PY) benchmarks/pipeline.py
+	$(PY) benchmarks/pipeline.py --no-previews --lods 1 --json benchmarks/out/pipeline-core.json
+	$(PY) benchmarks/pipeline.py --json benchmarks/out/pipeline-full.json
+	$(PY) benchmarks/pull.py
+	$(PY) benchmarks/quality.py
 
 clean:
 	rm -rf $(VENV) node_modules .meshsmith-data
