@@ -23,7 +23,7 @@ from validation.decimate import DecimateParams, decimate
 from validation.formats import EXPORTERS, MeshLimits, export_glb, load_mesh
 from validation.lod import build_lods
 from validation.repair import RepairParams, repair
-from validation.report import mesh_stats, validate
+from validation.report import Report, validate
 
 Emit = Callable[..., None]
 DEFAULT_LODS = (1.0, 0.5, 0.25, 0.1)
@@ -109,8 +109,9 @@ class _Clock:
         self.emit(stage, PROGRESS[stage], message)
 
 
-def _reports(mesh, profiles, glb) -> tuple[dict, ...]:
-    return tuple(dataclasses.asdict(validate(mesh, p, glb=glb)) for p in dict.fromkeys(("default", *profiles)))
+def _reports(mesh, profiles, glb) -> tuple[Report, ...]:
+    """The `default` profile's report first, then the other profiles asked for."""
+    return tuple(validate(mesh, p, glb=glb) for p in dict.fromkeys(("default", *profiles)))
 
 
 def generate(job: GenerateJob, emit: Emit) -> Output:
@@ -156,8 +157,8 @@ def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews
     glb = export_glb(mesh)
     clock.done("export", f"GLB {len(glb)} bytes")
     reports = _reports(mesh, profiles, glb)
-    clock.done("validate", ", ".join(f"{r['profile']}: {r['verdict']}" for r in reports))
-    lods = build_lods(mesh, tuple(lod_ratios)) if len(lod_ratios) > 1 else []
+    clock.done("validate", ", ".join(f"{r.profile}: {r.verdict}" for r in reports))
+    lods = build_lods(mesh, tuple(lod_ratios), full_report=reports[0]) if len(lod_ratios) > 1 else []
     lod_glbs = tuple(export_glb(lod.mesh) for lod in lods[1:])
     manifest = _manifest([glb, *lod_glbs], lods) if lods else None
     lod_notes = [f"LOD{l.level}: {l.faces} triangles, max error {l.max_error:.4%} of the diagonal, {l.report.verdict}"
@@ -173,7 +174,8 @@ def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews
         repair_log["notes"].append(f"decimated {dec.faces_before} -> {dec.faces_after} triangles (max error "
                                    f"{dec.max_error:.4%}, rms {dec.rms_error:.4%} of the bbox diagonal)")
     repair_log["notes"] += lod_notes
-    return Output(glb=glb, mode=mode, reason=reason, stats=dataclasses.asdict(mesh_stats(mesh)), reports=reports,
+    return Output(glb=glb, mode=mode, reason=reason, stats=dataclasses.asdict(reports[0].stats),
+                  reports=tuple(dataclasses.asdict(r) for r in reports),
                   repair=repair_log, lods=lod_glbs, manifest=manifest, preview_png=preview_png,
                   turntable_webp=turntable, timings_ms=clock.timings_ms)
 
@@ -209,7 +211,9 @@ def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...],
     if job.repair:
         mesh, log = repair(mesh, RepairParams())
         glb = None
-    return dataclasses.asdict(mesh_stats(mesh)), _reports(mesh, job.profiles, glb), log and dataclasses.asdict(log)
+    reports = _reports(mesh, job.profiles, glb)
+    return (dataclasses.asdict(reports[0].stats), tuple(dataclasses.asdict(r) for r in reports),
+            log and dataclasses.asdict(log))
 
 
 def export_mesh(job: ExportJob, emit: Emit) -> bytes:

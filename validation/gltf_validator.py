@@ -7,6 +7,7 @@ import select
 import shutil
 import struct
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,11 @@ def available() -> bool:
 
 
 class _Session:
-    """One warm `gltf_validate.js --serve` process: GLBs in as length-prefixed frames, JSON reports out by line."""
+    """One warm `gltf_validate.js` process: GLBs in as length-prefixed frames, JSON reports out by line."""
 
     def __init__(self, node: str, modules: Path):
         self.proc = subprocess.Popen(
-            [node, str(_SCRIPT), "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [node, str(_SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env={"NODE_PATH": str(modules), "PATH": "/usr/bin:/bin"},
         )
 
@@ -70,19 +71,21 @@ class _Session:
 
 
 _session: _Session | None = None
+_lock = threading.Lock()  # one request at a time on the shared pipe
 
 
 def _ask(glb: bytes, node: str, modules: Path, timeout_s: float) -> bytes:
     """The report for one GLB from the warm session, started (or restarted after a failure) as needed."""
     global _session
-    if _session is None or not _session.alive():
-        _session = _Session(node, modules)
-    try:
-        return _session.ask(glb, timeout_s)
-    except Exception:
-        _session.close()
-        _session = None
-        raise
+    with _lock:
+        if _session is None or not _session.alive():
+            _session = _Session(node, modules)
+        try:
+            return _session.ask(glb, timeout_s)
+        except Exception:
+            _session.close()
+            _session = None
+            raise
 
 
 def validate_glb(glb: bytes, timeout_s: float = 60.0) -> GltfReport | None:

@@ -53,9 +53,11 @@ def build_lods(
     profile: str = "default",
     error_samples: int = 10_000,
     shrink_textures: bool = True,
+    full_report: Report | None = None,
 ) -> list[Lod]:
     """One `Lod` per ratio (descending), each decimated from `mesh` and validated against `profile`;
-    lower levels get proportionally smaller textures unless `shrink_textures` is False."""
+    lower levels get proportionally smaller textures unless `shrink_textures` is False.
+    `full_report`: the caller's report of `mesh` itself, used for level 0 instead of validating it again."""
     lods = []
     for level, ratio in enumerate(sorted(ratios, reverse=True)):
         if ratio >= 1:
@@ -65,5 +67,6 @@ def build_lods(
             out, max_err, rms_err = res.mesh, res.max_error, res.rms_error
             if shrink_textures:
                 out = shrink_texture(out, ratio)
-        lods.append(Lod(level, float(ratio), out, len(out.faces), max_err, rms_err, validate(out, profile)))
+        report = full_report if out is mesh and full_report is not None else validate(out, profile)
+        lods.append(Lod(level, float(ratio), out, len(out.faces), max_err, rms_err, report))
     return lods
