@@ -82,3 +82,15 @@ def test_small_debris_removed_and_duplicates_merged():
     soup.vertices[soup.faces[0, 0]] += 1e-9  # a near-duplicate vertex
     mesh, log = repair(soup, RepairParams(merge_tolerance=1e-6))
     assert log.parts_before == 2 and log.parts_after == 1 and log.faces_removed == len(speck.faces)
+
+
+def test_clean_closed_mesh_takes_the_fast_path_with_the_same_result(corpus_mesh):
+    spot = corpus_mesh(SPOT)
+    mesh, log = repair(spot)
+    assert mesh is spot and log.notes[0].startswith("already clean")
+    inverted = spot.copy()
+    inverted.faces = spot.faces[:, ::-1]
+    fixed, log = repair(inverted)
+    assert log.faces_reversed == len(spot.faces) and any("inside-out" in n for n in log.notes)
+    assert np.array_equal(fixed.faces, spot.faces) and mesh_stats(fixed).volume_m3 > 0
+    assert np.allclose(fixed.visual.uv[fixed.faces], spot.visual.uv[spot.faces])
