@@ -129,7 +129,8 @@ def repair(mesh: trimesh.Trimesh, params: RepairParams = RepairParams()) -> tupl
 
     A mesh that is already one clean closed part skips the PyMeshLab chain (it would change nothing)."""
     before = topology.measure(mesh)
-    if _is_clean(before) and not params.watertight:
+    every_vertex_used = np.bincount(np.asarray(mesh.faces).reshape(-1), minlength=len(mesh.vertices)).all()
+    if _is_clean(before) and every_vertex_used and not params.watertight:
         return _orient_only(mesh, params)
     attrs = corners.corner_attributes(mesh)
     old_corners = np.asarray(mesh.vertices, dtype=np.float64)[mesh.faces]

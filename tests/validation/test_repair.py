@@ -94,3 +94,8 @@ def test_clean_closed_mesh_takes_the_fast_path_with_the_same_result(corpus_mesh)
     assert log.faces_reversed == len(spot.faces) and any("inside-out" in n for n in log.notes)
     assert np.array_equal(fixed.faces, spot.faces) and mesh_stats(fixed).volume_m3 > 0
     assert np.allclose(fixed.visual.uv[fixed.faces], spot.visual.uv[spot.faces])
+    stray = spot.copy()
+    stray.vertices = np.vstack([spot.vertices, [[9.0, 9.0, 9.0]]])  # an unused vertex: the full chain drops it
+    stray.visual.uv = np.vstack([spot.visual.uv, [[0.5, 0.5]]])
+    cleaned, log = repair(stray)
+    assert np.abs(cleaned.vertices).max() < 9 and not any(n.startswith("already clean") for n in log.notes)
