@@ -97,7 +97,7 @@ def validate_glb(glb: bytes, timeout_s: float = 60.0) -> GltfReport | None:
     node = shutil.which("node")
     if modules is None or node is None:
         return None
-    raw = json.loads(_ask(glb, node, modules, timeout_s) or b"{}")
+    raw = json.loads(_ask(glb, node, modules, timeout_s))
     if "fatal" in raw or "issues" not in raw:
         return GltfReport(1, 0, (GltfMessage("VALIDATOR_FAILED", 0, raw.get("fatal", "no report"), ""),), {})
     issues = raw["issues"]

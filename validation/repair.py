@@ -12,6 +12,7 @@ import numpy as np
 import trimesh
 
 from validation import corners, solid, topology
+from validation.report import signed_volume
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,8 @@ def _orient_only(mesh: trimesh.Trimesh, params: RepairParams) -> tuple[trimesh.T
     """The fast path for a clean mesh (most generated ones): no PyMeshLab pass, only the outward check."""
     out, notes, reversed_ = mesh, ["already clean: one closed, 2-manifold, consistently wound part"], 0
     if params.orient_outward:
-        tri = np.asarray(mesh.triangles, dtype=np.float64)  # seams split vertices, not the closed surface
-        volume = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0
-        if volume < -1e-9 * float(np.prod(np.maximum(mesh.extents, 1e-12))):
+        # per triangle, so UV seams (split vertices) do not matter; same threshold as _orient_outward
+        if signed_volume(mesh) < -1e-9 * float(np.prod(np.maximum(mesh.extents, 1e-12))):
             out = mesh.copy()
             out.faces = np.asarray(mesh.faces)[:, ::-1]
             reversed_ = len(out.faces)

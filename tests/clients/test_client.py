@@ -35,9 +35,10 @@ def stored(tmp_path_factory, corpus):
         backend="import", backend_version="0", seed=0, mode="import",
         artifacts=(NewArtifact("source", 0, source, "text/plain"), NewArtifact("glb", 0, glb, "model/gltf-binary")),
         stats=dataclasses.asdict(mesh_stats(mesh)), reports=(), repair={}))
+    blob = reg.blob_path(hashlib.sha256(glb).hexdigest())
     reg.close()
     server = start_server(data_dir, "--workers", "1", "--no-previews")
-    yield server, glb, settings.blob_dir / hashlib.sha256(glb).hexdigest()[:2] / hashlib.sha256(glb).hexdigest()[2:]
+    yield server, glb, blob
     stop_server(server)
 
 
