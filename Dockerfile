@@ -9,6 +9,7 @@ COPY server server
 COPY reconstruct reconstruct
 COPY validation validation
 COPY registry registry
+COPY meshsmith meshsmith
 COPY clients clients
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
 

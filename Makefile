@@ -43,14 +43,14 @@ demo: install
 test: install services
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# Regenerate the Python code for proto/ (its one home: clients/python/meshsmith/v1).
+# Regenerate the Python code for proto/ (its one home: meshsmith/v1).
 proto: $(VENV)/.installed
-	$(PY) -m grpc_tools.protoc -Iproto --python_out=clients/python --pyi_out=clients/python \
-	  --grpc_python_out=clients/python proto/meshsmith/v1/*.proto
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. \
+	  --grpc_python_out=. proto/meshsmith/v1/*.proto
 
 lint: $(VENV)/.installed node_modules/.installed
 	node_modules/.bin/buf lint
-	$(VENV)/bin/ruff check --select F,E9 --exclude clients/python/meshsmith/v1 .
+	$(VENV)/bin/ruff check --select F,E9 --exclude meshsmith/v1 .
 
 # The quick figures of benchmarks/README.md (sections 1-3, ~10 min); the others are listed there.
 bench: install

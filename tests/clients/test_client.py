@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from meshsmith.client import Client, _ThreadedSha256
+from meshsmith_client.client import Client, _ThreadedSha256
 from meshsmith.errors import DataLoss, InvalidInput, NotFound
 from registry import NewArtifact, NewVersion, Registry
 from server.settings import load_settings
@@ -72,7 +72,7 @@ def test_a_blob_corrupted_on_the_server_is_refused_by_the_client_and_the_cli(sto
         with Client(server.address) as client, pytest.raises(DataLoss, match="sha256"):
             client.pull("animals/cow", "1")
         out = tmp_path / "cow.glb"
-        cli = subprocess.run([sys.executable, "-m", "meshsmith", "pull", "animals/cow@1", "-o", str(out),
+        cli = subprocess.run([sys.executable, "-m", "meshsmith_client", "pull", "animals/cow@1", "-o", str(out),
                               "--server", server.address], capture_output=True, text=True, timeout=120)
         assert cli.returncode == 1 and "DATA_LOSS" in cli.stderr
         assert not out.exists()  # nothing half-verified lands on disk

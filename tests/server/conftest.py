@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from meshsmith.client import Client
+from meshsmith_client.client import Client
 from tests.conftest import free_port
 
 
@@ -34,7 +34,7 @@ class RunningServer:
 def start_server(data_dir: Path, *extra: str, timeout: float = 120, env: dict | None = None,
                  cwd: Path | None = None) -> RunningServer:
     port, http_port = free_port(), free_port()
-    cmd = [sys.executable, "-m", "meshsmith", "serve", "--address", f"127.0.0.1:{port}",
+    cmd = [sys.executable, "-m", "meshsmith_client", "serve", "--address", f"127.0.0.1:{port}",
            "--http-address", f"127.0.0.1:{http_port}", "--data-dir", str(data_dir), *extra]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     server = RunningServer(f"127.0.0.1:{port}", f"127.0.0.1:{http_port}", data_dir, proc)

@@ -126,7 +126,7 @@ def _cow_glb() -> bytes:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
     data = tmp_path_factory.mktemp("abuse-data")
-    out = subprocess.run([sys.executable, "-m", "meshsmith", "keys", "create", "--role", "creator", "--data-dir", str(data)],
+    out = subprocess.run([sys.executable, "-m", "meshsmith_client", "keys", "create", "--role", "creator", "--data-dir", str(data)],
                          capture_output=True, text=True, check=True).stdout
     key = out.split("store it now): ")[1].strip()
     s = start_server(data, "--auth", "--workers", "1", "--no-previews")

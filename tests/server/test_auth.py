@@ -10,14 +10,14 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from meshsmith.client import Client
+from meshsmith_client.client import Client
 from meshsmith.errors import PermissionDenied, Unauthenticated
 from meshsmith.v1 import assets_pb2, assets_pb2_grpc
 from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES, free_port
 from tests.server.conftest import start_server, stop_server
 
-CLI = [sys.executable, "-m", "meshsmith"]
+CLI = [sys.executable, "-m", "meshsmith_client"]
 FAST = pb.GenerateParams(target_faces=2000)
 
 

@@ -173,7 +173,7 @@ def test_registry_rows_and_blobs_are_consistent(server):
 
 
 def test_cli_generate_pull_history(server, tmp_path):
-    cli = [sys.executable, "-m", "meshsmith"]
+    cli = [sys.executable, "-m", "meshsmith_client"]
     env_server = ["--server", server.address]
     gen = subprocess.run([*cli, "generate", str(IMAGES / "horse.png"), "--name", "cli/horse", "--faces", "5000", *env_server],
                          capture_output=True, text=True, timeout=300)

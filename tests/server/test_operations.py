@@ -21,7 +21,7 @@ from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES
 from tests.server.conftest import start_server, stop_server
 
-CLI = [sys.executable, "-m", "meshsmith"]
+CLI = [sys.executable, "-m", "meshsmith_client"]
 FAST = pb.GenerateParams(target_faces=2000)
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-GENERATED = ROOT / "clients" / "python" / "meshsmith" / "v1"
+GENERATED = ROOT / "meshsmith" / "v1"
 
 
 def test_generated_code_is_fresh(tmp_path: Path):

@@ -16,7 +16,7 @@ from meshsmith.v1 import ingest_pb2
 from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES, MESHES
 
-CLI = [sys.executable, "-m", "meshsmith"]
+CLI = [sys.executable, "-m", "meshsmith_client"]
 
 
 def cli(server, *args: str) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import trimesh
 
-from meshsmith.cli import validate as cli
+from meshsmith_client.cli import validate as cli
 from tests.conftest import MESHES
 from validation.formats import export_glb
 from validation.junit import to_json, to_junit

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m meshsmith.cli.validate FILE ...`)."""
+    """Stand-alone entry (`python -m meshsmith_client.cli.validate FILE ...`)."""
     parser = argparse.ArgumentParser(prog="meshsmith")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["validate", *(sys.argv[1:] if argv is None else argv)])

@@ -7,9 +7,9 @@ import getpass
 import sys
 from pathlib import Path
 
-from meshsmith.cli.assets import MODES, _params, summary
-from meshsmith.cli.common import client_options, connect, to_json
-from meshsmith.cli.progress import ProgressBar
+from meshsmith_client.cli.assets import MODES, _params, summary
+from meshsmith_client.cli.common import client_options, connect, to_json
+from meshsmith_client.cli.progress import ProgressBar
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import ingest_pb2, jobs_pb2
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshsmith.cli.common import client_options, connect
+from meshsmith_client.cli.common import client_options, connect
 from meshsmith.v1 import admin_pb2
 
 ROLES = ("reader", "creator", "admin")

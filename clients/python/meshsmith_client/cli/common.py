@@ -6,7 +6,7 @@ import argparse
 
 from google.protobuf import json_format
 
-from meshsmith.client import Client
+from meshsmith_client.client import Client
 
 
 def client_options() -> argparse.ArgumentParser:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
-from meshsmith.cli.assets import summary, write_atomic
-from meshsmith.cli.common import client_options, connect, split_ref, to_json
-from meshsmith.cli.progress import ProgressBar
+from meshsmith_client.cli.assets import summary, write_atomic
+from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
+from meshsmith_client.cli.progress import ProgressBar
 from meshsmith.errors import InvalidInput, MeshsmithError
 from meshsmith.v1 import ingest_pb2
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from meshsmith.cli import assets, jobs, keys, meshes, registry, serve, validate
+from meshsmith_client.cli import assets, jobs, keys, meshes, registry, serve, validate
 from meshsmith.errors import MeshsmithError
 
 # Each module adds its subcommands with `add_parser(subparsers)`; the parser's `func(args) -> int` runs it.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from meshsmith.cli.common import client_options, connect, split_ref, to_json
-from meshsmith.cli.progress import ProgressBar
+from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
+from meshsmith_client.cli.progress import ProgressBar
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 
@@ -188,7 +188,7 @@ def history(args) -> int:
 
 
 def pull_lock(args) -> int:
-    from meshsmith.lockfile import fetch
+    from meshsmith_client.lockfile import fetch
 
     fetched = fetch(args.lock, Path(args.spec))
     for f in fetched:

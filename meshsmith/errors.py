@@ -4,7 +4,7 @@ Every class carries the name of its gRPC status code as a plain string, so that
 reconstruct/, validation/ and registry/ can raise these without importing gRPC.
 The server maps them to `grpc.StatusCode` in exactly one place
 (`server/status.py`); the client maps a failed call back to the same class
-(`meshsmith.client`).
+(`meshsmith_client.client`); shared by every side, so it lives in `meshsmith`, not the client.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from meshsmith.cli.common import client_options, connect, split_ref, to_json
+from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
 from meshsmith.errors import InvalidInput
-from meshsmith.lockfile import lock_document
+from meshsmith_client.lockfile import lock_document
 from meshsmith.v1 import types_pb2 as pb
 
 LEVEL = {pb.CHECK_LEVEL_PASS: "pass", pb.CHECK_LEVEL_WARN: "warn", pb.CHECK_LEVEL_FAIL: "fail", 0: "-"}

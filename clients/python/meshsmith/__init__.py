@@ -1,1 +1,0 @@
-"""meshsmith Python client: `from meshsmith import Client`."""

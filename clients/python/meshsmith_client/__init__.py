@@ -1,0 +1,1 @@
+"""meshsmith Python client: `from meshsmith_client import Client`."""
