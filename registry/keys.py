@@ -84,3 +84,9 @@ class KeyStore:
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
             return _key(row)
+
+    def live(self, key_id: str) -> ApiKey | None:
+        """The key with this id if it exists and is not revoked (signed URLs name their key by id)."""
+        with self.db.read() as s:
+            row = s.get(ApiKeyRow, key_id)
+            return _key(row) if row is not None and row.revoked_at is None else None

@@ -15,6 +15,7 @@ from meshsmith.v1 import admin_pb2, admin_pb2_grpc, assets_pb2, assets_pb2_grpc,
 from meshsmith.v1 import jobs_pb2, jobs_pb2_grpc
 from registry import Registry
 from registry.keys import KeyStore
+from server import http
 from server.admin_service import AdminService
 from server.asset_service import AssetService
 from server.auth import AuthInterceptor, Authenticator
@@ -23,7 +24,8 @@ from server.job_kinds import generate_kind, import_kind
 from server.job_service import JobService
 from server.jobs import JobManager
 from server.metrics import CONTENT_TYPE_LATEST, Metrics
-from server.settings import Settings
+from server.settings import Settings, split_address
+from server.url_signing import UrlSigner, load_secret
 from server.uploads import UploadStore
 from server.workers import WorkerPool
 
@@ -58,6 +60,7 @@ class App:
         self.jobs: JobManager | None = None
         self.grpc: grpc.aio.Server | None = None
         self.http: web.AppRunner | None = None
+        self.metrics_http: web.AppRunner | None = None
         self.port: int | None = None
         self._readiness: asyncio.Task | None = None
 
@@ -75,7 +78,8 @@ class App:
         kinds = {"generate": generate_kind(s, self.registry), "import": import_kind(s, self.registry)}
         self.jobs = JobManager(s, self.registry, self.pool, kinds, self.metrics)
         self.metrics.watch(self.pool, self.jobs)
-        http_base = f"http://{s.http_address}" if s.http_address else ""
+        signer = UrlSigner(load_secret(s.data_dir), s.signed_url_max_s) if s.auth else None
+        http_base = f"{'https' if s.tls_cert else 'http'}://{s.http_address}" if s.http_address else ""
 
         options = [
             ("grpc.max_receive_message_length", s.max_message_bytes),
@@ -83,7 +87,8 @@ class App:
         ]
         self.grpc = grpc.aio.server(options=options, interceptors=[AuthInterceptor(auth)])
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestService(s, self.pool, self.jobs, uploads, auth), self.grpc)
-        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry, self.pool, http_base, self.metrics), self.grpc)
+        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry, self.pool, http_base, self.metrics,
+                                                                     auth if s.auth else None, signer), self.grpc)
         jobs_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.jobs), self.grpc)
         admin_pb2_grpc.add_AdminServiceServicer_to_server(
             AdminService(self.registry, keys, auth, self.jobs, s.gc_grace_s), self.grpc)
@@ -94,18 +99,25 @@ class App:
         else:
             self.port = self.grpc.add_insecure_port(s.address)
         await self.grpc.start()
+        limits = http.HttpLimits(s.http_idle_timeout_s, s.http_max_connections)
         if s.http_address:
-            from server.http import start_http
-
-            host, _, port = s.http_address.rpartition(":")
-            self.http = await start_http(self.registry, host, int(port), [web.get("/metrics", self._metrics)])
+            tls = http.ssl_context(s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert else None
+            host, port = split_address(s.http_address)
+            self.http = await http.start_http(
+                self.registry, host, port, [web.get("/metrics", self._metrics)],
+                auth=http.HttpAuth(auth, signer) if s.auth else None, limits=limits, tls=tls)
+        if s.metrics_address:
+            host, port = split_address(s.metrics_address)
+            self.metrics_http = await http.start_http(self.registry, host, port, limits=limits,
+                                                      app=http.make_metrics_app(self._metrics))
         recovered = await self.jobs.recover()
         await self._set_health(True)
         self._readiness = asyncio.get_running_loop().create_task(self._watch_readiness())
         log.info(
-            "meshsmith ready on %s:%d (%s%s, http %s, %d workers, data %s%s)",
+            "meshsmith ready on %s:%d (%s%s, http %s%s, %d workers, data %s%s)",
             s.address.rpartition(":")[0], self.port, "tls" if s.tls_cert else "plaintext",
-            ", api keys required" if s.auth else "", s.http_address or "off", s.workers, s.data_dir,
+            ", api keys required" if s.auth else "", http_base or "off",
+            f", metrics http://{s.metrics_address}/metrics" if s.metrics_address else "", s.workers, s.data_dir,
             f", {recovered} jobs re-queued" if recovered else "",
         )
 
@@ -146,8 +158,9 @@ class App:
             await self.jobs.drain(self.settings.grace_s)
         if self.grpc:
             await self.grpc.stop(2)
-        if self.http:
-            await self.http.cleanup()
+        for runner in (self.http, self.metrics_http):
+            if runner:
+                await runner.cleanup()
         if self.pool:
             await self.pool.close()
         if self.registry:

@@ -12,6 +12,7 @@ from registry import HistoryQuery, Registry, check_asset_name
 from server import convert
 from server.pipeline import ExportJob
 from server.status import streaming, unary
+from server.url_signing import DEFAULT_TTL_S
 from validation.formats import EXPORTERS, MEDIA_TYPES
 
 MIN_CHUNK, MAX_CHUNK = 256 * 1024, 1024 * 1024
@@ -32,11 +33,14 @@ def read_chunks(path, chunk: int):
 
 
 class AssetService(assets_pb2_grpc.AssetServiceServicer):
-    def __init__(self, registry: Registry, pool, http_base: str = "", metrics=None):
+    def __init__(self, registry: Registry, pool, http_base: str = "", metrics=None, auth=None, signer=None):
+        """With `auth` (keys required) and `signer`, ResolveLock's URLs are signed with the caller's key."""
         self.registry = registry
         self.pool = pool
         self.http_base = http_base
         self.metrics = metrics
+        self.auth = auth
+        self.signer = signer
 
     @unary
     async def GetAsset(self, request, context):
@@ -101,6 +105,11 @@ class AssetService(assets_pb2_grpc.AssetServiceServicer):
     @unary
     async def ResolveLock(self, request, context):
         lock = await asyncio.to_thread(self.registry.lock, list(request.specs), request.base_url or self.http_base)
+        if self.auth is not None and self.signer is not None:
+            kid = (await self.auth.caller(context)).key_id
+            for entry in lock["assets"].values():
+                path = f"/blobs/{entry['sha256']}"
+                entry["url"] = entry["url"].removesuffix(path) + self.signer.sign(path, kid, request.url_expires_s or DEFAULT_TTL_S)
         return convert.lock_to_pb(lock)
 
     @unary

@@ -1,4 +1,4 @@
-"""API-key authentication and role checks for every RPC (health and reflection stay open)."""
+"""API-key authentication and role checks for every RPC (health and reflection stay open) and HTTP request."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from meshsmith.errors import Unauthenticated
 from registry.keys import KeyStore, role_allows
 
 # The role each service needs; methods of services not listed here (health, reflection) are open.
@@ -18,6 +19,9 @@ SERVICE_ROLES = {
     "meshsmith.v1.AdminService": "admin",
 }
 CACHE_S = 10.0
+NO_KEY = ("this server requires an API key: pass --api-key or set MESHSMITH_API_KEY "
+          "(metadata 'authorization: Bearer <key>')")
+UNKNOWN_KEY = "the API key is unknown or revoked; ask an admin for a new one (`meshsmith keys create`)"
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,9 @@ def required_role(method: str) -> str | None:
 
 
 def _bearer(metadata) -> str | None:
+    """The API key in gRPC metadata or HTTP headers: `authorization: Bearer <key>` or `x-api-key: <key>`."""
     for key, value in metadata or ():
+        key = key.lower()
         if key == "authorization" and isinstance(value, str):
             scheme, _, token = value.partition(" ")
             return token.strip() if scheme.lower() == "bearer" else value.strip()
@@ -53,6 +59,7 @@ class Authenticator:
         self.keys = keys
         self.enabled = enabled
         self._cache: dict[str, tuple[float, Identity | None]] = {}
+        self._by_id: dict[str, tuple[float, Identity | None]] = {}
 
     async def verify(self, secret: str) -> Identity | None:
         hit = self._cache.get(secret)
@@ -65,9 +72,32 @@ class Authenticator:
         self._cache[secret] = (time.monotonic(), ident)
         return ident
 
+    async def verify_id(self, key_id: str) -> Identity | None:
+        """The live key with this id (a signed URL's `kid`), or None once it is revoked."""
+        hit = self._by_id.get(key_id)
+        if hit and time.monotonic() - hit[0] < CACHE_S:
+            return hit[1]
+        key = await asyncio.to_thread(self.keys.live, key_id)
+        ident = Identity(f"key:{key.name}", key.role, key.id) if key else None
+        if len(self._by_id) > 10_000:
+            self._by_id.clear()
+        self._by_id[key_id] = (time.monotonic(), ident)
+        return ident
+
     def forget(self) -> None:
         """Drop cached verdicts (after a revocation); other instances see it within CACHE_S."""
         self._cache.clear()
+        self._by_id.clear()
+
+    async def http_caller(self, headers) -> Identity | None:
+        """The identity of an HTTP request's key header; None without one; Unauthenticated for a bad key."""
+        secret = _bearer(headers.items())
+        if not secret:
+            return None
+        ident = await self.verify(secret)
+        if ident is None:
+            raise Unauthenticated(UNKNOWN_KEY)
+        return ident
 
     async def caller(self, context: grpc.aio.ServicerContext) -> Identity:
         """Who is calling: the key's identity, or the peer's host when auth is off."""
@@ -112,13 +142,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return None
         secret = _bearer(details.invocation_metadata)
         if not secret:
-            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED,
-                                  "this server requires an API key: pass --api-key or set MESHSMITH_API_KEY "
-                                  "(metadata 'authorization: Bearer <key>')")
+            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED, NO_KEY)
         ident = await self.auth.verify(secret)
         if ident is None:
-            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED,
-                                  "the API key is unknown or revoked; ask an admin for a new one (`meshsmith keys create`)")
+            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED, UNKNOWN_KEY)
         if not role_allows(ident.role, needed):
             method = details.method.rsplit("/", 1)[-1]
             return _abort_handler(handler, grpc.StatusCode.PERMISSION_DENIED,

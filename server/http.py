@@ -3,44 +3,84 @@
 GET|HEAD /blobs/{sha256}                       immutable bytes; strong ETag "<sha256>", Range, 304
 GET|HEAD /assets/{name}@{version|channel}      302 to /blobs/{sha256}; ?kind=glb&lod=0
 CORS is open (`*`) so glTFast / three.js can load a GLB straight from a URL.
+With auth on, every request needs a key (`Authorization: Bearer`, `X-Api-Key`; reader role, /metrics admin)
+or a signed URL (server/url_signing.py) for /blobs and /assets; preflights stay open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import ssl
+from dataclasses import dataclass
 from typing import Iterable
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
-from meshsmith.errors import FailedPrecondition, InvalidInput, MeshsmithError, NotFound
+from meshsmith.errors import (FailedPrecondition, InvalidInput, MeshsmithError, NotFound, PermissionDenied,
+                              ResourceExhausted, Unauthenticated, Unavailable)
 from registry import Registry
 from registry.blobs import check_sha256
+from registry.keys import role_allows
 from registry.names import check_asset_name
+from server.auth import Authenticator, Identity
+from server.url_signing import SIG_PARAMS, UrlSigner
+
+log = logging.getLogger("meshsmith.http")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=30"
+PRIVATE_SHORT = "private, max-age=30"
 CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "ETag, Content-Length, Content-Range, Accept-Ranges, Content-Type, Location",
 }
 PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Range, If-None-Match, If-Match, If-Range, If-Modified-Since, Cache-Control",
+    "Access-Control-Allow-Headers": "Range, If-None-Match, If-Match, If-Range, If-Modified-Since, Cache-Control, "
+                                    "Authorization, X-Api-Key",
     "Access-Control-Max-Age": "86400",
 }
-_CONDITIONAL = (hdrs.IF_MATCH, hdrs.IF_NONE_MATCH, hdrs.IF_MODIFIED_SINCE, hdrs.IF_UNMODIFIED_SINCE, hdrs.IF_RANGE)
-_STATUS = {NotFound: 404, InvalidInput: 400, FailedPrecondition: 409}
+_STATUS = {NotFound: 404, InvalidInput: 400, FailedPrecondition: 409, Unauthenticated: 401, PermissionDenied: 403,
+           ResourceExhausted: 429, Unavailable: 503}
+WWW_AUTHENTICATE = 'Bearer realm="meshsmith"'
+NO_KEY = ("this server requires an API key: send 'Authorization: Bearer <key>' or 'X-Api-Key: <key>', "
+          "or use a signed URL (`meshsmith url NAME@REF`)")
+ADMIN_PATHS = frozenset({"/metrics"})
+SIGNED_PREFIXES = ("/blobs/", "/assets/")
+REDIRECT_TTL_S = 300  # a header-authorized /assets redirect carries a /blobs URL signed for this long
 REGISTRY = web.AppKey("registry", Registry)
+
+
+@dataclass(frozen=True)
+class HttpAuth:
+    """Key verification shared with gRPC (one Authenticator) and the URL signer."""
+
+    authenticator: Authenticator
+    signer: UrlSigner
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Connections idle (no complete request header) this long since opening or since their last
+    response are closed; beyond `max_connections` new ones get 503 and are closed."""
+
+    idle_timeout_s: float = 15.0
+    max_connections: int = 512
+
+
+AUTH = web.AppKey("auth", HttpAuth)
 
 
 class _BlobResponse(web.FileResponse):
     """FileResponse (sendfile, Range, 416) whose ETag is the content hash, not mtime+size."""
 
-    def __init__(self, path, sha256: str, media_type: str, request_headers: CIMultiDict):
+    def __init__(self, path, sha256: str, media_type: str, byte_range: str | None):
         super().__init__(path, headers={hdrs.CACHE_CONTROL: IMMUTABLE, hdrs.CONTENT_TYPE: media_type})
         self._headers[hdrs.ETAG] = f'"{sha256}"'
-        self._request_headers = request_headers
+        self._request_headers = CIMultiDict({hdrs.RANGE: byte_range} if byte_range else {})
 
     def set_status(self, status: int, reason: str | None = None) -> None:
         super().set_status(status, reason)
@@ -50,7 +90,7 @@ class _BlobResponse(web.FileResponse):
 
     async def prepare(self, request):
         # Conditionals were answered by the handler against the content hash; FileResponse only
-        # sees Range (its own validators are mtime-based).
+        # sees a checked ASCII Range (its own validators are mtime-based).
         return await super().prepare(request.clone(headers=self._request_headers))
 
     @property
@@ -66,6 +106,27 @@ def _etags(value: str | None) -> list[str]:
     return [t.strip().removeprefix("W/").strip('"') for t in (value or "").split(",") if t.strip()]
 
 
+_SUFFIX_ZERO = re.compile(r"bytes=-0+", re.ASCII | re.IGNORECASE)
+
+
+def _range_verdict(value: str | None) -> str:
+    """RFC 9110 14.2 for one Range header: "none" (absent), "ignore" (another unit, or several ranges: we
+    send the whole blob), "unsatisfiable" (a zero-length suffix, non-ASCII), else "aiohttp" (FileResponse answers it:
+    206, or 416 for a malformed or out-of-range spec)."""
+    if value is None:
+        return "none"
+    if not value.isascii() or not value.isprintable():
+        return "unsatisfiable"  # not even bytes=…; aiohttp cannot re-encode undecodable bytes
+    unit, eq, spec = value.partition("=")
+    if not eq or unit.strip().lower() != "bytes":
+        return "ignore"  # MUST ignore a unit it does not understand
+    if "," in spec:
+        return "ignore"  # MAY ignore: no multipart/byteranges
+    if _SUFFIX_ZERO.fullmatch(value.strip()):
+        return "unsatisfiable"  # `bytes=-0` selects nothing
+    return "aiohttp"
+
+
 async def blob(request: web.Request) -> web.StreamResponse:
     registry = request.app[REGISTRY]
     sha = check_sha256(request.match_info["sha256"])
@@ -78,13 +139,15 @@ async def blob(request: web.Request) -> web.StreamResponse:
     if if_match and "*" not in if_match and sha not in if_match:
         return web.Response(status=412, headers={hdrs.ETAG: tag})
     if_range = request.headers.get(hdrs.IF_RANGE)
-    headers = CIMultiDict(request.headers)
-    for h in _CONDITIONAL:
-        headers.popall(h, None)
-    if if_range is not None and if_range.strip().strip('"') != sha:
-        headers.popall(hdrs.RANGE, None)  # a stale validator: send the whole blob
+    byte_range = request.headers.get(hdrs.RANGE)
+    verdict = _range_verdict(byte_range)
+    if verdict != "none" and if_range is not None and if_range.strip().strip('"') != sha:
+        verdict = "ignore"  # a stale validator: send the whole blob
+    if verdict == "unsatisfiable":
+        size = (await asyncio.to_thread(path.stat)).st_size
+        return web.Response(status=416, headers={hdrs.CONTENT_RANGE: f"bytes */{size}", hdrs.ETAG: tag})
     media_type = await asyncio.to_thread(registry.blob_media_type, sha)
-    return _BlobResponse(path, sha, media_type, headers)
+    return _BlobResponse(path, sha, media_type, byte_range if verdict == "aiohttp" else None)
 
 
 async def asset(request: web.Request) -> web.StreamResponse:
@@ -104,37 +167,82 @@ async def asset(request: web.Request) -> web.StreamResponse:
     if art is None:
         have = ", ".join(f"{a.kind}#lod{a.lod}" if a.kind == "glb" else a.kind for a in v.artifacts)
         raise NotFound(f"{name} version {v.number} has no {kind} lod {lod}; it has {have}")
+    location, cache = f"/blobs/{art.sha256}", SHORT
+    ident: Identity | None = request.get("identity")
+    if ident is not None:  # the caller was authorized: hand on a signed /blobs URL (never beyond their own expiry)
+        signer = request.app[AUTH].signer
+        location = signer.sign(location, ident.key_id, REDIRECT_TTL_S, exp=request.get("signed_exp"))
+        cache = PRIVATE_SHORT
     return web.Response(
         status=302,
         headers={
-            hdrs.LOCATION: f"/blobs/{art.sha256}",
-            hdrs.CACHE_CONTROL: SHORT,
+            hdrs.LOCATION: location,
+            hdrs.CACHE_CONTROL: cache,
             "X-Asset-Version": str(v.number),
             "X-Content-Sha256": art.sha256,
         },
     )
 
 
+async def _authorize(request: web.Request, auth: HttpAuth) -> None:
+    """Key header (any path) or signed URL (/blobs, /assets); records the identity on the request."""
+    needed = "admin" if request.path in ADMIN_PATHS else "reader"
+    ident = await auth.authenticator.http_caller(request.headers)
+    if ident is None and any(p in request.query for p in SIG_PARAMS):
+        if not request.path.startswith(SIGNED_PREFIXES):
+            raise Unauthenticated(f"signed URLs are for /blobs and /assets; {request.path} needs a key header")
+        kid, exp = auth.signer.verify(request.path, request.query)
+        ident = await auth.authenticator.verify_id(kid)
+        if ident is None:
+            raise Unauthenticated("the key that signed this URL was revoked; ask for a new URL")
+        request["signed_exp"] = exp
+    if ident is None:
+        raise Unauthenticated(NO_KEY)
+    if not role_allows(ident.role, needed):
+        raise PermissionDenied(f"{request.path} needs the {needed} role; your key {ident.key_id} has the {ident.role} role")
+    request["identity"] = ident
+
+
+def _error(status: int, message: str) -> web.Response:
+    headers = {hdrs.CACHE_CONTROL: "no-store"}
+    if status == 401:
+        headers[hdrs.WWW_AUTHENTICATE] = WWW_AUTHENTICATE
+    return web.Response(status=status, text=message + "\n", headers=headers)
+
+
 @web.middleware
 async def _cors_and_errors(request: web.Request, handler):
+    """Every answer (errors and 500s included) carries CORS; no exception escapes unanswered."""
     try:
-        if request.method == hdrs.METH_OPTIONS:  # CORS preflight, for every path
+        if request.method == hdrs.METH_OPTIONS:  # CORS preflight, for every path (browsers send no key)
             resp = web.Response(status=204, headers=PREFLIGHT)
         else:
+            if (auth := request.app.get(AUTH)) is not None:
+                await _authorize(request, auth)
             resp = await handler(request)
     except MeshsmithError as e:
         status = next((code for cls, code in _STATUS.items() if isinstance(e, cls)), 500)
-        resp = web.Response(status=status, text=e.message + "\n", headers={hdrs.CACHE_CONTROL: "no-store"})
-    except web.HTTPException as e:
-        resp = e
+        if status == 500:
+            log.error("%s %s failed: %s", request.method, request.path, e.message)
+        resp = _error(status, e.message)
+    except web.HTTPException as e:  # 404 of an unknown path, 405...
+        resp = web.Response(status=e.status, reason=e.reason, body=e.body, headers=e.headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.rel_url)
+        resp = _error(500, "internal error; see the server log")
     resp.headers.update(CORS)
     return resp
 
 
-def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = ()) -> web.Application:
-    """The HTTP app; `extra_routes` (e.g. `web.get('/metrics', handler)`) are added as they are."""
+def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = (), auth: HttpAuth | None = None) -> web.Application:
+    """The HTTP app; `extra_routes` (e.g. `web.get('/metrics', handler)`) are added as they are.
+    With `auth`, every request needs a key or a signed URL."""
     app = web.Application(middlewares=[_cors_and_errors])
     app[REGISTRY] = registry
+    if auth is not None:
+        app[AUTH] = auth
     app.add_routes(
         [
             web.get("/blobs/{sha256}", blob),  # GET routes answer HEAD too
@@ -145,11 +253,68 @@ def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = ())
     return app
 
 
+def make_metrics_app(handler) -> web.Application:
+    """Only GET /metrics, open: for `--metrics-address`, which must be a loopback address."""
+    app = web.Application(middlewares=[_cors_and_errors])
+    app.add_routes([web.get("/metrics", handler)])
+    return app
+
+
+_OVER_CAP = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+             b"Access-Control-Allow-Origin: *\r\nContent-Type: text/plain\r\nContent-Length: 33\r\n\r\n"
+             b"too many connections; retry soon\n")
+
+
+class _Refuse(asyncio.Protocol):
+    def connection_made(self, transport):
+        transport.write(_OVER_CAP)
+        transport.close()
+
+
+class _CappedFactory:
+    """Wraps aiohttp's protocol factory: beyond `cap` open connections, new ones get a 503 and are closed."""
+
+    def __init__(self, server: web.Server, cap: int):
+        self._server = server
+        self._cap = cap
+
+    def __call__(self):
+        if len(self._server.connections) >= self._cap:
+            return _Refuse()
+        return self._server()
+
+    def __getattr__(self, name):
+        return getattr(self._server, name)
+
+
+class _Runner(web.AppRunner):
+    def __init__(self, app: web.Application, limits: HttpLimits):
+        # keepalive_timeout: aiohttp closes a connection whose next request header is not complete this
+        # long after it opened or after its last response (the header-read and the idle timeout).
+        super().__init__(app, access_log=None, keepalive_timeout=limits.idle_timeout_s)
+        self._cap = limits.max_connections
+
+    async def _make_server(self):
+        return _CappedFactory(await super()._make_server(), self._cap)
+
+
+def ssl_context(cert, key, client_ca=None) -> ssl.SSLContext:
+    """HTTPS with the gRPC certificate; with `client_ca`, client certificates are required (mTLS) here too."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    if client_ca:
+        ctx.load_verify_locations(str(client_ca))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 async def start_http(
-    registry: Registry, host: str, port: int, extra_routes: Iterable[web.RouteDef] = ()
+    registry: Registry, host: str, port: int, extra_routes: Iterable[web.RouteDef] = (), *,
+    auth: HttpAuth | None = None, limits: HttpLimits = HttpLimits(), tls: ssl.SSLContext | None = None,
+    app: web.Application | None = None,
 ) -> web.AppRunner:
-    """Start serving; stop with `await runner.cleanup()`."""
-    runner = web.AppRunner(make_http_app(registry, extra_routes), access_log=None)
+    """Start serving (`app`, or the registry app); stop with `await runner.cleanup()`."""
+    runner = _Runner(app or make_http_app(registry, extra_routes, auth), limits)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, ssl_context=tls).start()
     return runner

@@ -6,7 +6,9 @@ frozen params dataclasses built from these settings.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,10 @@ class Settings:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     allow_insecure: bool = False
+    metrics_address: str | None = None  # open /metrics on its own loopback port; None: on http_address (admin under auth)
+    http_idle_timeout_s: float = 15.0
+    http_max_connections: int = 512
+    signed_url_max_s: int = 86400
     previews: bool = True
     log_json: bool = False
     extra: dict = field(default_factory=dict)
@@ -64,27 +70,62 @@ _ENV = {
     "tls_cert": ("MESHSMITH_TLS_CERT", Path),
     "tls_key": ("MESHSMITH_TLS_KEY", Path),
     "tls_client_ca": ("MESHSMITH_TLS_CLIENT_CA", Path),
+    "metrics_address": ("MESHSMITH_METRICS_ADDRESS", str),
+    "http_idle_timeout_s": ("MESHSMITH_HTTP_IDLE_TIMEOUT", float),
+    "http_max_connections": ("MESHSMITH_HTTP_MAX_CONNECTIONS", int),
 }
 
-LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+def split_address(address: str) -> tuple[str, int]:
+    """"127.0.0.1:8080" -> ("127.0.0.1", 8080); IPv6 goes in brackets: "[::1]:8080" -> ("::1", 8080)."""
+    if address.startswith("["):
+        host, sep, rest = address[1:].partition("]")
+        port = rest[1:] if sep and rest.startswith(":") else ""
+    else:
+        host, _, port = address.rpartition(":")
+        if ":" in host:
+            raise ValueError(f"{address!r}: write an IPv6 address in brackets, e.g. [::1]:{port}")
+    if not (port.isascii() and port.isdigit() and 0 <= int(port) <= 65535):
+        raise ValueError(f"{address!r} is not HOST:PORT (port 0-65535)")
+    return host, int(port)
 
 
 def is_loopback(address: str) -> bool:
-    host = address.rpartition(":")[0] or address
-    return host.startswith(LOOPBACK)
+    """True only if the host resolves, and every address it resolves to is a loopback address."""
+    try:
+        host, _ = split_address(address)
+        if not host:
+            return False  # empty host: every interface
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        addrs = {ipaddress.ip_address(info[4][0].partition("%")[0]) for info in infos}
+    except (ValueError, OSError, UnicodeError):
+        return False
+    return bool(addrs) and all(a.is_loopback for a in addrs)
+
+
+def _check_listener(what: str, address: str, s: "Settings") -> None:
+    if is_loopback(address):
+        return
+    if not s.auth:
+        raise ValueError(f"{what} {address} (beyond loopback) requires --auth; create keys with `meshsmith keys create`")
+    if not s.tls_cert and not s.allow_insecure:
+        raise ValueError(
+            f"{what} {address} (beyond loopback) requires TLS (--tls-cert/--tls-key); "
+            "--allow-insecure permits plaintext behind a TLS-terminating proxy"
+        )
 
 
 def check_exposure(s: "Settings") -> None:
-    """Beyond loopback the server needs API keys, and TLS unless plaintext is explicitly allowed."""
-    if is_loopback(s.address):
-        return
-    if not s.auth:
-        raise ValueError(f"listening on {s.address} (beyond loopback) requires --auth; create keys with `meshsmith keys create`")
-    if not s.tls_cert and not s.allow_insecure:
-        raise ValueError(
-            f"listening on {s.address} (beyond loopback) requires TLS (--tls-cert/--tls-key); "
-            "--allow-insecure permits plaintext behind a TLS-terminating proxy"
-        )
+    """Beyond loopback the server needs API keys, and TLS unless plaintext is explicitly allowed; the same
+    rule for the gRPC and the HTTP address. The open metrics address must be loopback."""
+    for what, address in (("listening on", s.address), ("--http-address", s.http_address)):
+        if address:
+            split_address(address)
+            _check_listener(what, address, s)
+    if s.metrics_address and not is_loopback(s.metrics_address):
+        raise ValueError(f"--metrics-address {s.metrics_address} serves /metrics without a key, so it must be a "
+                         "loopback address; beyond loopback scrape /metrics on --http-address with an admin key")
+    if not 0 < s.http_idle_timeout_s <= 3600 or not 1 <= s.http_max_connections <= 1_000_000:
+        raise ValueError("--http-idle-timeout must be in (0, 3600] s and --http-max-connections in [1, 1000000]")
 
 
 def load_settings(overrides: dict | None = None, environ: dict | None = None) -> Settings:
@@ -97,8 +138,9 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])
-    if values.get("http_address") in ("", "off", "none"):
-        values["http_address"] = None
+    for key in ("http_address", "metrics_address"):
+        if values.get(key) in ("", "off", "none"):
+            values[key] = None
     for key in ("tls_cert", "tls_key", "tls_client_ca"):
         if key in values:
             values[key] = Path(values[key])

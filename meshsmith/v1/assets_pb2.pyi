@@ -157,12 +157,14 @@ class DiffVersionsResponse(_message.Message):
     def __init__(self, asset: _Optional[str] = ..., a: _Optional[int] = ..., b: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDelta, _Mapping]]] = ..., parameters: _Optional[_Iterable[_Union[ParameterChange, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckChange, _Mapping]]] = ..., artifacts_changed: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResolveLockRequest(_message.Message):
-    __slots__ = ("specs", "base_url")
+    __slots__ = ("specs", "base_url", "url_expires_s")
     SPECS_FIELD_NUMBER: _ClassVar[int]
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    URL_EXPIRES_S_FIELD_NUMBER: _ClassVar[int]
     specs: _containers.RepeatedScalarFieldContainer[str]
     base_url: str
-    def __init__(self, specs: _Optional[_Iterable[str]] = ..., base_url: _Optional[str] = ...) -> None: ...
+    url_expires_s: int
+    def __init__(self, specs: _Optional[_Iterable[str]] = ..., base_url: _Optional[str] = ..., url_expires_s: _Optional[int] = ...) -> None: ...
 
 class LockEntry(_message.Message):
     __slots__ = ("asset", "version", "sha256", "size", "lod", "url", "integrity", "spec")

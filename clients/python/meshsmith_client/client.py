@@ -205,6 +205,12 @@ class Client:
     def resolve_lock(self, specs: list[str], base_url: str = "") -> assets_pb2.ResolveLockResponse:
         return self._call(self.assets.ResolveLock, assets_pb2.ResolveLockRequest(specs=specs, base_url=base_url))
 
+    def url(self, spec: str, expires_s: int = 0, base_url: str = "") -> str:
+        """The HTTP URL of `name[@ref][#lodK]`'s blob; signed (no key header needed) for `expires_s` seconds
+        (0: the server's default) when the server requires API keys."""
+        request = assets_pb2.ResolveLockRequest(specs=[spec], base_url=base_url, url_expires_s=expires_s)
+        return self._call(self.assets.ResolveLock, request).entries[0].url
+
     def move_channel(self, asset: str, channel: str, ref: str) -> pb.Channel:
         return self._call(self.admin.MoveChannel, admin_pb2.MoveChannelRequest(asset=asset, channel=channel, ref=ref)).channel
 

@@ -1,4 +1,4 @@
-"""`meshsmith promote`, `deprecate`, `diff`, `search`, `lock`, `pull --lock`, `gc`, `audit`."""
+"""`meshsmith promote`, `deprecate`, `diff`, `search`, `lock`, `url`, `pull --lock`, `gc`, `audit`."""
 
 from __future__ import annotations
 
@@ -41,6 +41,12 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("assets.lock.json"))
     p.add_argument("--base-url", default="", help="URL base written in the lockfile (default: the server's HTTP address)")
     p.set_defaults(func=lock)
+
+    p = sub.add_parser("url", parents=[common], help="an HTTP URL of a version's GLB; signed, so it needs no key header")
+    p.add_argument("spec", help="name, name@N or name@channel, optionally #lodK")
+    p.add_argument("--expires", type=int, default=0, help="seconds the signed URL lives (default 3600, at most 86400)")
+    p.add_argument("--base-url", default="", help="URL base (default: the server's HTTP address)")
+    p.set_defaults(func=url)
 
     p = sub.add_parser("gc", parents=[common], help="delete blobs no version references")
     p.add_argument("--dry-run", action="store_true")
@@ -110,6 +116,12 @@ def lock(args) -> int:
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     tmp.replace(args.output)
     print(f"{args.output}: {len(doc['assets'])} assets pinned")
+    return 0
+
+
+def url(args) -> int:
+    with connect(args) as client:
+        print(client.url(args.spec, args.expires, args.base_url))
     return 0
 
 

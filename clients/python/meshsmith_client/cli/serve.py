@@ -26,6 +26,10 @@ def add_parser(sub) -> None:
     p.add_argument("--data-dir", help="where the registry and blobs live (default ./.meshsmith-data)")
     p.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite file in the data dir)")
     p.add_argument("--http-address", help="HOST:PORT of the HTTP pull endpoint, or 'off' (default 127.0.0.1:8080)")
+    p.add_argument("--metrics-address", help="HOST:PORT (loopback only) serving GET /metrics without a key")
+    p.add_argument("--http-idle-timeout", type=float, help="close HTTP connections without a complete request "
+                   "this many seconds after opening or after their last response (default 15)")
+    p.add_argument("--http-max-connections", type=int, help="open HTTP connections; beyond, 503 (default 512)")
     p.add_argument("--workers", type=int, help="worker processes (default 2)")
     p.add_argument("--no-previews", dest="previews", action="store_const", const=False, help="skip preview rendering")
     p.add_argument("--max-queue", type=int, help="jobs that may wait for a worker before RESOURCE_EXHAUSTED (default 64)")
@@ -33,7 +37,7 @@ def add_parser(sub) -> None:
     p.add_argument("--grace", type=float, help="seconds to let running jobs finish on shutdown (default 10)")
     p.add_argument("--gc-grace", type=float, help="GC keeps unreferenced blobs younger than this many seconds (default 3600)")
     p.add_argument("--auth", action="store_true", default=None, help="require API keys (always on beyond loopback)")
-    p.add_argument("--tls-cert", help="PEM certificate chain: serve gRPC over TLS")
+    p.add_argument("--tls-cert", help="PEM certificate chain: serve gRPC and HTTP over TLS")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     p.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates signed by it (mTLS)")
     p.add_argument("--allow-insecure", action="store_true", default=None, help="allow plaintext beyond loopback (behind a TLS proxy)")
@@ -54,6 +58,9 @@ def run(args) -> int:
         "data_dir": args.data_dir,
         "database_url": args.database_url,
         "http_address": args.http_address,
+        "metrics_address": args.metrics_address,
+        "http_idle_timeout_s": args.http_idle_timeout,
+        "http_max_connections": args.http_max_connections,
         "workers": args.workers,
         "previews": args.previews,
         "log_json": args.log_json or None,
