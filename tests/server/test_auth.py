@@ -130,3 +130,30 @@ def test_beyond_loopback_needs_auth_and_tls(tmp_path):
     out = subprocess.run([*CLI, "serve", "--address", f"0.0.0.0:{port}", "--auth", "--data-dir", str(tmp_path)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "requires TLS" in out.stderr
+
+
+def test_https_endpoint_with_the_grpc_certificate(tmp_path, certs):
+    import http.client
+    import ssl
+
+    admin = _create_key(tmp_path, "admin")
+    s = start_server(tmp_path, "--workers", "1", "--no-previews", "--auth", "--tls-cert", str(certs / "server.pem"),
+                     "--tls-key", str(certs / "server.key"))
+    try:
+        host, port = s.http.rsplit(":", 1)
+        ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        conn = http.client.HTTPSConnection("localhost", int(port), context=ctx, timeout=10)
+        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {admin}"})
+        resp = conn.getresponse()
+        assert resp.status == 200 and b"meshsmith_jobs_active" in resp.read()
+        conn.close()
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)  # plaintext against HTTPS
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            conn.request("GET", "/metrics")
+            conn.getresponse()
+        conn.close()
+        with Client(s.address, api_key=admin, tls_ca=str(certs / "ca.pem"), timeout=30) as c:
+            assert c.resolve_lock([]).entries == []
+        assert any(f"http https://{s.http}" in line for line in s.log)
+    finally:
+        stop_server(s)

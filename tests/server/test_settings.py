@@ -1,0 +1,82 @@
+"""Settings: the loopback test behind the exposure rule, for the gRPC, HTTP and metrics addresses."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.settings import is_loopback, load_settings, split_address
+
+NOT_LOOPBACK = [
+    "127.evil.example:1",        # a name that merely starts with "127."
+    "localhost.evil.example:1",  # a name that merely starts with "localhost"
+    "::1234:1",                  # bare IPv6 that starts with "::1" (and is ambiguous without brackets)
+    "::1:50051",                 # bare IPv6 with a port: must be written [::1]:50051
+    "[::1234]:1",
+    "[::]:1",
+    "0.0.0.0:8080",
+    ":8080",                     # empty host: every interface
+    "10.1.2.3:1",
+    "[::ffff:10.0.0.1]:1",
+    "no-such-host.invalid:1",    # unresolvable
+    "127.0.0.1",                 # no port
+    "127.0.0.1:http",
+    "127.0.0.1:65536",
+    "[::1]",
+    "[::1:1",
+    "127.0.0.1:١٢",              # non-ASCII digits
+    "",
+]
+LOOPBACK = ["127.0.0.1:50051", "127.0.0.2:8080", "127.255.255.254:1", "localhost:8080", "[::1]:8080",
+            "LOCALHOST:1", "127.0.0.1:0"]
+
+
+@pytest.mark.parametrize("address", NOT_LOOPBACK)
+def test_attack_strings_are_not_loopback(address):
+    assert is_loopback(address) is False
+
+
+@pytest.mark.parametrize("address", LOOPBACK)
+def test_real_loopback_addresses(address):
+    assert is_loopback(address) is True
+
+
+def test_split_address():
+    assert split_address("[::1]:8080") == ("::1", 8080)
+    assert split_address("localhost:1") == ("localhost", 1)
+    with pytest.raises(ValueError, match="brackets"):
+        split_address("::1:8080")
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        split_address("127.0.0.1:x")
+
+
+@pytest.mark.parametrize("flag", ["address", "http_address"])
+@pytest.mark.parametrize("address", ["0.0.0.0:1", "127.evil.example:1", "localhost.evil.example:1", "[::]:1"])
+def test_every_listener_beyond_loopback_needs_auth_then_tls(flag, address):
+    with pytest.raises(ValueError, match="requires --auth"):
+        load_settings({flag: address}, environ={})
+    with pytest.raises(ValueError, match="requires TLS"):
+        load_settings({flag: address, "auth": True}, environ={})
+    s = load_settings({flag: address, "auth": True, "allow_insecure": True}, environ={})
+    assert getattr(s, flag) == address
+    s = load_settings({flag: address, "auth": True, "tls_cert": "c.pem", "tls_key": "k.pem"}, environ={})
+    assert getattr(s, flag) == address
+
+
+def test_http_address_from_the_environment_is_checked_too():
+    with pytest.raises(ValueError, match="--http-address 0.0.0.0:8080 .*requires --auth"):
+        load_settings({}, environ={"MESHSMITH_HTTP_ADDRESS": "0.0.0.0:8080"})
+    assert load_settings({}, environ={"MESHSMITH_HTTP_ADDRESS": "off"}).http_address is None
+
+
+def test_open_metrics_address_must_be_loopback():
+    s = load_settings({"metrics_address": "127.0.0.1:9100"}, environ={})
+    assert s.metrics_address == "127.0.0.1:9100"
+    for address in ("0.0.0.0:9100", "127.evil.example:9100"):
+        with pytest.raises(ValueError, match="must be a loopback address"):
+            load_settings({"metrics_address": address, "auth": True, "allow_insecure": True}, environ={})
+
+
+def test_http_limits_are_bounded():
+    for bad in ({"http_idle_timeout_s": 0}, {"http_idle_timeout_s": 1e9}, {"http_max_connections": 0}):
+        with pytest.raises(ValueError, match="http-idle-timeout"):
+            load_settings(bad, environ={})
