@@ -118,6 +118,25 @@ def test_tls_and_mtls(tmp_path, certs):
         with grpc.insecure_channel(s.address) as ch:  # plaintext against TLS
             with pytest.raises(grpc.RpcError):
                 assets_pb2_grpc.AssetServiceStub(ch).SearchAssets(assets_pb2.SearchAssetsRequest(), timeout=10)
+        import http.client
+        import ssl
+
+        port = int(s.http.rsplit(":", 1)[1])
+        for with_cert in (True, False):  # mTLS covers the HTTPS endpoint too
+            ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+            if with_cert:
+                ctx.load_cert_chain(str(certs / "client.pem"), str(certs / "client.key"))
+            conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=10)
+            try:
+                if with_cert:
+                    conn.request("GET", "/metrics")
+                    assert conn.getresponse().status == 200
+                else:
+                    with pytest.raises((ssl.SSLError, ConnectionError, http.client.HTTPException)):
+                        conn.request("GET", "/metrics")
+                        conn.getresponse()
+            finally:
+                conn.close()
     finally:
         stop_server(s)
 

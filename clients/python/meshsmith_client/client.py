@@ -202,14 +202,15 @@ class Client:
     def diff(self, asset: str, ref_a: str, ref_b: str) -> assets_pb2.DiffVersionsResponse:
         return self._call(self.assets.DiffVersions, assets_pb2.DiffVersionsRequest(asset=asset, ref_a=ref_a, ref_b=ref_b))
 
-    def resolve_lock(self, specs: list[str], base_url: str = "") -> assets_pb2.ResolveLockResponse:
-        return self._call(self.assets.ResolveLock, assets_pb2.ResolveLockRequest(specs=specs, base_url=base_url))
+    def resolve_lock(self, specs: list[str], base_url: str = "", expires_s: int = 0) -> assets_pb2.ResolveLockResponse:
+        """Pinned entries; their URLs are signed for `expires_s` seconds when the server requires keys."""
+        request = assets_pb2.ResolveLockRequest(specs=specs, base_url=base_url, url_expires_s=expires_s)
+        return self._call(self.assets.ResolveLock, request)
 
     def url(self, spec: str, expires_s: int = 0, base_url: str = "") -> str:
         """The HTTP URL of `name[@ref][#lodK]`'s blob; signed (no key header needed) for `expires_s` seconds
         (0: the server's default) when the server requires API keys."""
-        request = assets_pb2.ResolveLockRequest(specs=[spec], base_url=base_url, url_expires_s=expires_s)
-        return self._call(self.assets.ResolveLock, request).entries[0].url
+        return self.resolve_lock([spec], base_url, expires_s).entries[0].url
 
     def move_channel(self, asset: str, channel: str, ref: str) -> pb.Channel:
         return self._call(self.admin.MoveChannel, admin_pb2.MoveChannelRequest(asset=asset, channel=channel, ref=ref)).channel

@@ -40,6 +40,7 @@ def add_parser(sub) -> None:
     p.add_argument("specs", nargs="+", help="name, name@N or name@channel, optionally #lodK")
     p.add_argument("-o", "--output", type=Path, default=Path("assets.lock.json"))
     p.add_argument("--base-url", default="", help="URL base written in the lockfile (default: the server's HTTP address)")
+    p.add_argument("--expires", type=int, default=0, help="with --auth servers: seconds the signed URLs live (default 3600)")
     p.set_defaults(func=lock)
 
     p = sub.add_parser("url", parents=[common], help="an HTTP URL of a version's GLB; signed, so it needs no key header")
@@ -111,7 +112,7 @@ def search(args) -> int:
 
 def lock(args) -> int:
     with connect(args) as client:
-        doc = lock_document(client.resolve_lock(args.specs, args.base_url))
+        doc = lock_document(client.resolve_lock(args.specs, args.base_url, args.expires))
     tmp = args.output.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     tmp.replace(args.output)
