@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import socket
 import stat
 import subprocess
 import sys
@@ -41,7 +42,8 @@ def secured(tmp_path_factory):
     reg.close()
     keys = {role: _create_key(data, role) for role in ("reader", "creator", "admin")}
     metrics_port = free_port()
-    s = start_server(data, "--auth", "--workers", "1", "--no-previews", "--metrics-address", f"127.0.0.1:{metrics_port}")
+    s = start_server(data, "--auth", "--workers", "1", "--no-previews", "--metrics-address", f"127.0.0.1:{metrics_port}",
+                     "--http-idle-timeout", "2")
     s.metrics = f"127.0.0.1:{metrics_port}"
     yield s, keys
     stop_server(s)
@@ -205,3 +207,24 @@ def test_http_address_beyond_loopback_is_refused_like_grpc(tmp_path):
     out = subprocess.run([*base, "--metrics-address", f"0.0.0.0:{port}", "--auth", "--allow-insecure"],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 2 and "must be a loopback address" in out.stderr, out.stderr
+
+
+def test_serve_flag_closes_stalled_connections(secured):
+    s, keys = secured
+    host, port = s.http.rsplit(":", 1)
+    stalled = [socket.create_connection((host, int(port)), timeout=5) for _ in range(20)]
+    try:
+        for sock in stalled:
+            sock.sendall(b"GET /blobs/")
+        resp, body = get(s.http, f"/blobs/{sha(GLB)}", X_Api_Key=keys["reader"])  # served meanwhile
+        assert resp.status == 200 and body == GLB
+        deadline = time.monotonic() + 2 + 5
+        for sock in stalled:
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                assert sock.recv(100) == b""
+            except ConnectionResetError:
+                pass
+    finally:
+        for sock in stalled:
+            sock.close()
