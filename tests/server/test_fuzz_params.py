@@ -6,6 +6,9 @@ work is done for it, and the server stays healthy. The bounds themselves are gen
 from __future__ import annotations
 
 import math
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections import Counter
 
@@ -272,6 +275,20 @@ def test_messages_quote_input_briefly(served):
             call()
         assert err.value.code() == INVALID, err.value.details()
         assert 15 < len(err.value.details()) < 400, err.value.details()
+
+
+def test_http_asset_refs_are_refused_with_400(served):
+    """The HTTP redirect endpoint parses refs the same way: 400 with a message, never 500 (nor version 1 for '١')."""
+    _, s, _ = served
+    codes = {}
+    for ref in BAD_REFS:
+        url = f"http://{s.http}/assets/{ASSET}@{urllib.parse.quote(ref, safe='')}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=30) as r:
+                codes[ref] = r.status
+        except urllib.error.HTTPError as err:
+            codes[ref] = err.code
+    assert all(code == 400 for code in codes.values()), codes
 
 
 @pytest.mark.parametrize("params, axis, size", [
