@@ -32,8 +32,6 @@ LEVELS = {"pass": pb.CHECK_LEVEL_PASS, "warn": pb.CHECK_LEVEL_WARN, "fail": pb.C
 LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
 
 UTC = timezone.utc
-MAX_FACES = int(limits.LIMITS["target_faces"].hi)
-MAX_TEXTURE = int(limits.LIMITS["texture_size"].hi)
 ERROR_SAMPLES = 10_000  # surface samples a side for the decimation error estimate (+ the output vertices)
 
 
