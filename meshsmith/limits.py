@@ -94,6 +94,7 @@ LIMITS: dict[str, Limit] = {
     "depth_m": Limit(1e-4, 1e4, "m"),
     "target_faces": Limit(4, 2_000_000, "triangles", integer=True),
     "texture_size": Limit(16, 8192, "px", integer=True),
+    "fov_deg": Limit(1, 179, "degrees"),  # camera field of view (a parallel branch adds the field)
     "seed": Limit(0, 2**53 - 1, integer=True),  # recorded in the version's parameters as a JSON number
     "lod_ratios": Limit(1e-4, 1.0),  # each share of LOD0's triangles
     "unit_scale": Limit(1e-6, 1e6, "metres per file unit"),  # micrometres .. thousands of kilometres
