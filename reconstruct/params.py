@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import trimesh
 
+from meshsmith import limits
 from meshsmith.errors import InvalidInput
 
 MODE_NAMES = ("auto", "inflate", "revolve", "extrude", "relief", "voxel")
@@ -42,15 +42,14 @@ class Reconstruction:
 
 
 def check_params(p: ReconstructParams) -> None:
-    """Raise InvalidInput for values no mode can honour."""
+    """Raise InvalidInput for values no mode can honour (ranges: meshsmith.limits)."""
     if p.mode not in MODE_NAMES:
-        raise InvalidInput(f"unknown reconstruction mode {p.mode!r}; use one of {', '.join(MODE_NAMES)}")
+        raise InvalidInput(f"unknown reconstruction mode {limits.quote(p.mode)}; use one of {', '.join(MODE_NAMES)}")
     for name in ("target_height_m", "target_width_m", "depth_m"):
-        v = getattr(p, name)
-        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 1000):
-            raise InvalidInput(f"{name} must be a positive number of metres (at most 1000), got {v!r}")
-    if not isinstance(p.texture_size, int) or not 16 <= p.texture_size <= 16384:
-        raise InvalidInput(f"texture_size must be an integer from 16 to 16384, got {p.texture_size!r}")
+        if getattr(p, name) is not None:
+            limits.check(name, getattr(p, name))
+    limits.check("texture_size", p.texture_size)
+    limits.check("seed", p.seed)
 
 
 def metres_per_pixel(p: ReconstructParams, width_px: float, height_px: float) -> float:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meshsmith.errors import InvalidInput, NotFound
+from meshsmith.limits import check_text, quote
 
 from .db import Sessions
 from .schema import Base, UTCDateTime, utcnow
@@ -57,7 +58,8 @@ class KeyStore:
     def create(self, name: str, role: str) -> tuple[ApiKey, str]:
         """A new key and its secret (`msk_<id>_<random>`); the secret is not stored and cannot be shown again."""
         if role not in ROLES:
-            raise InvalidInput(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+            raise InvalidInput(f"unknown role {quote(role)}; use one of {', '.join(ROLES)}")
+        check_text("name", name or "")
         key_id = secrets.token_hex(6)
         secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
         with self.db.write() as s:
@@ -77,10 +79,11 @@ class KeyStore:
             return [_key(r) for r in s.scalars(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at))]
 
     def revoke(self, key_id: str) -> ApiKey:
+        check_text("id", key_id)
         with self.db.write() as s:
             row = s.get(ApiKeyRow, key_id)
             if row is None:
-                raise NotFound(f"no API key with id {key_id!r}; `meshsmith keys list` shows them")
+                raise NotFound(f"no API key with id {quote(key_id)}; `meshsmith keys list` shows them")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
             return _key(row)

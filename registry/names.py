@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 from meshsmith.errors import InvalidInput
+from meshsmith.limits import check_version, quote
 
 _SEGMENT = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _CHANNEL = re.compile(r"[a-z][a-z0-9._-]{0,62}")
 _PREFIX = re.compile(r"[a-z0-9._/-]*")
-_SPEC = re.compile(r"(?P<name>[^@#]+)(?:@(?P<ref>[^@#]+))?(?:#lod(?P<lod>\d+))?")
+_SPEC = re.compile(r"(?P<name>[^@#]+)(?:@(?P<ref>[^@#]+))?(?:#lod(?P<lod>[0-9]{1,2}))?")
 MAX_NAME = 200
 MAX_SEGMENTS = 8
 NAME_RULE = (
@@ -26,10 +27,10 @@ def check_asset_name(name: str) -> str:
         raise InvalidInput(f"asset name is {len(name)} characters long; {NAME_RULE}")
     segments = name.split("/")
     if len(segments) > MAX_SEGMENTS:
-        raise InvalidInput(f"asset name {name!r} has {len(segments)} segments; {NAME_RULE}")
+        raise InvalidInput(f"asset name {quote(name)} has {len(segments)} segments; {NAME_RULE}")
     for seg in segments:
         if seg == ".." or ".." in seg or not _SEGMENT.fullmatch(seg):
-            raise InvalidInput(f"asset name {name!r} has a bad segment {seg!r}; {NAME_RULE}")
+            raise InvalidInput(f"asset name {quote(name)} has a bad segment {quote(seg)}; {NAME_RULE}")
     return name
 
 
@@ -37,7 +38,7 @@ def check_channel_name(channel: str) -> str:
     """Channel names: lowercase, start with a letter, not a number (numbers are versions)."""
     if not isinstance(channel, str) or not _CHANNEL.fullmatch(channel):
         raise InvalidInput(
-            f"bad channel name {channel!r}: use 1..63 lowercase [a-z0-9._-] starting with a letter, "
+            f"bad channel name {quote(channel)}: use 1..63 lowercase [a-z0-9._-] starting with a letter, "
             "e.g. 'stable' or 'qa'"
         )
     return channel
@@ -46,19 +47,18 @@ def check_channel_name(channel: str) -> str:
 def check_prefix(prefix: str) -> str:
     """A name prefix for search: the characters of asset names only."""
     if not isinstance(prefix, str) or len(prefix) > MAX_NAME or not _PREFIX.fullmatch(prefix):
-        raise InvalidInput(f"bad search prefix {prefix!r}: use lowercase [a-z0-9._/-], at most 200 characters")
+        raise InvalidInput(f"bad search prefix {quote(prefix)}: use lowercase [a-z0-9._/-], at most 200 characters")
     return prefix
 
 
 def parse_ref(ref: str | int | None) -> int | str:
-    """'3' or 3 -> 3; '' / None -> 'latest'; a channel name -> that name."""
+    """'3' or 3 -> 3; '' / None -> 'latest'; a channel name -> that name.
+
+    A version number is ASCII digits (not '²' or '١') within 1..2^31-1, else InvalidInput."""
     if ref is None or ref == "":
         return "latest"
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        number = int(ref)
-        if number < 1:
-            raise InvalidInput(f"version numbers start at 1, got {ref!r}")
-        return number
+    if isinstance(ref, int) or (isinstance(ref, str) and ref[:1].isdigit()):  # '²' and '١' are digits too
+        return check_version(ref)
     return check_channel_name(ref)
 
 
@@ -66,7 +66,7 @@ def parse_spec(spec: str) -> tuple[str, int | str, int]:
     """'props/chair@stable#lod1' -> ('props/chair', 'stable', 1); ref defaults to 'latest', lod to 0."""
     m = _SPEC.fullmatch(spec.strip()) if isinstance(spec, str) else None
     if not m:
-        raise InvalidInput(f"bad asset spec {spec!r}: use name, name@N or name@channel, optionally followed by #lodK")
+        raise InvalidInput(f"bad asset spec {quote(spec)}: use name, name@N or name@channel, optionally followed by #lodK (K = 0..99)")
     lod = int(m["lod"]) if m["lod"] is not None else 0
     return check_asset_name(m["name"]), parse_ref(m["ref"]), lod
 
@@ -77,7 +77,7 @@ LEVELS = {0: "unspecified", 1: "pass", 2: "warn", 3: "fail"}
 
 def check_tag(tag: str) -> str:
     if not isinstance(tag, str) or not _TAG.fullmatch(tag):
-        raise InvalidInput(f"bad tag {tag!r}: use 1..64 lowercase [a-z0-9._:-] starting with a letter or digit")
+        raise InvalidInput(f"bad tag {quote(tag)}: use 1..64 lowercase [a-z0-9._:-] starting with a letter or digit")
     return tag
 
 
@@ -89,5 +89,5 @@ def verdict_name(value: str | int | None) -> str:
         return LEVELS[value]
     name = str(value or "unspecified").lower().removeprefix("check_level_")
     if name not in LEVELS.values():
-        raise InvalidInput(f"unknown verdict {value!r}; use pass, warn or fail")
+        raise InvalidInput(f"unknown verdict {quote(value)}; use pass, warn or fail")
     return name

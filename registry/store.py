@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 
 from meshsmith.errors import FailedPrecondition, InvalidInput
+from meshsmith.limits import check, check_text, check_version, quote
 
 from . import audit, channels, lockfile, maintenance, queries, versions
 from .blobs import BlobStore, check_sha256
@@ -113,6 +114,8 @@ class Registry:
     def history(self, asset: str, query: HistoryQuery = HistoryQuery()) -> list[VersionRecord]:
         """Newest first; NotFound for an unknown asset."""
         check_asset_name(asset)
+        if query.before_number:
+            check("before_number", query.before_number)
         with self.db.read() as s:
             return queries.history(s, find_asset(s, asset), query)
 
@@ -146,7 +149,9 @@ class Registry:
         """Deprecate a version: still resolvable by number, never through a channel or latest."""
         check_asset_name(asset)
         if isinstance(number, bool) or not isinstance(number, int):
-            raise InvalidInput(f"deprecate takes a version number, got {number!r}")
+            raise InvalidInput(f"deprecate takes a version number, got {quote(number)}")
+        check_version(number)
+        check_text("reason", reason or "")
         with self.db.write() as s:
             a = find_asset(s, asset, lock=True)
             v = channels.deprecate(s, a, number, actor, reason)

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 
 from meshsmith.errors import InvalidInput, NotFound
+from meshsmith.limits import quote
 from meshsmith.v1 import assets_pb2, assets_pb2_grpc
 from registry import HistoryQuery, Registry, check_asset_name
 from server import convert
@@ -81,7 +82,7 @@ class AssetService(assets_pb2_grpc.AssetServiceServicer):
     async def ExportVersion(self, request, context):
         fmt = (request.format or "stl").lower()
         if fmt not in EXPORTERS:
-            raise InvalidInput(f"unknown export format {fmt!r}; use one of {', '.join(EXPORTERS)}")
+            raise InvalidInput(f"unknown export format {quote(fmt)}; use one of {', '.join(EXPORTERS)}")
         version = await asyncio.to_thread(self.registry.resolve, check_asset_name(request.asset), request.ref or "latest")
         glb = await asyncio.to_thread(self.registry.blob_path(find_artifact(version, "glb", request.lod).sha256).read_bytes)
         data = await self.pool.run("export", ExportJob(glb=glb, format=fmt))

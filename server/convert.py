@@ -11,6 +11,7 @@ from datetime import timezone
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
+from meshsmith import limits
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import assets_pb2
 from meshsmith.v1 import types_pb2 as pb
@@ -31,8 +32,6 @@ LEVELS = {"pass": pb.CHECK_LEVEL_PASS, "warn": pb.CHECK_LEVEL_WARN, "fail": pb.C
 LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
 
 UTC = timezone.utc
-MAX_FACES = 2_000_000
-MAX_TEXTURE = 8192
 ERROR_SAMPLES = 10_000  # surface samples a side for the decimation error estimate (+ the output vertices)
 
 
@@ -41,33 +40,28 @@ PROFILE_NAMES = ("default", "unity-pc", "unity-mobile", "webgl", "fdm", "sla")
 
 
 def check_lod_ratios(ratios) -> tuple[float, ...]:
-    """Requested LOD ratios (LOD0 = 1 always first); InvalidInput outside (0, 1] or more than 8 levels."""
-    ratios = tuple(ratios) or DEFAULT_LODS
-    if len(ratios) > 8 or not all(0 < r <= 1 for r in ratios):
-        raise InvalidInput(f"lod_ratios must be at most 8 shares in (0, 1], got {list(ratios)}")
+    """Requested LOD ratios (LOD0 = 1 always first); InvalidInput outside meshsmith.limits."""
+    ratios = tuple(limits.check_count("lod_ratios", ratios)) or DEFAULT_LODS
+    for i, r in enumerate(ratios):
+        limits.LIMITS["lod_ratios"].check(f"lod_ratios[{i}]", r)
     return tuple(sorted({1.0, *ratios}, reverse=True))
 
 
 def check_profiles(names) -> tuple[str, ...]:
+    names = limits.check_count("profiles", names)
     unknown = [n for n in names if n not in PROFILE_NAMES]
     if unknown:
-        raise InvalidInput(f"unknown validation profile(s) {unknown}; use {', '.join(PROFILE_NAMES)}")
+        raise InvalidInput(f"unknown validation profile(s) {limits.quote(unknown)}; use {', '.join(PROFILE_NAMES)}")
     return tuple(names)
 
 
 def generate_params(params: pb.GenerateParams, default_faces: int):
     """GenerateParams -> (reconstruct params, decimate params, profiles, LOD ratios); InvalidInput on bad values."""
+    limits.check_message(params)  # every field within meshsmith.limits (mode a known enum value)
     if params.mode not in MODES:
         raise InvalidInput(f"unknown reconstruction mode {params.mode}; use one of {', '.join(MODE_ENUMS)}")
-    faces = params.target_faces if params.HasField("target_faces") else default_faces
-    if not 4 <= faces <= MAX_FACES:
-        raise InvalidInput(f"target_faces must be between 4 and {MAX_FACES}, got {faces}")
-    for name in ("target_height_m", "target_width_m", "depth_m"):
-        if params.HasField(name) and not 0 < getattr(params, name) <= 1000:
-            raise InvalidInput(f"{name} must be in (0, 1000] metres, got {getattr(params, name)}")
+    faces = limits.check("target_faces", params.target_faces if params.HasField("target_faces") else default_faces)
     texture = params.texture_size if params.HasField("texture_size") else 1024
-    if not 16 <= texture <= MAX_TEXTURE:
-        raise InvalidInput(f"texture_size must be between 16 and {MAX_TEXTURE} px, got {texture}")
     width = params.target_width_m if params.HasField("target_width_m") else None
     height = params.target_height_m if params.HasField("target_height_m") else (None if width else 1.0)
     rec = ReconstructParams(

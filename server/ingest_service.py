@@ -7,6 +7,7 @@ import hashlib
 
 import grpc
 
+from meshsmith import limits
 from meshsmith.errors import BY_STATUS, InvalidInput, MeshsmithError
 from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
 from registry import check_asset_name
@@ -111,6 +112,7 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
                     if header is not None:
                         raise InvalidInput("an upload has exactly one header, first")
                     header = part.header
+                    limits.check_message(header)
                     if len(header.sha256) != 64:
                         raise InvalidInput("the upload header needs the hex sha256 of the whole file")
                     upload_id, writer = self.uploads.begin(header.size)

@@ -6,7 +6,7 @@ import hashlib
 
 from google.protobuf import json_format
 
-from meshsmith.errors import InvalidInput
+from meshsmith import limits
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.image import ImageLimits
 from registry import NewArtifact, NewVersion, Registry
@@ -56,11 +56,11 @@ def _artifacts(source: bytes, source_type: str, out: Output) -> tuple[NewArtifac
 
 
 def generate_kind(settings: Settings, registry: Registry) -> JobKind:
-    limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    image_limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
 
     def payload(rec, data: bytes) -> GenerateJob:
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
-        return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=limits,
+        return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
                            lod_ratios=lods, previews=settings.previews)
 
     def store(rec, data: bytes, out: Output):
@@ -86,11 +86,8 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
 
 
 def import_request(request) -> dict:
-    """What an import job row stores (ImportRequest minus the bytes), validated."""
-    if request.HasField("unit_scale") and not 0 < request.unit_scale <= 1e6:
-        raise InvalidInput(f"unit_scale must be positive, got {request.unit_scale}")
-    if request.target_faces and not 4 <= request.target_faces <= convert.MAX_FACES:
-        raise InvalidInput(f"target_faces must be between 4 and {convert.MAX_FACES}, got {request.target_faces}")
+    """What an import job row stores (ImportRequest minus the bytes), validated against meshsmith.limits."""
+    limits.check_message(request)
     return {
         "filename": request.filename if "." in request.filename else f"mesh.{request.filename}",
         "target_faces": request.target_faces or None,
@@ -102,7 +99,7 @@ def import_request(request) -> dict:
 
 
 def import_kind(settings: Settings, registry: Registry) -> JobKind:
-    limits = MeshLimits(max_bytes=settings.max_mesh_bytes, max_faces=settings.max_faces)
+    mesh_limits = MeshLimits(max_bytes=settings.max_mesh_bytes, max_faces=settings.max_faces)
 
     def payload(rec, data: bytes) -> ImportJob:
         r = rec.request
@@ -110,7 +107,7 @@ def import_kind(settings: Settings, registry: Registry) -> JobKind:
             mesh=data, filename=r["filename"],
             decimate=DecimateParams(target_faces=r["target_faces"]) if r["target_faces"] else None,
             repair=RepairParams(watertight=r["watertight"]), unit_scale=r["unit_scale"],
-            profiles=tuple(r["profiles"]), limits=limits, lod_ratios=tuple(r["lod_ratios"]), previews=settings.previews,
+            profiles=tuple(r["profiles"]), limits=mesh_limits, lod_ratios=tuple(r["lod_ratios"]), previews=settings.previews,
         )
 
     def store(rec, data: bytes, out: Output):

@@ -13,6 +13,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
 from meshsmith_client.cli.progress import ProgressBar
+from meshsmith import limits
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 
@@ -66,7 +67,9 @@ def add_parser(sub) -> None:
 
 
 def _params(args) -> pb.GenerateParams:
-    params = pb.GenerateParams(mode=MODES[args.mode], seed=args.seed, no_symmetry=args.no_symmetry, profiles=args.profile)
+    """GenerateParams from the flags, checked against meshsmith.limits before anything is sent."""
+    params = pb.GenerateParams(mode=MODES[args.mode], seed=limits.check("seed", args.seed), no_symmetry=args.no_symmetry,
+                               profiles=args.profile)
     for field, value in (
         ("target_height_m", args.height),
         ("target_width_m", args.width),
@@ -75,7 +78,8 @@ def _params(args) -> pb.GenerateParams:
         ("texture_size", args.texture_size),
     ):
         if value is not None:
-            setattr(params, field, value)
+            setattr(params, field, limits.check(field, value))
+    limits.check_message(params)
     return params
 
 
@@ -106,13 +110,14 @@ def generate(args) -> int:
         image = args.image.read_bytes()
     except OSError as err:
         raise InvalidInput(f"cannot read {args.image}: {err.strerror}") from None
+    params = _params(args)  # out-of-range values fail here, before connecting
     bar = ProgressBar()
     with connect(args) as client:
         try:
             version = client.generate(
                 image,
                 args.name,
-                _params(args),
+                params,
                 on_event=None if args.json else bar.update,
                 author=args.author or getpass.getuser(),
                 request_id=args.request_id,

@@ -8,6 +8,7 @@ from pathlib import Path
 from meshsmith_client.cli.assets import summary, write_atomic
 from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
 from meshsmith_client.cli.progress import ProgressBar
+from meshsmith import limits
 from meshsmith.errors import InvalidInput, MeshsmithError
 from meshsmith.v1 import ingest_pb2
 
@@ -44,11 +45,16 @@ def import_(args) -> int:
         lods = [float(x) for x in args.lods.split(",") if x.strip()]
     except ValueError:
         raise InvalidInput(f"--lods takes comma-separated numbers, got {args.lods!r}") from None
+    if args.faces:
+        limits.check("target_faces", args.faces)
+    if args.unit_scale is not None:
+        limits.check("unit_scale", args.unit_scale)
     request = ingest_pb2.ImportRequest(asset=args.name, filename=args.file.name, target_faces=args.faces,
                                        lod_ratios=lods, profiles=args.profile, author=getpass.getuser(),
                                        request_id=args.request_id, watertight=args.watertight)
     if args.unit_scale is not None:
         request.unit_scale = args.unit_scale
+    limits.check_message(request)
     bar = ProgressBar()
     version = None
     with connect(args) as client:

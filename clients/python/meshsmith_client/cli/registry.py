@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
+from meshsmith import limits
 from meshsmith.errors import InvalidInput
 from meshsmith_client.lockfile import lock_document
 from meshsmith.v1 import types_pb2 as pb
@@ -58,9 +59,9 @@ def add_parser(sub) -> None:
 
 
 def _number(ref: str) -> int:
-    if not ref.isdigit():
-        raise InvalidInput(f"expected a version number, got {ref!r} (e.g. props/chair@3)")
-    return int(ref)
+    if not (ref.isascii() and ref.isdigit()):
+        raise InvalidInput(f"expected a version number, got {limits.quote(ref)} (e.g. props/chair@3)")
+    return limits.check_version(ref)
 
 
 def promote(args) -> int:
