@@ -108,6 +108,7 @@ LIMITS: dict[str, Limit] = {
     "concurrency": Limit(0, 64, integer=True),
     "from_sequence": Limit(0, MAX_SEQUENCE, integer=True),
     "UploadHeader.size": Limit(1, 2**40, "bytes", integer=True),
+    "url_expires_s": Limit(0, 86400, "s", integer=True),  # 0: the default lifetime; the server may cap lower
 }
 
 # Strings (length caps follow the registry's columns).

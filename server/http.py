@@ -21,6 +21,8 @@ from multidict import CIMultiDict
 
 from meshsmith.errors import (FailedPrecondition, InvalidInput, MeshsmithError, NotFound, PermissionDenied,
                               ResourceExhausted, Unauthenticated, Unavailable)
+from meshsmith import limits
+from meshsmith.limits import check_text, quote
 from registry import Registry
 from registry.blobs import check_sha256
 from registry.keys import role_allows
@@ -157,11 +159,11 @@ async def asset(request: web.Request) -> web.StreamResponse:
     if not sep:
         name, ref = spec, "latest"
     check_asset_name(name)
-    kind = request.query.get("kind", "glb")
-    try:
-        lod = int(request.query.get("lod", "0"))
-    except ValueError:
-        raise InvalidInput(f"lod must be an integer, got {request.query['lod']!r}") from None
+    kind = check_text("kind", request.query.get("kind", "glb"))
+    raw_lod = request.query.get("lod", "0")
+    if not (raw_lod.isascii() and raw_lod.isdigit() and len(raw_lod) <= 3):
+        raise InvalidInput(f"lod must be ASCII digits, got {quote(raw_lod)}")
+    lod = limits.check("lod", int(raw_lod))
     v = await asyncio.to_thread(registry.resolve, name, ref)
     art = v.artifact(kind, lod)
     if art is None:
