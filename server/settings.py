@@ -40,6 +40,11 @@ class Settings:
     allow_insecure: bool = False
     previews: bool = True
     log_json: bool = False
+    # database time limits: a statement never runs longer than the call's deadline nor this cap
+    db_statement_timeout_s: float = 30.0
+    db_pool_timeout_s: float = 10.0  # wait for a free pooled connection, then RESOURCE_EXHAUSTED
+    db_retry_s: float = 60.0  # a running job retries database calls this long while the database is away
+    max_reads_per_caller: int = 8  # concurrent calls of one read method per caller; more wait, then RESOURCE_EXHAUSTED
     extra: dict = field(default_factory=dict)
 
     @property
@@ -64,6 +69,10 @@ _ENV = {
     "tls_cert": ("MESHSMITH_TLS_CERT", Path),
     "tls_key": ("MESHSMITH_TLS_KEY", Path),
     "tls_client_ca": ("MESHSMITH_TLS_CLIENT_CA", Path),
+    "db_statement_timeout_s": ("MESHSMITH_DB_STATEMENT_TIMEOUT_S", float),
+    "db_pool_timeout_s": ("MESHSMITH_DB_POOL_TIMEOUT_S", float),
+    "db_retry_s": ("MESHSMITH_DB_RETRY_S", float),
+    "max_reads_per_caller": ("MESHSMITH_MAX_READS_PER_CALLER", int),
 }
 
 LOOPBACK = ("127.", "localhost", "[::1]", "::1")
