@@ -95,8 +95,8 @@ def translate(err: BaseException, what: str = "the registry database") -> Meshsm
                 "cancelled; narrow it (fewer tags, a longer prefix, a smaller limit) or retry later"
             ).retry_after(5)
         if code.startswith("53") or "disk is full" in text or "disk full" in text:
-            return ResourceExhausted(f"{what} is out of disk space or memory ({text}); an operator must free space, "
-                                     "then retry").retry_after(30)
+            return ResourceExhausted(f"{what} is out of resources ({text}); an operator must free disk space, memory "
+                                     "or connections, then retry").retry_after(30)
         if "locked" in text:
             return Unavailable(f"{what} is busy ({text}); retry in a moment")
         return Unavailable(f"{what} is unreachable ({text}); check that it is running and reachable, then retry "

@@ -98,6 +98,13 @@ class JobStore:
             check_text(field, value)
         if "\\u0000" in json.dumps(request):
             raise InvalidInput("request fields must not contain NUL characters")
+        try:
+            return self._create(job_id, kind, asset, author, caller, input_sha256, request, request_id)
+        except sa.exc.IntegrityError:  # the same caller's request id twice at once: answer from the winner's row
+            return self._create(job_id, kind, asset, author, caller, input_sha256, request, request_id)
+
+    def _create(self, job_id: str, kind: str, asset: str, author: str, caller: str, input_sha256: str,
+                request: dict, request_id: str | None) -> tuple[JobRecord, bool]:
         with self.db.write() as s:
             if request_id:
                 old = s.scalar(sa.select(Job).where(Job.caller == caller, Job.request_id == request_id))

@@ -39,7 +39,7 @@ async def follow(jobs: JobManager, job_id: str, context: grpc.aio.ServicerContex
     except asyncio.CancelledError:
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0.05:  # the caller's deadline passed: it no longer wants the result
-            asyncio.get_running_loop().create_task(jobs.cancel(job_id))
+            jobs.cancel_soon(job_id)
         raise
 
 

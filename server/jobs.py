@@ -9,6 +9,7 @@ native work stops and no version is created.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
@@ -290,6 +291,10 @@ class JobManager:
         elif not rec.final:  # orphaned row (no task): mark it
             await self._finish(rec, "cancelled", error=Cancelled("the job was cancelled; no version was created"))
         return await self.get(job_id)
+
+    def cancel_soon(self, job_id: str) -> None:
+        """Cancel in the background, outside the calling RPC's context (its deadline has passed)."""
+        asyncio.get_running_loop().create_task(self.cancel(job_id), context=contextvars.Context())
 
     async def drain(self, grace_s: float) -> None:
         """Stop taking jobs, let running ones finish for up to grace_s, then stop the rest (re-queued on restart)."""

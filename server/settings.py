@@ -44,7 +44,7 @@ class Settings:
     db_statement_timeout_s: float = 30.0
     db_pool_timeout_s: float = 10.0  # wait for a free pooled connection, then RESOURCE_EXHAUSTED
     db_retry_s: float = 60.0  # a running job retries database calls this long while the database is away
-    max_reads_per_caller: int = 8  # concurrent calls of one read method per caller; more wait, then RESOURCE_EXHAUSTED
+    max_reads_per_caller: int = 4  # concurrent calls of one read method per caller; more wait, then RESOURCE_EXHAUSTED
     extra: dict = field(default_factory=dict)
 
     @property
