@@ -114,35 +114,42 @@ class Sessions:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self.statement_timeout_s = statement_timeout_s
+        if statement_timeout_s is not None and engine.dialect.name == "postgresql":
+            # the cap is the session default; a transaction only sets its own (SET LOCAL) when a deadline is nearer
+            @event.listens_for(engine, "connect")
+            def _cap(dbapi_conn, _record):
+                with dbapi_conn.cursor() as cur:
+                    cur.execute(f"SET statement_timeout = {max(1, int(statement_timeout_s * 1000))}")
+                dbapi_conn.commit()
+
         reader = engine.execution_options(sqlite_begin="DEFERRED") if self.sqlite else engine
         self._read = sessionmaker(reader, expire_on_commit=False)
         self._write = sessionmaker(engine, expire_on_commit=False)
 
-    def _limit_s(self) -> float | None:
+    def _limit_s(self) -> tuple[float | None, bool]:
+        """(seconds the transaction may run or None, whether the call's deadline is what sets it)."""
         deadline = DEADLINE.get()
-        limits = [x for x in (self.statement_timeout_s, None if deadline is None else deadline - time.monotonic())
-                  if x is not None]
-        if not limits:
-            return None
-        limit = min(limits)
-        if limit <= 0:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
             raise ResourceExhausted("the call's deadline passed before the database was reached; retry with a longer deadline")
-        return limit
+        cap = self.statement_timeout_s
+        if left is not None and (cap is None or left < cap):
+            return left, True
+        return cap, False
 
     @contextmanager
     def _session(self, maker) -> Iterator[Session]:
-        limit = self._limit_s()
+        limit, by_deadline = self._limit_s()
         try:
             with maker() as s, s.begin():
                 raw = None
-                if limit is not None:
-                    if self.sqlite:
-                        raw = s.connection().connection.driver_connection
-                        end = time.monotonic() + limit
-                        raw.set_progress_handler(lambda: time.monotonic() > end, 10_000)
-                    else:
-                        s.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
-                                  {"ms": str(max(1, int(limit * 1000)))})
+                if limit is not None and self.sqlite:
+                    raw = s.connection().connection.driver_connection
+                    end = time.monotonic() + limit
+                    raw.set_progress_handler(lambda: time.monotonic() > end, 10_000)
+                elif by_deadline:  # PostgreSQL: lower this transaction's limit below the session's cap
+                    s.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+                              {"ms": str(max(1, int(limit * 1000)))})
                 try:
                     yield s
                 finally:

@@ -11,7 +11,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import grpc
@@ -26,10 +25,9 @@ from meshsmith.v1 import types_pb2 as pb
 from meshsmith_client.client import Client
 from tests.conftest import IMAGES, free_port
 from tests.server.conftest import start_server, stop_server
-from tests.server.test_isolation import _key
+from tests.server.test_isolation import PG_ADMIN, _key, fresh_pg_database
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 FAST = pb.GenerateParams(target_faces=1500)
 FINAL = {jobs_pb2.JOB_STATE_DONE, jobs_pb2.JOB_STATE_FAILED, jobs_pb2.JOB_STATE_CANCELLED}
 
@@ -135,16 +133,8 @@ def test_postgres_restart_mid_flight_orphans_no_job(tmp_path, private_pg):
 
 @pytest.fixture
 def pg_database():
-    try:
-        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-    except psycopg.OperationalError as e:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {e}")
-    name = f"meshsmith_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    yield name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database() as db:
+        yield db
 
 
 def _active_searches(db: str) -> list[str]:
