@@ -191,6 +191,6 @@ def test_overlong_or_nul_author_and_request_id_are_invalid_before_any_work(any_s
 def test_malformed_job_ids_are_not_found(any_server, job_id):
     with any_server.client() as c:
         for call in (lambda: c.get_job(job_id), lambda: list(c.watch(job_id)), lambda: c.cancel(job_id)):
-            with pytest.raises(NotFound) as err:
+            with pytest.raises(NotFound, match="job ids are 32 hex digits") as err:  # says what an id looks like
                 call()
             assert len(str(err.value)) < 400
