@@ -84,6 +84,14 @@ def _record(j: Job) -> JobRecord:
     )
 
 
+def check_fields(asset: str, author: str, caller: str, request_id: str | None, request: dict) -> None:
+    """InvalidInput for text the database would refuse or truncate (over 200 characters, NUL/control characters)."""
+    for field, value in (("asset", asset), ("author", author), ("caller", caller), ("request_id", request_id)):
+        check_text(field, value)
+    if "\\u0000" in json.dumps(request):
+        raise InvalidInput("request fields must not contain NUL characters")
+
+
 class JobStore:
     def __init__(self, db: Sessions):
         self.db = db
@@ -94,10 +102,7 @@ class JobStore:
 
         Request ids are per caller; reusing one for a different payload (kind, asset, input, parameters)
         is AlreadyExists, never the other request's job."""
-        for field, value in (("asset", asset), ("author", author), ("caller", caller), ("request_id", request_id)):
-            check_text(field, value)
-        if "\\u0000" in json.dumps(request):
-            raise InvalidInput("request fields must not contain NUL characters")
+        check_fields(asset, author, caller, request_id, request)
         try:
             return self._create(job_id, kind, asset, author, caller, input_sha256, request, request_id)
         except sa.exc.IntegrityError:  # the same caller's request id twice at once: answer from the winner's row

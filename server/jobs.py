@@ -21,7 +21,7 @@ from meshsmith.errors import Cancelled, MeshsmithError, NotFound, ResourceExhaus
 from meshsmith.v1 import types_pb2 as pb
 from registry import Registry
 from registry.db import DEADLINE
-from registry.jobs import JobRecord, JobStore
+from registry.jobs import JobRecord, JobStore, check_fields
 from server.settings import Settings
 from server.workers import WorkerPool
 
@@ -72,6 +72,7 @@ class JobManager:
         """Persist the input blob and a queued job row, then start it. A known request_id returns its job."""
         if self._closing:
             raise Unavailable("the server is shutting down; retry in a moment")
+        check_fields(asset, author, caller, request_id, request)  # before the input blob is written
         limit = self.settings.max_queue + self.settings.workers
         if self.active >= limit:
             raise ResourceExhausted(
