@@ -136,6 +136,68 @@ def test_postgres_restart_mid_flight_orphans_no_job(tmp_path, private_pg):
         stop_server(s)
 
 
+def test_a_database_outage_longer_than_the_retry_window_fails_jobs_visibly(tmp_path, private_pg):
+    """With MESHSMITH_DB_RETRY_S=2 and PostgreSQL down for ~10 s, running jobs fail with UNAVAILABLE (stream and
+    row), their final state is saved once the database is back, and nothing stays RUNNING."""
+    env = {**os.environ, "MESHSMITH_DB_RETRY_S": "2"}
+    s = start_server(tmp_path, "--database-url", private_pg.url, "--workers", "2", "--no-previews", env=env)
+    image = (IMAGES / "chair.png").read_bytes()
+    outcomes: dict[int, tuple] = {}
+    job_ids: dict[int, str] = {}
+
+    def one(i: int) -> None:
+        events, code = [], grpc.StatusCode.OK
+        request = ingest_pb2.GenerateRequest(asset=f"out/item-{i}", image=image,
+                                             params=pb.GenerateParams(target_faces=1500, seed=i))
+        with grpc.insecure_channel(s.address) as channel:
+            try:
+                for r in ingest_pb2_grpc.IngestServiceStub(channel).Generate(request, timeout=300):
+                    events.append(r.event)
+                    job_ids.setdefault(i, r.event.job_id)
+            except grpc.RpcError as err:
+                code = err.code()
+        outcomes[i] = (code, events)
+
+    try:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        end = time.monotonic() + 120
+        while len(job_ids) < 4 and time.monotonic() < end:
+            time.sleep(0.1)
+        private_pg.stop("immediate")
+        for t in threads:
+            t.join(120)
+        private_pg.start()
+        assert len(outcomes) == 4
+        failed = [i for i, (code, _) in outcomes.items() if code != grpc.StatusCode.OK]
+        for i, (code, events) in outcomes.items():
+            if code == grpc.StatusCode.OK:
+                assert events[-1].HasField("version"), (i, events[-3:])
+            else:
+                assert code == grpc.StatusCode.UNAVAILABLE, (i, code)
+        assert failed, "the outage outlasted the retry window of the jobs in flight"
+        with Client(s.address, timeout=30) as c:
+            end = time.monotonic() + 60
+            jobs = {}
+            while time.monotonic() < end:
+                try:
+                    jobs = {i: c.get_job(j) for i, j in job_ids.items()}
+                except Unavailable:  # the pool's first call after the restart meets a dropped connection
+                    pass
+                if len(jobs) == 4 and all(j.state in FINAL for j in jobs.values()):
+                    break
+                time.sleep(1)
+            assert all(j.state in FINAL for j in jobs.values()), {i: j.state for i, j in jobs.items()}
+            for i in failed:
+                assert jobs[i].state == jobs_pb2.JOB_STATE_FAILED and jobs[i].error.code == "UNAVAILABLE"
+                assert "stayed unreachable" in jobs[i].error.message
+                with pytest.raises(Unavailable, match="stayed unreachable"):  # the saved final event, re-raised
+                    list(c.watch(job_ids[i]))
+    finally:
+        stop_server(s)
+
+
 @pytest.fixture
 def pg_database():
     with fresh_pg_database() as db:
