@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -10,11 +11,20 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from meshsmith.errors import DataLoss, InvalidInput, NotFound
+from meshsmith.errors import DataLoss, InvalidInput, NotFound, ResourceExhausted
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 TMP_PREFIX = ".tmp-"
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _CHUNK = 1 << 20
+
+
+def disk_full(what: str) -> ResourceExhausted:
+    """The error for ENOSPC/EDQUOT/EFBIG while writing: the operator has to act, the caller retries later."""
+    return ResourceExhausted(
+        f"the server's {what} is out of disk space (nothing was stored); an operator must free space or grow "
+        "the volume, then retry"
+    ).retry_after(60)
 
 
 def check_sha256(sha256: str) -> str:
@@ -75,19 +85,23 @@ class BlobStore:
         if final.is_file() and final.stat().st_size == len(data) and sha256_file(final) == sha:
             os.utime(final)
             return sha
-        final.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=final.parent)
+        tmp = None
         try:
+            final.parent.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=final.parent)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o444)
             os.replace(tmp, final)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            _fsync_dir(final.parent)
+        except BaseException as err:
+            if tmp is not None and not final.is_file():
+                Path(tmp).unlink(missing_ok=True)
+            if isinstance(err, OSError) and err.errno in DISK_FULL:
+                raise disk_full("blob store") from err
             raise
-        _fsync_dir(final.parent)
         return sha
 
     def iter_files(self) -> Iterator[tuple[str | None, Path]]:

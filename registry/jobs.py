@@ -6,24 +6,28 @@ rest of what is needed to run it again after a restart.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from meshsmith.errors import NotFound
+from meshsmith.errors import AlreadyExists, InvalidInput, NotFound
 
 from .db import Sessions
+from .versions import canonical_json, check_text
 from .schema import Base, Json, UTCDateTime, utcnow
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINAL = ("done", "failed", "cancelled")
+JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (sa.Index("ix_jobs_state", "state"),)
+    __table_args__ = (sa.Index("ix_jobs_state", "state"), sa.UniqueConstraint("caller", "request_id"))
     id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(16))
     asset: Mapped[str] = mapped_column(sa.String(200))
@@ -33,7 +37,7 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     input_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     request: Mapped[dict] = mapped_column(Json)
-    request_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    request_id: Mapped[str | None] = mapped_column(sa.String(200))  # unique per caller
     version: Mapped[int | None] = mapped_column(sa.Integer)
     error_code: Mapped[str | None] = mapped_column(sa.String(32))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
@@ -80,16 +84,42 @@ def _record(j: Job) -> JobRecord:
     )
 
 
+def check_fields(asset: str, author: str, caller: str, request_id: str | None, request: dict) -> None:
+    """InvalidInput for text the database would refuse or truncate (over 200 characters, NUL/control characters)."""
+    for field, value in (("asset", asset), ("author", author), ("caller", caller), ("request_id", request_id)):
+        check_text(field, value)
+    if "\\u0000" in json.dumps(request):
+        raise InvalidInput("request fields must not contain NUL characters")
+
+
 class JobStore:
     def __init__(self, db: Sessions):
         self.db = db
 
     def create(self, job_id: str, kind: str, asset: str, author: str, caller: str, input_sha256: str,
                request: dict, request_id: str | None) -> tuple[JobRecord, bool]:
-        """Insert a queued job; a known request_id returns the existing job and False."""
+        """Insert a queued job; the caller's known request_id returns its existing job and False.
+
+        Request ids are per caller; reusing one for a different payload (kind, asset, input, parameters)
+        is AlreadyExists, never the other request's job."""
+        check_fields(asset, author, caller, request_id, request)
+        try:
+            return self._create(job_id, kind, asset, author, caller, input_sha256, request, request_id)
+        except sa.exc.IntegrityError:  # the same caller's request id twice at once: answer from the winner's row
+            return self._create(job_id, kind, asset, author, caller, input_sha256, request, request_id)
+
+    def _create(self, job_id: str, kind: str, asset: str, author: str, caller: str, input_sha256: str,
+                request: dict, request_id: str | None) -> tuple[JobRecord, bool]:
         with self.db.write() as s:
             if request_id:
-                old = s.scalar(sa.select(Job).where(Job.request_id == request_id))
+                old = s.scalar(sa.select(Job).where(Job.caller == caller, Job.request_id == request_id))
+                if old is not None and (old.kind, old.asset, old.input_sha256, canonical_json(old.request)) != (
+                        kind, asset, input_sha256, canonical_json(request)):
+                    raise AlreadyExists(
+                        f"request_id {request_id[:80]!r} was already used by you for a different request "
+                        f"({old.kind} of {old.asset}, job {old.id}); use a new request id for a new request, "
+                        "or resend the original request unchanged to get its result"
+                    )
                 if old is not None and old.state not in ("failed", "cancelled"):
                     return _record(old), False
                 if old is not None:  # a retry of a job that failed: run it again under the same id
@@ -104,6 +134,8 @@ class JobStore:
             return _record(job), True
 
     def get(self, job_id: str) -> JobRecord:
+        if not JOB_ID.fullmatch(job_id or ""):  # never reaches the database with NUL or 10k characters
+            raise NotFound(f"no job {job_id[:40]!r}; job ids are 32 hex digits, printed by `meshsmith generate` and sent in every event")
         with self.db.read() as s:
             job = s.get(Job, job_id)
             if job is None:

@@ -37,6 +37,7 @@ class NewVersion:
     repair: dict
     request_id: str | None = None
     job_id: str | None = None
+    caller: str = ""  # who owns request_id (request ids are per caller)
 
 
 @dataclass(frozen=True)

@@ -155,9 +155,13 @@ class AuditLog(Base):
 
 
 class Request(Base):
-    """Client request ids and the version each was answered with (retries get the same one)."""
+    """Client request ids and the version each was answered with (retries get the same one).
+
+    A request id belongs to its caller (revision 0004): another caller's same id is another request.
+    """
 
     __tablename__ = "requests"
+    caller: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     request_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("versions.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from meshsmith.errors import FailedPrecondition, InvalidInput
+from meshsmith.errors import InvalidInput
 from meshsmith.limits import check, check_text, check_version, quote
 
 from . import audit, channels, lockfile, maintenance, queries, versions
@@ -37,14 +37,17 @@ from .views import asset_records, find_asset, to_record, version_by_number, vers
 class Registry:
     """Thread-safe: every call opens its own session. Pass config in; nothing is read from the environment."""
 
-    def __init__(self, database_url: str, blob_dir: Path, *, pool_size: int = 8):
+    def __init__(self, database_url: str, blob_dir: Path, *, pool_size: int = 8,
+                 statement_timeout_s: float | None = None, pool_timeout_s: float = 30.0):
+        """statement_timeout_s caps every query (a call's deadline lowers it, see registry.db.DEADLINE);
+        pool_timeout_s bounds the wait for a free connection."""
         self.database_url = database_url
         self.blobs = BlobStore(Path(blob_dir))
         u = sa.make_url(database_url)
         if u.get_backend_name() == "sqlite" and u.database:
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(database_url, pool_size=pool_size)
-        self.db = Sessions(self.engine)
+        self.engine = make_engine(database_url, pool_size=pool_size, pool_timeout=pool_timeout_s)
+        self.db = Sessions(self.engine, statement_timeout_s)
 
     # --- lifecycle ---
 
@@ -77,20 +80,16 @@ class Registry:
         try:
             return self._commit_version(new, key, blobs)
         except sa.exc.IntegrityError:
-            # lost a race on a unique key (the same request_id on two assets at once): the retry sees
+            # lost a race on a unique key (the same caller's request_id twice at once): the retry sees
             # the winner's rows and answers from them
             return self._commit_version(new, key, blobs)
 
     def _commit_version(self, new: NewVersion, key: str, blobs: dict) -> VersionRecord:
         with self.db.write() as s:
             asset = versions.lock_or_create_asset(s, new.asset)
-            hit = versions.find_reusable(s, asset.id, key, new.request_id)
+            hit = versions.find_reusable(s, asset.id, key, new)
             if hit is not None:
-                if hit.asset_id != asset.id:
-                    raise FailedPrecondition(
-                        f"request_id {new.request_id!r} was already used for another asset; use a new request id"
-                    )
-                versions.remember_request(s, new.request_id, hit.id)
+                versions.remember_request(s, new, hit.id)
                 return version_records(s, [(new.asset, hit)], reused=True)[0]
             v = versions.insert(s, asset, new, key, blobs)
         arts = sorted(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from meshsmith.errors import InvalidInput
+from meshsmith.errors import AlreadyExists, InvalidInput
 
 from . import audit
 from .blobs import SHA256
@@ -49,10 +49,9 @@ def validate(new: NewVersion) -> None:
     check_asset_name(new.asset)
     if not new.author or len(new.author) > 200:
         raise InvalidInput("author must be 1..200 characters (who or what made the version)")
-    for field, limit in (("backend", 100), ("backend_version", 100), ("mode", 32), ("request_id", 200), ("job_id", 200)):
-        value = getattr(new, field)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            raise InvalidInput(f"{field} must be a string of at most {limit} characters, got {value!r:.80}")
+    for field, limit in (("author", 200), ("backend", 100), ("backend_version", 100), ("mode", 32), ("request_id", 200),
+                         ("job_id", 200), ("caller", 200)):
+        check_text(field, getattr(new, field), limit)
     if not isinstance(new.source_sha256, str) or not SHA256.fullmatch(new.source_sha256):
         raise InvalidInput(f"source_sha256 {new.source_sha256!r} is not 64 lowercase hex digits")
     if not 0 <= int(new.seed) < 2**64:
@@ -78,11 +77,38 @@ def validate(new: NewVersion) -> None:
     canonical_json([new.parameters, new.stats, list(new.reports), new.repair])
 
 
-def find_reusable(s: Session, asset_id: int, key: str, request_id: str | None) -> Version | None:
-    """The version answered to `request_id`, else the newest non-deprecated one with this key."""
-    if request_id:
-        v = s.scalars(sa.select(Version).join(Request, Request.version_id == Version.id).where(Request.request_id == request_id)).first()
+def check_text(field: str, value: str | None, limit: int = 200) -> None:
+    """A short text field the database stores: at most `limit` characters, no NUL or other control characters."""
+    if value is None:
+        return
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidInput(f"{field} must be a string of at most {limit} characters, got {len(str(value))} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidInput(f"{field} must not contain NUL or other control characters")
+
+
+def same_payload(v: Version, asset_id: int, new: NewVersion) -> bool:
+    """Whether `new` asks for what version `v` was made from (asset, source, parameters, seed)."""
+    return (v.asset_id == asset_id and v.source_sha256 == new.source_sha256 and int(v.seed) == int(new.seed)
+            and canonical_json(v.parameters) == canonical_json(new.parameters))
+
+
+def find_reusable(s: Session, asset_id: int, key: str, new: NewVersion) -> Version | None:
+    """The version answered to the caller's `request_id`, else the newest non-deprecated one with this key.
+
+    AlreadyExists when the caller used `request_id` before for a different request."""
+    if new.request_id:
+        v = s.scalars(
+            sa.select(Version).join(Request, Request.version_id == Version.id)
+            .where(Request.caller == new.caller, Request.request_id == new.request_id)
+        ).first()
         if v is not None:
+            if not same_payload(v, asset_id, new):
+                raise AlreadyExists(
+                    f"request_id {new.request_id[:80]!r} was already used for a different request (another asset, "
+                    "source, parameters or seed); use a new request id for a new request, or resend the original "
+                    "request unchanged to get its result"
+                )
             return v
     q = (
         sa.select(Version)
@@ -108,9 +134,9 @@ def lock_or_create_asset(s: Session, name: str) -> Asset:
     return asset
 
 
-def remember_request(s: Session, request_id: str | None, version_id: int) -> None:
-    if request_id and s.get(Request, request_id) is None:
-        s.add(Request(request_id=request_id, version_id=version_id, created_at=utcnow()))
+def remember_request(s: Session, new: NewVersion, version_id: int) -> None:
+    if new.request_id and s.get(Request, (new.caller, new.request_id)) is None:
+        s.add(Request(caller=new.caller, request_id=new.request_id, version_id=version_id, created_at=utcnow()))
 
 
 def insert(s: Session, asset: Asset, new: NewVersion, key: str, blobs: dict[tuple[str, int], tuple[str, int]]) -> Version:
@@ -158,7 +184,7 @@ def insert(s: Session, asset: Asset, new: NewVersion, key: str, blobs: dict[tupl
         latest, previous = row
         latest.version_id, latest.moved_by, latest.moved_at = v.id, new.author, v.created_at
     if new.request_id:
-        s.add(Request(request_id=new.request_id, version_id=v.id, created_at=v.created_at))
+        s.add(Request(caller=new.caller, request_id=new.request_id, version_id=v.id, created_at=v.created_at))
     audit.append(s, new.author, "version.created", asset.id, v.number, source_sha256=new.source_sha256,
                  backend=new.backend, backend_version=new.backend_version, job_id=new.job_id, request_id=new.request_id)
     audit.append(s, new.author, "channel.moved", asset.id, v.number, "latest", **{"from": previous})

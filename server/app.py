@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from aiohttp import web
@@ -19,6 +20,7 @@ from server import http
 from server.admin_service import AdminService
 from server.asset_service import AssetService
 from server.auth import AuthInterceptor, Authenticator
+from server.call_limits import CallLimits
 from server.ingest_service import IngestService
 from server.job_kinds import generate_kind, import_kind
 from server.job_service import JobService
@@ -39,6 +41,7 @@ SERVICES = {
 }
 SERVICE_NAMES = tuple(module.DESCRIPTOR.services_by_name[name].full_name for name, module in SERVICES.items())
 READINESS_S = 5.0
+DB_THREADS = 40  # >= the registry's pool (8 + 24 overflow) plus the job and upload work
 
 
 def _credentials(s: Settings) -> grpc.ServerCredentials:
@@ -67,7 +70,11 @@ class App:
     async def start(self) -> None:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
-        self.registry = Registry(s.db_url, s.blob_dir)
+        # database work runs in the default executor: one thread per pooled connection, so slow queries
+        # of one caller cannot leave the others without a thread
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(DB_THREADS, thread_name_prefix="db"))
+        self.registry = Registry(s.db_url, s.blob_dir, statement_timeout_s=s.db_statement_timeout_s,
+                                 pool_timeout_s=s.db_pool_timeout_s)
         await asyncio.to_thread(self.registry.migrate)
         self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers)
         await self.pool.start()
@@ -85,11 +92,12 @@ class App:
             ("grpc.max_receive_message_length", s.max_message_bytes),
             ("grpc.max_send_message_length", s.max_message_bytes),
         ]
-        self.grpc = grpc.aio.server(options=options, interceptors=[AuthInterceptor(auth)])
+        limits = CallLimits(auth, s.max_reads_per_caller, s.db_pool_timeout_s)
+        self.grpc = grpc.aio.server(options=options, interceptors=[AuthInterceptor(auth), limits])
         ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestService(s, self.pool, self.jobs, uploads, auth), self.grpc)
         assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry, self.pool, http_base, self.metrics,
                                                                      auth if s.auth else None, signer), self.grpc)
-        jobs_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.jobs), self.grpc)
+        jobs_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.jobs, auth), self.grpc)
         admin_pb2_grpc.add_AdminServiceServicer_to_server(
             AdminService(self.registry, keys, auth, self.jobs, s.gc_grace_s), self.grpc)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)

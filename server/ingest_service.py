@@ -29,17 +29,18 @@ def error_of(event) -> MeshsmithError:
     return err
 
 
-async def follow(jobs: JobManager, job_id: str, context: grpc.aio.ServicerContext, from_sequence: int = 0):
-    """A job's events for an RPC; raises the job's error at the end; a passed deadline cancels the job."""
+async def follow(jobs: JobManager, job_id: str, context: grpc.aio.ServicerContext, from_sequence: int = 0, who=None):
+    """A job's events for an RPC (`who` must own it unless None); raises the job's error at the end;
+    a passed deadline cancels the job."""
     try:
-        async for event in jobs.watch(job_id, from_sequence):
+        async for event in jobs.watch(job_id, from_sequence, who):
             yield event
             if event.HasField("error"):
                 raise error_of(event)
     except asyncio.CancelledError:
         remaining = context.time_remaining()
         if remaining is not None and remaining <= 0.05:  # the caller's deadline passed: it no longer wants the result
-            asyncio.get_running_loop().create_task(jobs.cancel(job_id))
+            jobs.cancel_soon(job_id)
         raise
 
 

@@ -80,6 +80,7 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             repair=out.repair,
             request_id=rec.request_id,
             job_id=rec.id,
+            caller=rec.caller,
         ))
 
     return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb)
@@ -116,6 +117,7 @@ def import_kind(settings: Settings, registry: Registry) -> JobKind:
             parameters={"import": rec.request}, backend="import", backend_version=BACKEND_VERSION, seed=0,
             mode="import", artifacts=_artifacts(data, "application/octet-stream", out), stats=out.stats,
             reports=out.reports, repair=out.repair, request_id=rec.request_id, job_id=rec.id,
+            caller=rec.caller,
         ))
 
     return JobKind(task="import", payload=payload, store=store, version_pb=convert.version_to_pb)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from meshsmith.v1 import jobs_pb2, jobs_pb2_grpc
 from meshsmith.v1 import types_pb2 as pb
 from server import convert
+from server.auth import Authenticator
 from server.ingest_service import follow
 from server.jobs import JobManager
 from server.status import streaming, unary
@@ -34,18 +35,24 @@ def job_to_pb(rec) -> jobs_pb2.Job:
 
 
 class JobService(jobs_pb2_grpc.JobServiceServicer):
-    def __init__(self, jobs: JobManager):
+    """A job belongs to the caller that made it (admins see all): anyone else gets NOT_FOUND."""
+
+    def __init__(self, jobs: JobManager, auth: Authenticator):
         self.jobs = jobs
+        self.auth = auth
 
     @unary
     async def GetJob(self, request, context):
-        return jobs_pb2.GetJobResponse(job=job_to_pb(await self.jobs.get(request.job_id)))
+        who = await self.auth.caller(context)
+        return jobs_pb2.GetJobResponse(job=job_to_pb(await self.jobs.get(request.job_id, who)))
 
     @streaming
     async def WatchJob(self, request, context):
-        async for event in follow(self.jobs, request.job_id, context, request.from_sequence):
+        who = await self.auth.caller(context)
+        async for event in follow(self.jobs, request.job_id, context, request.from_sequence, who=who):
             yield jobs_pb2.WatchJobResponse(event=event)
 
     @unary
     async def CancelJob(self, request, context):
-        return jobs_pb2.CancelJobResponse(job=job_to_pb(await self.jobs.cancel(request.job_id)))
+        who = await self.auth.caller(context)
+        return jobs_pb2.CancelJobResponse(job=job_to_pb(await self.jobs.cancel(request.job_id, who)))

@@ -9,6 +9,7 @@ native work stops and no version is created.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import uuid
@@ -16,14 +17,21 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
-from meshsmith.errors import Cancelled, MeshsmithError, ResourceExhausted, Unavailable
+from meshsmith.errors import Cancelled, MeshsmithError, NotFound, ResourceExhausted, Unavailable
 from meshsmith.v1 import types_pb2 as pb
 from registry import Registry
-from registry.jobs import JobRecord, JobStore
+from registry.db import DEADLINE
+from registry.jobs import JobRecord, JobStore, check_fields
 from server.settings import Settings
 from server.workers import WorkerPool
 
 log = logging.getLogger("meshsmith.jobs")
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 5.0
+
+
+def _final(event: pb.JobEvent) -> bool:
+    return event.HasField("version") or event.HasField("error")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,7 @@ class JobManager:
         self._per_caller: Counter[str] = Counter()
         self._reserved = 0
         self._closing = False
+        self._unsaved: dict[str, pb.JobEvent] = {}  # final events the database has not taken yet
 
     @property
     def active(self) -> int:
@@ -63,6 +72,7 @@ class JobManager:
         """Persist the input blob and a queued job row, then start it. A known request_id returns its job."""
         if self._closing:
             raise Unavailable("the server is shutting down; retry in a moment")
+        check_fields(asset, author, caller, request_id, request)  # before the input blob is written
         limit = self.settings.max_queue + self.settings.workers
         if self.active >= limit:
             raise ResourceExhausted(
@@ -111,14 +121,31 @@ class JobManager:
         self._per_caller[rec.caller] += 1
         self._tasks[rec.id] = asyncio.get_running_loop().create_task(self._run(rec, data, message))
 
+    async def _db(self, fn, *args, **kwargs):
+        """Run a registry call in a thread; while the database is unreachable (Unavailable), retry with
+        exponential backoff for up to settings.db_retry_s, then raise."""
+        delay, end = RETRY_FIRST_S, time.monotonic() + self.settings.db_retry_s
+        while True:
+            try:
+                return await asyncio.to_thread(fn, *args, **kwargs)
+            except Unavailable as err:
+                if time.monotonic() + delay > end:
+                    raise Unavailable(f"the database stayed unreachable for {self.settings.db_retry_s:.0f} s: "
+                                      f"{err.message}") from err
+                log.warning("database call %s failed (%s); retrying in %.1f s", getattr(fn, "__name__", fn),
+                            err.message, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
     # --- running ---
 
     async def _run(self, rec: JobRecord, data: bytes, message: str) -> None:
+        DEADLINE.set(None)  # a job outlives the RPC that started it: not bound by that call's deadline
         kind = self.kinds[rec.kind]
         try:
             await self._emit(rec.id, "queued", 0.0, message)
             payload = kind.payload(rec, data)
-            rec = await asyncio.to_thread(self.store.update, rec.id, state="running", attempts=rec.attempts + 1)
+            rec = await self._db(self.store.update, rec.id, state="running", attempts=rec.attempts + 1)
             out = None
             last = time.monotonic()
             async for what, value in self.pool.stream(kind.task, payload):
@@ -134,7 +161,8 @@ class JobManager:
                 await self._emit(rec.id, "preview", 0.96, "preview",
                                  preview=pb.Preview(media_type="image/png", data=out.preview_png))
             await self._emit(rec.id, "store", 0.97, "storing the version")
-            version = await asyncio.to_thread(kind.store, rec, data, out)
+            # idempotent (request id / same-input reuse), so a retry after a lost commit answers the same version
+            version = await self._db(kind.store, rec, data, out)
             word = "reused existing" if version.reused else "stored"
             await self._finish(rec, "done", version=version, message=f"{word} {rec.asset}@{version.number}")
         except asyncio.CancelledError:
@@ -154,39 +182,73 @@ class JobManager:
 
     async def _finish(self, rec: JobRecord, state: str, version=None, error: MeshsmithError | None = None,
                       message: str = "") -> None:
+        """Record the final state and event; watchers get the final event even while the database is away
+        (it is then saved in the background once the database is back)."""
         kind = self.kinds[rec.kind]
         fields = {"state": state}
         if version is not None:
             fields["version"] = version.number
         if error is not None:
             fields.update(error_code=error.status, error_message=error.message)
-        await asyncio.to_thread(self.store.update, rec.id, **fields)
         if version is not None:
-            await self._emit(rec.id, "done", 1.0, message, version=kind.version_pb(version))
+            event = self._event(rec.id, "done", 1.0, message, version=kind.version_pb(version))
         else:
-            await self._emit(rec.id, state, 1.0, error.message, error=pb.Error(code=error.status, message=error.message))
+            event = self._event(rec.id, state, 1.0, error.message, error=pb.Error(code=error.status, message=error.message))
+        try:
+            await self._save_final(rec.id, fields, event)
+        except Exception as err:  # keep it in memory, tell the watchers, save it when the database is back
+            log.error("job %s: could not record its final state %s (%s); retrying in the background", rec.id, state, err)
+            self._unsaved[rec.id] = event
+            asyncio.get_running_loop().create_task(self._save_later(rec.id, fields, event))
+        for q in self._watchers.get(rec.id, ()):
+            q.put_nowait(event)
         if self.metrics:
             self.metrics.job_finished(rec.kind, state)
         log.info("job %s %s: %s", rec.id, state, message or error.message, extra={"job_id": rec.id})
 
-    async def _emit(self, job_id: str, stage: str, fraction: float, message: str, **payload) -> None:
+    async def _save_final(self, job_id: str, fields: dict, event: pb.JobEvent) -> None:
+        await self._db(self.store.update, job_id, **fields)
+        await self._db(self.store.append_event, job_id, event.sequence, event.SerializeToString())
+
+    async def _save_later(self, job_id: str, fields: dict, event: pb.JobEvent) -> None:
+        while not self._closing:
+            await asyncio.sleep(RETRY_MAX_S)
+            try:
+                await self._save_final(job_id, fields, event)
+            except Exception as err:
+                log.warning("job %s: final state still not saved (%s)", job_id, err)
+                continue
+            self._unsaved.pop(job_id, None)
+            log.info("job %s: final state saved after the database came back", job_id)
+            return
+
+    def _event(self, job_id: str, stage: str, fraction: float, message: str, **payload) -> pb.JobEvent:
         seq = self._seq.get(job_id, 0)
         self._seq[job_id] = seq + 1
         started = self._started.get(job_id, time.monotonic())
-        event = pb.JobEvent(job_id=job_id, sequence=seq, stage=stage, fraction=fraction,
-                            elapsed_ms=int((time.monotonic() - started) * 1000), message=message, **payload)
-        await asyncio.to_thread(self.store.append_event, job_id, seq, event.SerializeToString())
+        return pb.JobEvent(job_id=job_id, sequence=seq, stage=stage, fraction=fraction,
+                           elapsed_ms=int((time.monotonic() - started) * 1000), message=message, **payload)
+
+    async def _emit(self, job_id: str, stage: str, fraction: float, message: str, **payload) -> None:
+        event = self._event(job_id, stage, fraction, message, **payload)
+        await self._db(self.store.append_event, job_id, event.sequence, event.SerializeToString())
         for q in self._watchers.get(job_id, ()):
             q.put_nowait(event)
 
     # --- watching and cancelling ---
 
-    async def get(self, job_id: str) -> JobRecord:
-        return await asyncio.to_thread(self.store.get, job_id)
+    async def get(self, job_id: str, who=None) -> JobRecord:
+        """The job; NotFound when it does not exist or `who` (an auth Identity; None: the server itself)
+        neither made it nor is an admin — the same answer, so ids do not reveal other callers' jobs."""
+        rec = await asyncio.to_thread(self.store.get, job_id)
+        if who is not None and who.role != "admin" and rec.caller != who.name:
+            raise NotFound(f"no job {job_id!r}; job ids are printed by `meshsmith generate` and sent in every event")
+        return rec
 
-    async def watch(self, job_id: str, from_sequence: int = 0) -> AsyncIterator[pb.JobEvent]:
-        """Stored events from `from_sequence`, then live ones until the job ends."""
-        await self.get(job_id)  # NotFound for unknown ids
+    async def watch(self, job_id: str, from_sequence: int = 0, who=None) -> AsyncIterator[pb.JobEvent]:
+        """Stored events from `from_sequence`, then live ones, ending with the final event (a version or an
+        error); Unavailable when the job has no final state to tell (never a silent end)."""
+        await self.get(job_id, who)  # NotFound for unknown ids and other callers' jobs
         queue: asyncio.Queue = asyncio.Queue()
         self._watchers[job_id].add(queue)
         try:
@@ -195,22 +257,34 @@ class JobManager:
                 event = pb.JobEvent.FromString(raw)
                 yield event
                 last = seq
-                if event.HasField("version") or event.HasField("error"):
+                if _final(event):
                     return
-            if job_id not in self._tasks:
+            if job_id in self._tasks:
+                while (event := await queue.get()) is not None:
+                    if event.sequence > last:
+                        yield event
+                        last = event.sequence
+                        if _final(event):
+                            return
+            # the job ended (or runs nowhere) and no final event reached us: it may be stored or held unsaved
+            if (event := self._unsaved.get(job_id)) is not None:
+                yield event
                 return
-            while (event := await queue.get()) is not None:
-                if event.sequence > last:
-                    yield event
-                    if event.HasField("version") or event.HasField("error"):
-                        return
+            for seq, raw in await asyncio.to_thread(self.store.events, job_id, last + 1):
+                event = pb.JobEvent.FromString(raw)
+                yield event
+                if _final(event):
+                    return
+            rec = await self.get(job_id)
+            raise Unavailable(f"job {job_id} is {rec.state} but this server is not running it and it has no result "
+                              f"yet; it is re-queued when the server restarts — watch it again with `meshsmith watch {job_id}`")
         finally:
             self._watchers[job_id].discard(queue)
             if not self._watchers[job_id]:
                 self._watchers.pop(job_id, None)
 
-    async def cancel(self, job_id: str) -> JobRecord:
-        rec = await self.get(job_id)
+    async def cancel(self, job_id: str, who=None) -> JobRecord:
+        rec = await self.get(job_id, who)
         task = self._tasks.get(job_id)
         if task is not None:
             task.cancel()
@@ -218,6 +292,10 @@ class JobManager:
         elif not rec.final:  # orphaned row (no task): mark it
             await self._finish(rec, "cancelled", error=Cancelled("the job was cancelled; no version was created"))
         return await self.get(job_id)
+
+    def cancel_soon(self, job_id: str) -> None:
+        """Cancel in the background, outside the calling RPC's context (its deadline has passed)."""
+        asyncio.get_running_loop().create_task(self.cancel(job_id), context=contextvars.Context())
 
     async def drain(self, grace_s: float) -> None:
         """Stop taking jobs, let running ones finish for up to grace_s, then stop the rest (re-queued on restart)."""

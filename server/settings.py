@@ -46,6 +46,11 @@ class Settings:
     signed_url_max_s: int = 86400
     previews: bool = True
     log_json: bool = False
+    # database time limits: a statement never runs longer than the call's deadline nor this cap
+    db_statement_timeout_s: float = 30.0
+    db_pool_timeout_s: float = 10.0  # wait for a free pooled connection, then RESOURCE_EXHAUSTED
+    db_retry_s: float = 60.0  # a running job retries database calls this long while the database is away
+    max_reads_per_caller: int = 4  # concurrent calls of one read method per caller; more wait, then RESOURCE_EXHAUSTED
     extra: dict = field(default_factory=dict)
 
     @property
@@ -73,6 +78,10 @@ _ENV = {
     "metrics_address": ("MESHSMITH_METRICS_ADDRESS", str),
     "http_idle_timeout_s": ("MESHSMITH_HTTP_IDLE_TIMEOUT", float),
     "http_max_connections": ("MESHSMITH_HTTP_MAX_CONNECTIONS", int),
+    "db_statement_timeout_s": ("MESHSMITH_DB_STATEMENT_TIMEOUT_S", float),
+    "db_pool_timeout_s": ("MESHSMITH_DB_POOL_TIMEOUT_S", float),
+    "db_retry_s": ("MESHSMITH_DB_RETRY_S", float),
+    "max_reads_per_caller": ("MESHSMITH_MAX_READS_PER_CALLER", int),
 }
 
 def split_address(address: str) -> tuple[str, int]:

@@ -6,9 +6,11 @@ import hashlib
 import os
 import secrets
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from meshsmith.errors import InvalidInput, NotFound
+from registry.blobs import DISK_FULL, disk_full
 
 MAX_AGE_S = 24 * 3600
 
@@ -46,6 +48,16 @@ class UploadStore:
         return removed
 
 
+@contextmanager
+def _disk_full_is_exhausted():
+    try:
+        yield
+    except OSError as err:
+        if err.errno in DISK_FULL:
+            raise disk_full("upload area") from err
+        raise
+
+
 class UploadWriter:
     """Writes chunks to a temp file; `finish` checks size and sha256, then renames it into place."""
 
@@ -63,12 +75,14 @@ class UploadWriter:
         if self.written > self.size:
             raise InvalidInput(f"the upload sent more than the {self.size} bytes its header declared")
         self.digest.update(chunk)
-        self.file.write(chunk)
+        with _disk_full_is_exhausted():
+            self.file.write(chunk)
 
     def finish(self, sha256: str) -> str:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
+        with _disk_full_is_exhausted():
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
         got = self.digest.hexdigest()
         if self.written != self.size or got != sha256.lower():
             self.abort()
@@ -81,5 +95,8 @@ class UploadWriter:
 
     def abort(self) -> None:
         if not self.file.closed:
-            self.file.close()
+            try:
+                self.file.close()
+            except OSError:  # e.g. the disk is full: the buffered rest cannot be written, the file goes anyway
+                pass
         self.tmp.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ def _run(connection) -> None:
     try:
         with connection.begin():
             if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")  # no query cap for migrations
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
             context.run_migrations()
     finally:

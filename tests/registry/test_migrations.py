@@ -60,3 +60,36 @@ def test_upgrade_from_revision_1_keeps_data(empty_url, tmp_path):
     assert new.number == 2
     reg.migrate()  # idempotent
     reg.close()
+
+
+def test_upgrade_from_revision_3_scopes_request_ids_to_their_caller(empty_url, tmp_path):
+    """Revision 0004: request ids become per caller; old rows take the caller of the job that made the version."""
+    reg = Registry(empty_url, tmp_path / "blobs")
+    reg.migrate("0003")
+    t = "2024-01-02 03:04:05+00:00" if "postgresql" in empty_url else "2024-01-02 03:04:05.000000"
+    with reg.engine.begin() as c:
+        c.execute(sa.text("INSERT INTO assets (name, description, created_at, version_count) VALUES ('props/a', '', :t, 1)"), {"t": t})
+        aid = c.execute(sa.text("SELECT id FROM assets")).scalar()
+        c.execute(sa.text(
+            "INSERT INTO jobs (id, kind, asset, author, caller, state, attempts, input_sha256, request, request_id,"
+            " created_at, updated_at) VALUES (:j, 'generate', 'props/a', 'key:a', 'key:a', 'done', 1, :sha, '{}', 'req-1', :t, :t)"),
+            {"j": "f" * 32, "sha": "a" * 64, "t": t})
+        c.execute(sa.text(
+            "INSERT INTO versions (asset_id, number, created_at, author, source_sha256, parameters, idem_key, backend,"
+            " backend_version, seed, mode, stats, reports, repair, deprecated, job_id)"
+            " VALUES (:a, 1, :t, 'key:a', :sha, '{}', 'k', 'classic', '0.9', 0, 'inflate', '{}', '[]', '{}', false, :j)"),
+            {"a": aid, "t": t, "sha": "a" * 64, "j": "f" * 32})
+        vid = c.execute(sa.text("SELECT id FROM versions")).scalar()
+        c.execute(sa.text("INSERT INTO requests (request_id, version_id, created_at) VALUES ('req-1', :v, :t)"), {"v": vid, "t": t})
+    reg.migrate()
+    with reg.engine.begin() as c:
+        assert c.execute(sa.text("SELECT caller, request_id FROM requests")).all() == [("key:a", "req-1")]
+    # another caller's req-1 is a new request; the first caller's retry still finds its version
+    other = reg.create_version(new_version("props/b", 1, request_id="req-1", caller="key:b"))
+    assert (other.asset, other.reused) == ("props/b", False)
+    from registry.jobs import JobStore
+
+    jobs = JobStore(reg.db)
+    rec, new = jobs.create("e" * 32, "generate", "props/b", "key:b", "key:b", "b" * 64, {}, "req-1")
+    assert new and rec.caller == "key:b"
+    reg.close()

@@ -4,7 +4,7 @@ from datetime import timezone
 import pytest
 import sqlalchemy as sa
 
-from meshsmith.errors import FailedPrecondition, InvalidInput, NotFound
+from meshsmith.errors import AlreadyExists, InvalidInput, NotFound
 from registry import NewArtifact, Registry
 from registry.schema import Artifact, Version
 from tests.registry.factory import new_version
@@ -75,15 +75,44 @@ def test_deprecated_version_is_not_reused(reg):
 def test_request_id_retry_returns_the_version_made_for_it(reg):
     v = reg.create_version(new_version(i=1, request_id="r-1"))
     reg.create_version(new_version(i=2))
-    retry = reg.create_version(new_version(i=3, request_id="r-1"))  # retried with whatever payload
+    retry = reg.create_version(new_version(i=1, request_id="r-1"))  # the same request again
     assert (retry.number, retry.reused) == (v.number, True)
     # a request answered by reuse remembers its answer too
     reused = reg.create_version(new_version(i=2, request_id="r-2"))
     assert (reused.number, reused.reused) == (2, True)
-    assert reg.create_version(new_version(i=9, request_id="r-2")).number == 2
-    with pytest.raises(FailedPrecondition, match="request_id"):
-        reg.create_version(new_version("props/table", i=1, request_id="r-1"))
+    assert reg.create_version(new_version(i=2, request_id="r-2")).number == 2
     assert count(reg, Version) == 2
+
+
+def test_request_id_reused_for_another_payload_is_refused(reg):
+    """Issue 9.1: a known request id with another asset, source, parameters or seed never answers the first
+    request's version."""
+    reg.create_version(new_version(i=1, request_id="r-1"))
+    for changed in (new_version("props/table", i=1, request_id="r-1"),  # another asset
+                    new_version(i=3, request_id="r-1"),  # another source and parameters
+                    new_version(i=1, seed=7, request_id="r-1"),
+                    new_version(i=1, parameters={"mode": "relief"}, request_id="r-1")):
+        with pytest.raises(AlreadyExists, match="request_id 'r-1' was already used for a different request"):
+            reg.create_version(changed)
+    assert count(reg, Version) == 1
+
+
+def test_request_ids_belong_to_their_caller(reg):
+    """Issue 9.1: the same request id from another caller is another request, not the first caller's version."""
+    a = reg.create_version(new_version(i=1, request_id="shared", caller="key:artist-a", author="key:artist-a"))
+    b = reg.create_version(new_version("props/table", i=2, request_id="shared", caller="key:artist-b", author="key:artist-b"))
+    assert (a.asset, b.asset, b.author, b.reused) == ("props/chair", "props/table", "key:artist-b", False)
+    again = reg.create_version(new_version("props/table", i=2, request_id="shared", caller="key:artist-b"))
+    assert (again.number, again.reused) == (b.number, True)
+
+
+@pytest.mark.parametrize("field,value", [("author", "ann\x00"), ("request_id", "r\x00"), ("caller", "c" * 201),
+                                         ("job_id", "j\x00")])
+def test_overlong_or_nul_text_is_invalid_input_not_a_database_error(reg, field, value):
+    """Issue 9.6: PostgreSQL answered a raw DataError (INTERNAL) for these."""
+    with pytest.raises(InvalidInput, match=field):
+        reg.create_version(new_version(**{field: value}))
+    assert count(reg, Version) == 0
 
 
 def test_bad_new_versions_are_rejected(reg):
