@@ -66,7 +66,7 @@ class App:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         self.registry = Registry(s.db_url, s.blob_dir)
         await asyncio.to_thread(self.registry.migrate)
-        self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers)
+        self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers, memory_limit_mb=s.worker_memory_mb or None)
         await self.pool.start()
         keys = KeyStore(self.registry.db)
         auth = Authenticator(keys, enabled=s.auth)
