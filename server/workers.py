@@ -12,6 +12,7 @@ bomb that slips through costs one job, never the server or the other jobs.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import multiprocessing as mp
 import os
@@ -36,6 +37,16 @@ def _address_space_mb() -> int:
             if line.startswith("VmSize:"):
                 return int(line.split()[1]) // 1024
     return 0
+
+
+# how native libraries word a failed allocation (OpenCV: cv2.error, PyMeshLab/C++: std::bad_alloc)
+_OOM_WORDS = ("insufficient memory", "failed to allocate", "bad_alloc", "out of memory", "cannot allocate memory")
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    if isinstance(err, MemoryError) or (isinstance(err, OSError) and err.errno == errno.ENOMEM):
+        return True
+    return any(word in str(err).lower() for word in _OOM_WORDS)
 
 
 def _worker_main(conn, task_module: str, memory_limit_mb: int | None = None) -> None:
@@ -65,10 +76,11 @@ def _worker_main(conn, task_module: str, memory_limit_mb: int | None = None) -> 
             conn.send(("result", tasks[name](payload, emit)))
         except MeshsmithError as err:
             conn.send(("error", err))
-        except MemoryError:  # over RLIMIT_AS: the heap may be in a bad state, so report and exit; the pool replaces us
-            conn.send(("oom", memory_limit_mb))
-            return
-        except Exception as err:  # an unexpected bug: report it, keep the worker alive
+        except Exception as err:
+            if _out_of_memory(err):  # over RLIMIT_AS: the heap may be in a bad state; report, exit, get replaced
+                conn.send(("oom", memory_limit_mb))
+                return
+            # an unexpected bug: report it, keep the worker alive
             conn.send(("bug", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
 
 
@@ -180,8 +192,9 @@ class WorkerPool:
                     code = worker.process.exitcode
                     done = True
                     self._discard(worker)
+                    cap = f" (it may have run past its {self.memory_limit_mb:,} MiB memory limit)" if self.memory_limit_mb else ""
                     raise WorkerCrashed(
-                        f"the worker process died (exit code {code}) while running {task}; "
+                        f"the worker process died (exit code {code}){cap} while running {task}; "
                         "it was replaced — retry, and report the input if it happens again"
                     ) from err
                 if kind == "progress":

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from meshsmith.errors import InvalidInput
 from validation import corners, solid, topology
 from validation.report import signed_volume
 
@@ -65,6 +66,11 @@ class _Chain:
         v0, f0 = self.counts()
         getattr(self.ms, filter_name)(**kwargs)
         v1, f1 = self.counts()
+        if f1 == 0:  # the next filter would fail with "does not have any faces"
+            raise InvalidInput(
+                f"the mesh has no faces with area after removing degenerate ones ({label} left none of its "
+                f"{f0} faces): export real geometry, check node scales and the unit scale"
+            )
         if f1 < f0:
             self.removed += f0 - f1
             self.notes.append(f"{label}: removed {f0 - f1} faces")
