@@ -70,10 +70,14 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+# a whole JSON string (possessive: linear even on 100 MB of base64 or an unterminated string), or a bracket
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
+
+
 def _json_depth(text: bytes) -> int:
     """Deepest nesting of [ and { outside strings (without recursing, so any depth is safe to measure)."""
     depth = peak = 0
-    for m in re.finditer(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+    for m in _JSON_TOKENS.finditer(text):
         c = m.group()[:1]
         if c in b"[{":
             depth += 1
@@ -156,45 +160,48 @@ def _gltf_faces(tree: dict) -> int:
 
 
 def _check_off(data: bytes) -> None:
-    """Each OFF face lists as many vertex indices as it declares (>= 3), each in range; no face line missing."""
-    lines = [ln.split(b"#", 1)[0].split() for ln in data.splitlines()]
-    lines = [ln for ln in lines if ln]
-    if not lines or not re.fullmatch(rb"[A-Z]*OFF", lines[0][0]):
+    """Each OFF face lists at least as many indices as it declares (>= 3; colour values may follow); no face
+    line is missing. (The loader checks the index range.)"""
+    lines = data.splitlines()
+    if b"#" in data:
+        lines = [ln.split(b"#", 1)[0] for ln in lines]
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines or not re.fullmatch(rb"[A-Z]*OFF", lines[0].split()[0]):
         return  # the loader reports it
-    counts = lines[0][1:] or (lines[1] if len(lines) > 1 else [])
-    body = lines[1:] if lines[0][1:] else lines[2:]
+    head = lines[0].split()[1:]
+    counts, body = (head, lines[1:]) if head else ((lines[1].split() if len(lines) > 1 else []), lines[2:])
     try:
         nv, nf = int(counts[0]), int(counts[1])
     except (IndexError, ValueError):
         raise InvalidInput("the OFF header has no vertex/face count line; re-export the file") from None
-    faces = body[nv : nv + nf]
+    faces = body[max(nv, 0) : max(nv, 0) + max(nf, 0)]
     if nv < 0 or nf < 0 or len(faces) < nf:
         raise InvalidInput(f"the OFF file is truncated: its header declares {nv} vertices and {nf} faces, "
-                           f"but only {max(0, len(body) - max(nv, 0))} face lines follow")
-    for k, face in enumerate(faces):
+                           f"but only {len(faces)} face lines follow")
+    for k, line in enumerate(faces):
+        tokens = line.split()
         try:
-            n = int(face[0])
-            idx = [int(t) for t in face[1 : n + 1]]
+            n = int(tokens[0])
         except ValueError:
-            raise InvalidInput(f"OFF face {k} is not a list of whole numbers; re-export the file") from None
-        if n < 3 or len(idx) < n:
-            raise InvalidInput(f"OFF face {k} declares {n} vertices but lists {len(idx)}: "
+            raise InvalidInput(f"OFF face {k} does not start with its vertex count; re-export the file") from None
+        if n < 3 or len(tokens) <= n:
+            raise InvalidInput(f"OFF face {k} declares {n} vertices but lists {min(len(tokens) - 1, max(n, 0))}: "
                                "a face lists as many indices as its first number says (at least 3)")
-        if min(idx) < 0 or max(idx) >= nv:
-            raise InvalidInput(f"OFF face {k} refers to vertex {max(idx) if max(idx) >= nv else min(idx)}, "
-                               f"but there are {nv} vertices (indices start at 0)")
 
 
-_OBJ_ZERO_INDEX = re.compile(rb"(?m)^[ \t]*f[ \t][^\n#]*?(?<=[ \t/])-?0+(?=[ \t/\r]|$)")
+_OBJ_FACES = re.compile(rb"(?m)^[ \t]*f[ \t]+([^\n#]*)")
+_ZERO_INDEX = re.compile(rb"(?:^|(?<=[ \t/\n]))-?0+(?=[ \t/\r\n]|$)")
 
 
 def _check_obj(data: bytes) -> None:
     """OBJ indices start at 1 (negative ones count back from the end): 0 refers to no vertex."""
-    m = _OBJ_ZERO_INDEX.search(data)
-    if m:
-        line = data.count(b"\n", 0, m.start()) + 1
-        raise InvalidInput(f"OBJ line {line} has a face with index 0, which refers to no vertex: OBJ indices "
-                           "start at 1 (negative ones count back); the exporter wrote 0-based indices — fix it")
+    if not _ZERO_INDEX.search(b"\n".join(_OBJ_FACES.findall(data))):
+        return
+    for m in _OBJ_FACES.finditer(data):  # the error path only: find the line to name it
+        if _ZERO_INDEX.search(m.group(1)):
+            line = data.count(b"\n", 0, m.start()) + 1
+            raise InvalidInput(f"OBJ line {line} has a face with index 0, which refers to no vertex: OBJ indices "
+                               "start at 1 (negative ones count back); the exporter wrote 0-based indices — fix it")
 
 
 def check_geometry(mesh: trimesh.Trimesh, what: str = "the mesh") -> None:
