@@ -165,7 +165,8 @@ def _to_rgba(im: Image.Image) -> np.ndarray:
         im = im.convert("RGB")
     if im.mode in ("LAB", "HSV"):
         im = im.convert("RGB")
-    return np.ascontiguousarray(np.asarray(im.convert("RGBA"), dtype=np.uint8))
+    rgba_im = im if im.mode == "RGBA" else im.convert("RGBA")  # convert() would copy an RGBA frame once more
+    return np.ascontiguousarray(np.asarray(rgba_im, dtype=np.uint8))
 
 
 def _open(data: bytes) -> Image.Image:

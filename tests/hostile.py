@@ -77,10 +77,11 @@ def ico_lie(side: int = 13300) -> bytes:
     return struct.pack("<HHH", 0, 1, 1) + entry + inner
 
 
-def gif_lie(side: int = 5000) -> bytes:
-    """A GIF whose screen and frame claim side x side but whose LZW data holds one pixel."""
+def gif_lie(side: int = 5000, screen: int | None = None) -> bytes:
+    """A GIF whose frame claims side x side (on a screen of `screen`, default the same) but whose LZW data
+    holds one pixel."""
     data = bytearray(_save(Image.new("P", (1, 1)), "GIF"))
-    struct.pack_into("<HH", data, 6, side, side)
+    struct.pack_into("<HH", data, 6, screen or side, screen or side)
     at = data.find(b"\x2c")
     struct.pack_into("<HH", data, at + 5, side, side)
     return bytes(data)
@@ -117,6 +118,7 @@ def hostile_images() -> list[tuple[str, bytes]]:
         ("png: complete zlib stream with 1 of 4000 rows", png(4000, 4000, rows=1)),
         ("png: 16-bit rgba 6300x6300 with 10 rows", png(6300, 6300, depth=16, colour=6, rows=10)),
         ("gif: 5000x5000 screen holding one pixel", gif_lie()),
+        ("gif: 10x10 screen with a 7000x7000 frame", gif_lie(7000, screen=10)),
         ("bmp: rle8 4000x4000 ending at once", bmp_rle_lie()),
         ("webp: cut in half", (w := _save(Image.new("RGB", (64, 64), "red"), "WEBP"))[: len(w) // 2]),
     ]

@@ -135,7 +135,7 @@ def test_byte_and_side_limits():
 
 HOSTILE_WORDS = {
     "ico": "accepted format", "tiff": "accepted format", "jpeg": "JPEG is truncated or corrupt",
-    "png": "PNG is (truncated|corrupt)", "gif": "truncated or corrupt", "bmp": "truncated or corrupt", "webp": "corrupt",
+    "png": "PNG is (truncated|corrupt)", "gif": "truncated or corrupt|more than the limit", "bmp": "truncated or corrupt", "webp": "corrupt",
 }
 
 
