@@ -4,7 +4,7 @@ Images whose headers lie or whose streams end early (Generate), meshes whose str
 nothing with area (Validate and Import, with and without a unit scale): each must come back
 INVALID_ARGUMENT, never INTERNAL, with a message naming the problem; Latin-1 text meshes load. The
 worker's peak RSS is read from /proc for every case (VmHWM, reset per case through clear_refs), the
-server stays healthy, the worker is never replaced, its RSS stays flat. A second server with a low
+server stays healthy, the worker is never replaced, its RSS stays flat — on SQLite and on PostgreSQL. A second server with a low
 worker memory cap shows a bomb that slips past every check failing one job (RESOURCE_EXHAUSTED) while
 the next job succeeds on a fresh worker.
 """
@@ -12,9 +12,12 @@ the next job succeeds on a fresh worker.
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -24,6 +27,7 @@ from tests import hostile
 from tests.conftest import IMAGES, MESHES
 from tests.server.conftest import start_server, stop_server
 
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 INVALID, OK, EXHAUSTED = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED
 FAST = pb.GenerateParams(target_faces=1000)
 # a hostile file is refused before it is decoded: the worker's peak may grow this much over its warm RSS
@@ -52,6 +56,17 @@ def proc_mb(pid: int, field: str) -> float:
 
 def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # 5: reset VmHWM to the current RSS
+
+
+def wait_serving(channel, within_s: float = 20) -> None:
+    """Health turns (back) to SERVING: readiness is polled, so a replaced worker shows for a few seconds."""
+    stub, deadline = health_pb2_grpc.HealthStub(channel), time.monotonic() + within_s
+    while True:
+        status = stub.Check(health_pb2.HealthCheckRequest(), timeout=10).status
+        if status == health_pb2.HealthCheckResponse.SERVING:
+            return
+        assert time.monotonic() < deadline, f"health stayed {status} for {within_s} s"
+        time.sleep(0.5)
 
 
 def cases() -> list[tuple[str, str, str, object, grpc.StatusCode]]:
@@ -86,11 +101,24 @@ def _call(ingest, rpc: str, payload, asset: str) -> None:
         list(ingest.Import(req, timeout=180))
 
 
-@pytest.fixture(scope="module")
-def one_worker(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("fuzz-files"), "--workers", "1", "--no-previews")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def one_worker(request, tmp_path_factory):
+    """A one-worker server on a SQLite file or on a fresh PostgreSQL database."""
+    extra, name = [], None
+    if request.param == "postgresql":
+        name = f"meshsmith_fuzz_{uuid.uuid4().hex[:8]}"
+        try:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.OperationalError as err:
+            pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({err}); `make services` starts it")
+        extra = ["--database-url", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"]
+    s = start_server(tmp_path_factory.mktemp("fuzz-files"), "--workers", "1", "--no-previews", *extra)
     yield s
     stop_server(s)
+    if name:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_hostile_files_are_invalid_argument_and_cost_no_memory(one_worker):
@@ -126,8 +154,7 @@ def test_hostile_files_are_invalid_argument_and_cost_no_memory(one_worker):
     refused = [(n, g) for k, n, g in peaks if k.startswith(("image: lies", "mesh:")) and g > REFUSED_PEAK_MB]
     assert not refused, f"refusing these grew the worker's peak by more than {REFUSED_PEAK_MB} MB: {refused}"
     assert proc_mb(worker, "VmRSS") - warm < 100, "worker RSS grew over the corpus"
-    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
-    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    wait_serving(channel)
     channel.close()
 
 
@@ -146,8 +173,7 @@ def test_bomb_past_the_checks_fails_one_job_and_the_worker_is_replaced(tmp_path)
         _call(ingest, "generate", (IMAGES / "chair.png").read_bytes(), "fuzz/after")  # the next job succeeds
         after = worker_pids(s.process.pid)
         assert len(after) == 1 and after != before and s.process.poll() is None
-        health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
-        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        wait_serving(channel)
         channel.close()
     finally:
         stop_server(s)
