@@ -183,11 +183,15 @@ def test_jpeg_stream_check_passes_whole_files_and_refuses_a_cut_one(corpus):
 
 
 def _peak_growth_mb(code: str) -> float:
-    """Run `code` in a fresh interpreter after the imports; how much it raised the peak RSS (MB)."""
-    script = ("import resource\nfrom tests import hostile\nfrom reconstruct.image import decode_image\n"
+    """Run `code` in a fresh interpreter after the imports; how much it raised the peak RSS (MB).
+
+    VmHWM, not getrusage: ru_maxrss carries the parent's peak across fork+exec (pytest's own RSS would hide it)."""
+    script = ("from pathlib import Path\nfrom tests import hostile\nfrom reconstruct.image import decode_image\n"
               "from meshsmith.errors import InvalidInput\n"
-              "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n" + code +
-              "\nprint((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)")
+              "def hwm():\n"
+              "    return next(int(x.split()[1]) for x in Path('/proc/self/status').read_text().splitlines()"
+              " if x.startswith('VmHWM:'))\n"
+              "base = hwm()\n" + code + "\nprint((hwm() - base) / 1024)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     return float(out.stdout.split()[-1])
 
