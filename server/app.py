@@ -76,7 +76,7 @@ class App:
         self.registry = Registry(s.db_url, s.blob_dir, statement_timeout_s=s.db_statement_timeout_s,
                                  pool_timeout_s=s.db_pool_timeout_s)
         await asyncio.to_thread(self.registry.migrate)
-        self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers)
+        self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers, memory_limit_mb=s.worker_memory_mb or None)
         await self.pool.start()
         keys = KeyStore(self.registry.db)
         auth = Authenticator(keys, enabled=s.auth)

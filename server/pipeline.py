@@ -20,7 +20,7 @@ from reconstruct.modes import ReconstructParams, reconstruct
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
-from validation.formats import EXPORTERS, MeshLimits, export_glb, load_mesh
+from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_glb, load_mesh
 from validation.lod import build_lods
 from validation.repair import RepairParams, repair
 from validation.report import Report, validate
@@ -140,6 +140,7 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
     mesh = load_mesh(job.mesh, job.filename, job.limits)
     if job.unit_scale != 1.0:
         mesh.apply_scale(job.unit_scale)
+        check_geometry(mesh, f"the mesh scaled by unit_scale {job.unit_scale:g}")
     clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}")
     mesh, log = repair(mesh, job.repair)
     clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "

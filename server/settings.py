@@ -25,6 +25,7 @@ class Settings:
     database_url: str | None = None  # None: sqlite file in data_dir
     workers: int = 2
     max_queue: int = 64
+    worker_memory_mb: int | None = 6144  # address-space cap (RLIMIT_AS) per worker process; 0/None: no cap
     max_jobs_per_caller: int = 32
     max_attempts: int = 3
     max_image_bytes: int = 32 * 2**20
@@ -69,6 +70,7 @@ _ENV = {
     "database_url": ("MESHSMITH_DATABASE_URL", str),
     "workers": ("MESHSMITH_WORKERS", int),
     "max_queue": ("MESHSMITH_MAX_QUEUE", int),
+    "worker_memory_mb": ("MESHSMITH_WORKER_MEMORY_MB", int),
     "max_jobs_per_caller": ("MESHSMITH_MAX_JOBS_PER_CALLER", int),
     "previews": ("MESHSMITH_PREVIEWS", lambda v: v.lower() not in ("0", "false", "no")),
     "auth": ("MESHSMITH_AUTH", lambda v: v.lower() in ("1", "true", "yes")),

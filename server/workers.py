@@ -4,15 +4,19 @@ PyMeshLab is not thread-safe and gRPC does not survive fork, so reconstruction,
 repair and validation run in processes started with `spawn`, one task at a time
 each, fed over a pipe. A worker that dies is replaced and only its task fails;
 a cancelled task kills its worker (the only way to interrupt native code) and
-the pool starts a fresh one.
+the pool starts a fresh one. Each worker's address space is capped (RLIMIT_AS, `memory_limit_mb`):
+a task that runs past it fails with RESOURCE_EXHAUSTED and its worker is replaced, so a decoding
+bomb that slips through costs one job, never the server or the other jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import multiprocessing as mp
 import os
+import resource
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,14 +27,39 @@ from meshsmith.errors import MeshsmithError, ResourceExhausted, Unavailable, Wor
 log = logging.getLogger("meshsmith.workers")
 
 Emit = Callable[..., None]
+MIN_HEADROOM_MB = 512  # a memory limit must leave at least this much above an idle worker's footprint
 
 
-def _worker_main(conn, task_module: str) -> None:
-    """Entry point of a worker process: import the task table (warming the heavy imports), then serve."""
+def _address_space_mb() -> int:
+    """This process's mapped address space (VmSize), in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+# how native libraries word a failed allocation (OpenCV: cv2.error, PyMeshLab/C++: std::bad_alloc)
+_OOM_WORDS = ("insufficient memory", "failed to allocate", "bad_alloc", "out of memory", "cannot allocate memory")
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    if isinstance(err, MemoryError) or (isinstance(err, OSError) and err.errno == errno.ENOMEM):
+        return True
+    return any(word in str(err).lower() for word in _OOM_WORDS)
+
+
+def _worker_main(conn, task_module: str, memory_limit_mb: int | None = None) -> None:
+    """Entry point of a worker process: import the task table (warming the heavy imports), cap the
+    address space at `memory_limit_mb` (None: no cap), then serve."""
     import importlib
 
     tasks: dict[str, Callable[[Any, Emit], Any]] = importlib.import_module(task_module).TASKS
-    conn.send(("ready", os.getpid()))
+    warm_mb = _address_space_mb()
+    if memory_limit_mb:
+        limit = memory_limit_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    conn.send(("ready", os.getpid(), warm_mb))
     while True:
         try:
             msg = conn.recv()
@@ -47,7 +76,11 @@ def _worker_main(conn, task_module: str) -> None:
             conn.send(("result", tasks[name](payload, emit)))
         except MeshsmithError as err:
             conn.send(("error", err))
-        except Exception as err:  # an unexpected bug: report it, keep the worker alive
+        except Exception as err:
+            if _out_of_memory(err):  # over RLIMIT_AS: the heap may be in a bad state; report, exit, get replaced
+                conn.send(("oom", memory_limit_mb))
+                return
+            # an unexpected bug: report it, keep the worker alive
             conn.send(("bug", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
 
 
@@ -64,8 +97,10 @@ class _Worker:
 class WorkerPool:
     """`size` warm workers; at most `max_queue` tasks wait for one."""
 
-    def __init__(self, size: int, task_module: str = "server.tasks", max_queue: int = 64):
+    def __init__(self, size: int, task_module: str = "server.tasks", max_queue: int = 64,
+                 memory_limit_mb: int | None = None):
         self.size = size
+        self.memory_limit_mb = memory_limit_mb
         self.task_module = task_module
         self.max_queue = max_queue
         self.restarts = 0
@@ -93,16 +128,23 @@ class WorkerPool:
 
     async def _spawn(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child, self.task_module), daemon=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, self.task_module, self.memory_limit_mb), daemon=True)
         proc.start()
         child.close()
         worker = _Worker(proc, parent)
         try:
-            kind, _pid = await self._recv(worker)
+            kind, _pid, warm_mb = await self._recv(worker)
         except (EOFError, OSError) as err:
             proc.join(1)
             raise Unavailable(f"worker process failed to start (exit code {proc.exitcode})") from err
         assert kind == "ready"
+        if self.memory_limit_mb and warm_mb + MIN_HEADROOM_MB > self.memory_limit_mb:
+            proc.kill()
+            proc.join(2)
+            raise Unavailable(
+                f"the worker memory limit ({self.memory_limit_mb:,} MiB) leaves no room: an idle worker already maps "
+                f"{warm_mb:,} MiB; raise MESHSMITH_WORKER_MEMORY_MB to at least {warm_mb + MIN_HEADROOM_MB:,}"
+            )
         self._all.add(worker)
         self._idle.put_nowait(worker)
 
@@ -150,14 +192,23 @@ class WorkerPool:
                     code = worker.process.exitcode
                     done = True
                     self._discard(worker)
+                    cap = f" (it may have run past its {self.memory_limit_mb:,} MiB memory limit)" if self.memory_limit_mb else ""
                     raise WorkerCrashed(
-                        f"the worker process died (exit code {code}) while running {task}; "
+                        f"the worker process died (exit code {code}){cap} while running {task}; "
                         "it was replaced — retry, and report the input if it happens again"
                     ) from err
                 if kind == "progress":
                     yield kind, data
                     continue
                 done = True
+                if kind == "oom":  # the worker is exiting: replace it
+                    self._discard(worker)
+                    cap = f"{data:,} MiB of address space" if data else "the memory the machine has"
+                    raise ResourceExhausted(
+                        f"{task} needed more memory than a worker may use ({cap}); the input is "
+                        "too large or too complex (e.g. a decompression bomb): downscale or simplify it. The worker "
+                        "was replaced; operators can raise MESHSMITH_WORKER_MEMORY_MB"
+                    )
                 self._idle.put_nowait(worker)
                 if kind == "result":
                     yield kind, data

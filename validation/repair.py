@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from meshsmith.errors import InvalidInput
 from validation import corners, solid, topology
 from validation.report import signed_volume
 
@@ -39,6 +40,11 @@ class RepairLog:
     notes: tuple[str, ...]
 
 
+# steps that only drop degenerate geometry: a mesh they empty had no face with area
+_CLEANING = ("meshing_remove_duplicate_vertices", "meshing_merge_close_vertices", "meshing_remove_null_faces",
+             "meshing_remove_duplicate_faces")
+
+
 class _Chain:
     """A MeshSet plus counters; each step notes what it changed."""
 
@@ -65,6 +71,16 @@ class _Chain:
         v0, f0 = self.counts()
         getattr(self.ms, filter_name)(**kwargs)
         v1, f1 = self.counts()
+        if f1 == 0:  # the next filter would fail with "does not have any faces"
+            if filter_name in _CLEANING:
+                raise InvalidInput(
+                    f"the mesh has no faces with area after removing degenerate ones ({label} left none of its "
+                    f"{f0} faces): export real geometry, check node scales and the unit scale"
+                )
+            raise InvalidInput(
+                f"repair step '{label}' left none of the mesh's {f0} faces: it is too small or too open to "
+                "repair (e.g. a lone sheet asked to be watertight); send a closed mesh or repair without watertight"
+            )
         if f1 < f0:
             self.removed += f0 - f1
             self.notes.append(f"{label}: removed {f0 - f1} faces")

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from meshsmith.errors import InvalidInput, ResourceExhausted, WorkerCrashed
+from meshsmith.errors import InvalidInput, ResourceExhausted, Unavailable, WorkerCrashed
 from server.workers import WorkerPool
 
 TASKS = "tests.server.worker_tasks"
@@ -85,3 +85,39 @@ def test_full_queue_is_resource_exhausted():
         return await asyncio.gather(*slow)
 
     assert run(_with_pool(body, size=1, max_queue=1)) == [2, 2]
+
+
+def test_memory_limit_fails_one_task_and_replaces_the_worker():
+    """RLIMIT_AS per worker: a task past it gets RESOURCE_EXHAUSTED with the limit named; a fresh worker serves on."""
+    async def body(pool):
+        assert await pool.run("hog", 64) == 64 * 2**20  # well under the cap
+        before = pool.pids
+        with pytest.raises(ResourceExhausted, match="1,024 MiB of address space"):
+            await pool.run("hog", 4096)
+        await asyncio.sleep(0)
+        result = await pool.run("square", 5)
+        return before, pool.pids, pool.restarts, result
+
+    pool = WorkerPool(1, task_module=TASKS, memory_limit_mb=1024)
+
+    async def main():
+        await pool.start()
+        try:
+            return await body(pool)
+        finally:
+            await pool.close()
+
+    before, after, restarts, result = run(main())
+    assert result == 25 and restarts == 1 and before != after
+
+
+def test_memory_limit_below_an_idle_worker_is_refused_at_start():
+    async def main():
+        pool = WorkerPool(1, task_module=TASKS, memory_limit_mb=64)
+        try:
+            await pool.start()
+        finally:
+            await pool.close()
+
+    with pytest.raises(Unavailable, match="MESHSMITH_WORKER_MEMORY_MB to at least"):
+        run(main())

@@ -25,4 +25,10 @@ def sleep(seconds, emit):
     return seconds
 
 
-TASKS = {"square": square, "invalid": invalid, "crash": crash, "sleep": sleep}
+def hog(megabytes, emit):
+    """Touch `megabytes` of memory (a bomb that slipped past every input check)."""
+    block = bytearray(megabytes * 2**20)
+    return len(block)
+
+
+TASKS = {"square": square, "invalid": invalid, "crash": crash, "sleep": sleep, "hog": hog}

@@ -12,10 +12,11 @@ import pytest
 import trimesh
 
 from meshsmith.errors import InvalidInput
+from tests import hostile
 from tests.conftest import MESHES
 from tests.validation.conftest import SPOT
 from validation import gltf_validator
-from validation.formats import EXPORTERS, MeshLimits, export_glb, glb_json, load_mesh
+from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_glb, glb_json, load_mesh
 
 CUBE = trimesh.creation.box(extents=(0.1, 0.2, 0.3))
 needs_validator = pytest.mark.skipif(not gltf_validator.available(), reason="node + gltf-validator not installed")
@@ -163,3 +164,67 @@ def test_gltf_validator_session_survives_bad_input_and_a_dead_process():
     gltf_validator._session.proc.kill()  # a Node crash: the next call starts a fresh process
     gltf_validator._session.proc.wait()
     assert gltf_validator.validate_glb(good).errors == 0
+
+
+# ---- hostile structure (issue 9, items 6, 8, 9): lies and degenerate geometry -> InvalidInput with a reason
+
+MESH_WORDS = {
+    "glb: JSON chunk is [1,2,3]": "is a list, not an object",
+    "glb: JSON nested 5000 deep": "nested 5001 levels deep",
+    "glb: accessor count Infinity": "Infinity is not a JSON number",
+    "glb: node cycle 0 -> 1 -> 0": "cycle",
+    "glb: node is its own child": "cycle",
+    "glb: node scale 0": "no faces with area",
+    "glb: three identical vertices": "no faces with area",
+    "glb: 3e38 coordinates": "coordinates up to 3e\\+38",
+    "off: face declares 1000 vertices, lists 3": "declares 1000 vertices but lists 3",
+    "obj: f 0 1 2 (OBJ indices start at 1)": "line 4 has a face with index 0",
+    "obj: three identical vertices": "no faces with area",
+    "obj: collinear triangle": "no faces with area",
+    "stl: ascii collinear facet": "no faces with area",
+}
+
+
+@pytest.mark.parametrize("name, data, filename", hostile.hostile_meshes(), ids=[c[0] for c in hostile.hostile_meshes()])
+def test_hostile_mesh_refused_with_reason(name, data, filename):
+    with pytest.raises(InvalidInput, match=MESH_WORDS[name]):
+        load_mesh(data, filename)
+
+
+@pytest.mark.parametrize("name, data, filename", hostile.latin1_meshes(), ids=[c[0] for c in hostile.latin1_meshes()])
+def test_latin1_text_meshes_load(name, data, filename):
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert len(load_mesh(data, filename).faces) == 4
+
+
+def test_node_trees_deep_ok_shared_child_refused():
+    nodes = [{"children": [i + 1]} for i in range(40)] + [{"mesh": 0, "scale": [2, 2, 2]}]
+    mesh = load_mesh(hostile.triangle_glb(hostile.TRI, nodes=nodes), "x.glb")
+    assert np.isclose(mesh.area, 2.0)  # 0.5 scaled by 2 x 2
+    nodes = [{"children": [2]}, {"children": [2]}, {"mesh": 0}]
+    with pytest.raises(InvalidInput, match="child of both node 0 and node 1"):
+        load_mesh(hostile.triangle_glb(hostile.TRI, nodes=nodes), "x.glb")
+
+
+def test_legal_obj_and_off_variants_still_load():
+    obj = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nvt 0 0\n# f 0 1 2 (commented out)\nf -4/1 -3/1 -2/1\nf 1/1/1 2/1/1 4/1/1\nf 10 20 30\n"
+    with pytest.raises(InvalidInput, match="out of (range|bounds)"):  # 10/20/30: not index 0, but missing vertices
+        load_mesh(obj, "x.obj")
+    assert len(load_mesh(obj.replace(b"f 10 20 30\n", b""), "x.obj").faces) == 2
+    off = b"OFF\n# a comment\n4 2 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2 255 0 0\n3 0 1 3\n"  # colour after indices
+    assert len(load_mesh(off, "x.off").faces) == 2
+    with pytest.raises(InvalidInput, match="truncated"):
+        load_mesh(off[:-8], "x.off")
+    some_degenerate = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 2 0 0\nf 1 2 3\nf 1 2 4\n"  # one real, one collinear: repair's job
+    assert len(load_mesh(some_degenerate, "x.obj").faces) == 2
+
+
+@pytest.mark.parametrize("scale, words", [(1e-300, "no faces with area"), (1e-12, "no faces with area"),
+                                          (1e300, "infinite or NaN|coordinates up to")])
+def test_check_geometry_after_unit_scale(scale, words):
+    mesh = CUBE.copy()
+    mesh.apply_scale(scale)
+    with pytest.raises(InvalidInput, match=words):
+        check_geometry(mesh, "the scaled mesh")
+    check_geometry(CUBE)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import trimesh
 
+from meshsmith.errors import InvalidInput
 from tests.validation.conftest import SPOT
 from validation.repair import RepairParams, repair
 from validation.report import mesh_stats, validate
@@ -99,3 +101,13 @@ def test_clean_closed_mesh_takes_the_fast_path_with_the_same_result(corpus_mesh)
     stray.visual.uv = np.vstack([spot.visual.uv, [[0.5, 0.5]]])
     cleaned, log = repair(stray)
     assert np.abs(cleaned.vertices).max() < 9 and not any(n.startswith("already clean") for n in log.notes)
+
+
+def test_repair_that_empties_the_mesh_is_invalid_input_not_a_pymeshlab_error():
+    """PyMeshLab used to fail the next filter with 'does not have Any Faces' (INTERNAL): now the reason is named."""
+    point = trimesh.Trimesh(vertices=[[1, 1, 1]] * 3, faces=[[0, 1, 2]], process=False)
+    with pytest.raises(InvalidInput, match="no faces with area after removing degenerate ones"):
+        repair(point)
+    sheet = trimesh.Trimesh(vertices=[[0, 0, 0], [1, 0, 0], [0, 1, 0]], faces=[[0, 1, 2]], process=False)
+    with pytest.raises(InvalidInput, match="too small or too open to repair"):
+        repair(sheet, RepairParams(watertight=True))

@@ -13,7 +13,7 @@ from meshsmith_client.cli.progress import ProgressBar
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import ingest_pb2, jobs_pb2
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}  # the formats the server accepts (reconstruct/image.py)
 
 
 def add_parser(sub) -> None:
