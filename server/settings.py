@@ -44,6 +44,7 @@ class Settings:
     http_idle_timeout_s: float = 15.0
     http_max_connections: int = 512
     signed_url_max_s: int = 86400
+    cors_origins: tuple[str, ...] = ()  # origins (or "*") whose pages may call the API on http_address
     previews: bool = True
     log_json: bool = False
     extra: dict = field(default_factory=dict)
@@ -73,6 +74,7 @@ _ENV = {
     "metrics_address": ("MESHSMITH_METRICS_ADDRESS", str),
     "http_idle_timeout_s": ("MESHSMITH_HTTP_IDLE_TIMEOUT", float),
     "http_max_connections": ("MESHSMITH_HTTP_MAX_CONNECTIONS", int),
+    "cors_origins": ("MESHSMITH_CORS_ORIGINS", lambda v: tuple(o.strip() for o in v.split(",") if o.strip())),
 }
 
 def split_address(address: str) -> tuple[str, int]:
@@ -128,6 +130,17 @@ def check_exposure(s: "Settings") -> None:
         raise ValueError("--http-idle-timeout must be in (0, 3600] s and --http-max-connections in [1, 1000000]")
 
 
+def check_origin(origin: str) -> str:
+    """"https://artists.example.com[:8443]" or "*"; a browser's Origin has no path and no trailing slash."""
+    if origin == "*":
+        return origin
+    scheme, sep, rest = origin.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "?" in rest or "#" in rest:
+        raise ValueError(f"--cors-origin {origin!r} is not an origin: give SCHEME://HOST[:PORT] with no path "
+                         "(e.g. http://localhost:5173), or '*' for any origin")
+    return origin.lower()
+
+
 def load_settings(overrides: dict | None = None, environ: dict | None = None) -> Settings:
     """Settings from defaults < environment < explicit overrides (flags); None values are ignored."""
     environ = os.environ if environ is None else environ
@@ -144,6 +157,8 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
     for key in ("tls_cert", "tls_key", "tls_client_ca"):
         if key in values:
             values[key] = Path(values[key])
+    if "cors_origins" in values:
+        values["cors_origins"] = tuple(check_origin(o) for o in values["cors_origins"])
     settings = Settings(**values)
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise ValueError("--tls-cert and --tls-key go together")
