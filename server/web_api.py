@@ -180,7 +180,7 @@ def decode(route: Route, data: bytes, json_codec: bool) -> Message:
             return json_format.Parse(data.decode("utf-8") if data else "{}", route.input())
         return route.input.FromString(data)
     except UnicodeDecodeError as e:
-        raise RpcError(Code.INVALID_ARGUMENT, f"the JSON request body is not UTF-8: {e}") from None
+        raise RpcError(Code.INVALID_ARGUMENT, f"the JSON request body for {name} is not UTF-8: {e}") from None
     except json_format.ParseError as e:
         raise RpcError(Code.INVALID_ARGUMENT, f"the request is not valid JSON for {name}: {e}") from None
     except DecodeError as e:
