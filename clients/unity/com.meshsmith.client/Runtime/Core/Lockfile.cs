@@ -45,6 +45,14 @@ namespace Meshsmith.Client
             return lf;
         }
 
+        /// <summary>"Pin to channel": `pins` replace this lockfile's entries of the same assets (all their LODs).</summary>
+        public void Merge(Lockfile pins)
+        {
+            var names = new HashSet<string>(pins.Assets.Keys.Select(k => k.Split('#')[0]));
+            foreach (var key in Assets.Keys.Where(k => names.Contains(k.Split('#')[0])).ToList()) Assets.Remove(key);
+            foreach (var kv in pins.Assets) Assets[kv.Key] = kv.Value;
+        }
+
         /// <summary>The LOD manifest of one asset: its locked keys, LOD 0 first.</summary>
         public List<KeyValuePair<string, LockEntry>> Lods(string asset)
         {

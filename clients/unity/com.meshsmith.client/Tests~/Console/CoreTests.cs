@@ -93,6 +93,11 @@ static class CoreTests
             // lockfile: resolve, save, fetch (twice: the second skips), a tampered pin refused
             var lockfile = await reader.ResolveLockAsync(new[] { asset + "@latest" }, 3600);
             var lockPath = Path.Combine(work, "assets.lock.json");
+            var existing = new Lockfile();  // "pin to channel" into a lockfile that pins another asset already
+            existing.Assets["other/prop"] = new LockEntry { Version = 9, Ref = "9", Sha256 = "x", Size = 1, Url = "http://x" };
+            existing.Assets[asset] = new LockEntry { Version = 99, Ref = "old", Sha256 = "x", Size = 1, Url = "http://x" };
+            existing.Merge(lockfile);
+            Check(existing.Assets.Count == lockfile.Assets.Count + 1 && existing.Assets[asset].Version == version.Number, "merge");
             lockfile.Save(lockPath);
             var loaded = Lockfile.Load(lockPath);
             var fetched = await reader.FetchLockedAsync(loaded, Path.Combine(work, "Locked"));
