@@ -49,6 +49,7 @@ UPLOAD_HINT = ("{method} is client-streaming, which gRPC-Web and Connect cannot 
                "send the bytes inline instead (GenerateRequest.image, ImportRequest.mesh, ValidateRequest.mesh, "
                "up to the message size limit), or use native gRPC (the Python client / `meshsmith` CLI)")
 END_STREAM = 0x02
+GONE = "meshsmith.web_api.response"  # the request's prepared streaming response, if any
 TRAILER = 0x80
 
 
@@ -317,12 +318,19 @@ class WebApi:
                      f"(gRPC-Web) or application/json (Connect; application/connect+json for server-streaming "
                      f"methods), see the README\n")
         route = self.routes.get(request.path)
-        if proto.name == "grpc-web":
-            return await self._grpc_web(request, route, proto, cors)
-        return await self._connect(request, route, proto, cors)
+        request[GONE] = None
+        try:
+            if proto.name == "grpc-web":
+                return await self._grpc_web(request, route, proto, cors)
+            return await self._connect(request, route, proto, cors)
+        except ConnectionResetError:  # the client hung up mid-stream: the call was cancelled, nothing to answer
+            log.debug("%s: client went away", request.path)
+            return request[GONE] or web.Response(status=499)
 
-    async def _read(self, request: web.Request) -> bytes:
+    async def _read(self, request: web.Request, base64_body: bool = False) -> bytes:
         limit = self.max_bytes + 5
+        if base64_body:
+            limit = limit * 4 // 3 + 4
         if request.content_length is not None and request.content_length > limit:
             raise RpcError(Code.RESOURCE_EXHAUSTED,
                            f"the request is {request.content_length} bytes; the limit is {self.max_bytes} bytes")
@@ -408,7 +416,7 @@ class WebApi:
         resp: web.StreamResponse | None = None
 
         async def read_message() -> bytes:
-            body = await self._read(request)
+            body = await self._read(request, base64_body=proto.text)
             if proto.text:
                 body = b64decode_chunks(body)
             frames = unframe(body, "gRPC-Web")
@@ -421,6 +429,7 @@ class WebApi:
             nonlocal resp
             if resp is None:
                 resp = web.StreamResponse(headers={**cors, hdrs.CONTENT_TYPE: ctype, hdrs.CACHE_CONTROL: "no-store"})
+                request[GONE] = resp
                 await resp.prepare(request)
             await resp.write(wrap(frame(0, encode(msg, proto.json))))
 
@@ -488,6 +497,8 @@ class WebApi:
                 raise RpcError(Code.INVALID_ARGUMENT,
                                f"a server-streaming Connect request carries exactly one enveloped message; got {len(frames)}")
             return frames[0]
+
+        request[GONE] = resp
 
         async def on_message(msg):
             if not resp.prepared:

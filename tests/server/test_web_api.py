@@ -10,6 +10,7 @@ import http.client
 import json
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from google.protobuf import json_format
 from meshsmith.v1 import assets_pb2, assets_pb2_grpc, ingest_pb2, ingest_pb2_grpc, types_pb2
 from tests.conftest import IMAGES, ROOT
 from tests.server.conftest import start_server, stop_server
-from tests.server.test_auth import _create_key
+from tests.server.test_auth import _create_key, certs  # noqa: F401  (fixture)
 
 ORIGIN = "http://artists.example:5173"
 ASSET = "web/chair"
@@ -337,3 +338,50 @@ def test_generated_typescript_is_fresh(tmp_path):
     committed = {p.relative_to(gen): p.read_bytes() for p in gen.rglob("*") if p.is_file()}
     assert fresh.keys() == committed.keys() and all(fresh[k] == committed[k] for k in fresh), \
         "clients/web/gen is stale: run `make proto`"
+
+
+def test_grpc_web_json_and_connect_proto_codecs(web):
+    s, keys = web
+    resp, raw = post(s.http, LIST, envelope(b'{"asset": "web/chair"}'), "application/grpc-web+json", keys["reader"])
+    parts = frames(raw)
+    assert resp.status == 200 and json.loads(parts[0][1])["versions"][0]["number"] == 1 and b"grpc-status:0" in parts[-1][1]
+    req = assets_pb2.PullArtifactRequest(asset=ASSET, ref="1", kind="glb")
+    resp, raw = post(s.http, PULL, envelope(req.SerializeToString()), "application/connect+proto", keys["reader"])
+    parts = frames(raw)
+    msgs = [assets_pb2.PullArtifactResponse.FromString(p) for f, p in parts if f == 0]
+    assert resp.getheader("Content-Type") == "application/connect+proto" and json.loads(parts[-1][1]) == {}
+    assert hashlib.sha256(b"".join(m.chunk for m in msgs[1:])).hexdigest() == msgs[0].header.artifact.sha256
+
+
+def test_a_client_gone_mid_stream_leaves_the_server_serving(web):
+    s, keys = web
+    host, port = s.http.rsplit(":", 1)
+    body = envelope(json.dumps({"asset": ASSET, "ref": "1", "kind": "glb", "chunkSize": 1024}).encode())
+    for _ in range(3):  # read the first bytes of a many-chunk stream, then hang up
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"POST {PULL} HTTP/1.1\r\nHost: x\r\nContent-Type: application/connect+json\r\nAuthorization: "
+                         f"Bearer {keys['reader']}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+    status, out = connect_unary(s.http, LIST, {"asset": ASSET}, keys["reader"])
+    assert status == 200 and out["versions"]
+    assert not any("Traceback" in line or "Error handling request" in line for line in s.log), "".join(s.log[-30:])
+
+
+def test_https_carries_the_api_with_the_grpc_certificate(tmp_path, certs):
+    key = _create_key(tmp_path, "reader")
+    s = start_server(tmp_path, "--workers", "1", "--no-previews", "--auth", "--tls-cert", str(certs / "server.pem"),
+                     "--tls-key", str(certs / "server.key"))
+    try:
+        host, port = s.http.rsplit(":", 1)
+        ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        for secret, want in ((key, 404), (None, 401)):
+            conn = http.client.HTTPSConnection("localhost", int(port), context=ctx, timeout=30)
+            conn.request("POST", LIST, body=b'{"asset": "no/such"}', headers={
+                "Content-Type": "application/json", **({"Authorization": f"Bearer {secret}"} if secret else {})})
+            resp = conn.getresponse()
+            assert resp.status == want, resp.read()
+            conn.close()
+        with pytest.raises((ConnectionError, http.client.HTTPException)):
+            post(s.http, LIST, b"{}", "application/json", key)  # plaintext to the TLS port
+    finally:
+        stop_server(s)
