@@ -344,7 +344,7 @@ def test_grpc_web_json_and_connect_proto_codecs(web):
     s, keys = web
     resp, raw = post(s.http, LIST, envelope(b'{"asset": "web/chair"}'), "application/grpc-web+json", keys["reader"])
     parts = frames(raw)
-    assert resp.status == 200 and json.loads(parts[0][1])["versions"][0]["number"] == 1 and b"grpc-status:0" in parts[-1][1]
+    assert resp.status == 200 and 1 in [v["number"] for v in json.loads(parts[0][1])["versions"]] and b"grpc-status:0" in parts[-1][1]
     req = assets_pb2.PullArtifactRequest(asset=ASSET, ref="1", kind="glb")
     resp, raw = post(s.http, PULL, envelope(req.SerializeToString()), "application/connect+proto", keys["reader"])
     parts = frames(raw)
