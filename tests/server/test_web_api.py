@@ -14,6 +14,7 @@ import ssl
 import struct
 import subprocess
 import sys
+import time
 
 import grpc
 import pytest
@@ -250,6 +251,15 @@ def test_a_deadline_that_passes_is_deadline_exceeded(web):
     msgs, end = connect_stream(s.http, GENERATE, {"asset": "web/late", "image": image, "requestId": "late-1"},
                                keys["creator"], Connect_Timeout_Ms="150")
     assert end["error"]["code"] == "deadline_exceeded" and all(m["event"]["stage"] != "done" for m in msgs)
+    if msgs:  # as over native gRPC, a passed deadline cancels the job (server/ingest_service.follow)
+        job_id, state = msgs[0]["event"]["jobId"], None
+        for _ in range(100):
+            status, job = connect_unary(s.http, "/meshsmith.v1.JobService/GetJob", {"jobId": job_id}, keys["creator"])
+            state = job["job"]["state"]
+            if state in ("JOB_STATE_CANCELLED", "JOB_STATE_DONE", "JOB_STATE_FAILED"):
+                break
+            time.sleep(0.1)
+        assert state == "JOB_STATE_CANCELLED"
     req = ingest_pb2.GenerateRequest(asset="web/late", image=(IMAGES / "chair.png").read_bytes(), request_id="late-2")
     code, message, _ = grpc_web(s.http, GENERATE, req, keys["creator"], Grpc_Timeout="150m")
     assert code == grpc.StatusCode.DEADLINE_EXCEEDED.value[0] and "Deadline Exceeded" in message
