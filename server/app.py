@@ -85,8 +85,8 @@ class App:
             ("grpc.max_receive_message_length", s.max_message_bytes),
             ("grpc.max_send_message_length", s.max_message_bytes),
         ]
-        interceptor = AuthInterceptor(auth)
-        self.grpc = grpc.aio.server(options=options, interceptors=[interceptor])
+        interceptors = [AuthInterceptor(auth)]  # grpc.aio and the HTTP API run the same chain
+        self.grpc = grpc.aio.server(options=options, interceptors=interceptors)
         servicers = {  # one object per service, served by grpc.aio and by the HTTP API (server/web_api.py)
             ingest_pb2: IngestService(s, self.pool, self.jobs, uploads, auth),
             assets_pb2: AssetService(self.registry, self.pool, http_base, self.metrics, auth if s.auth else None, signer),
@@ -100,7 +100,7 @@ class App:
         api = web_api.WebApi(
             web_api.build_routes({module.DESCRIPTOR.services_by_name[name]: servicers[module]
                                   for name, module in SERVICES.items()}),
-            interceptor, s.max_message_bytes, s.cors_origins)
+            interceptors, s.max_message_bytes, s.cors_origins)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)
         if s.tls_cert:

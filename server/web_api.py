@@ -8,7 +8,7 @@ POST /meshsmith.v1.AssetService/ListVersions, by Content-Type:
   application/connect+json | +proto        Connect streaming: enveloped messages, then an end-stream
                                            message {"error": {...}} (server streaming: Generate, PullArtifact...)
 Calls run in-process on the SAME servicer objects grpc.aio serves, through `WebContext` (what the servicers
-use of grpc.aio's context), behind the SAME AuthInterceptor: keys, roles, deadlines (grpc-timeout,
+use of grpc.aio's context), behind the SAME interceptor chain (AuthInterceptor...): keys, roles, deadlines (grpc-timeout,
 connect-timeout-ms) and status codes are those of native gRPC. Client streaming (Upload) cannot be carried
 by browsers' fetch: it answers UNIMPLEMENTED, pointing to the inline bytes fields.
 """
@@ -29,7 +29,6 @@ from aiohttp import hdrs, web
 from google.protobuf import json_format, message_factory
 from google.protobuf.message import DecodeError, Message
 
-from server.auth import AuthInterceptor
 
 log = logging.getLogger("meshsmith.web_api")
 
@@ -149,7 +148,7 @@ class Route:
 
 
 @dataclass(frozen=True)
-class _CallDetails:  # grpc.HandlerCallDetails for the interceptor
+class _CallDetails:  # grpc.HandlerCallDetails for the interceptors
     method: str
     invocation_metadata: tuple
 
@@ -161,7 +160,7 @@ def build_routes(servicers: dict[Any, Any]) -> dict[str, Route]:
     for service, servicer in servicers.items():
         for m in service.methods:
             inp, out = message_factory.GetMessageClass(m.input_type), message_factory.GetMessageClass(m.output_type)
-            fn = getattr(servicer, m.name)
+            fn = _client_streaming(m.name) if m.client_streaming else getattr(servicer, m.name)
             kwargs = {"request_deserializer": inp.FromString, "response_serializer": out.SerializeToString}
             make = {(False, False): grpc.unary_unary_rpc_method_handler, (False, True): grpc.unary_stream_rpc_method_handler,
                     (True, False): grpc.stream_unary_rpc_method_handler,
@@ -169,6 +168,15 @@ def build_routes(servicers: dict[Any, Any]) -> dict[str, Route]:
             path = f"/{service.full_name}/{m.name}"
             routes[path] = Route(path, inp, out, m.client_streaming, m.server_streaming, make(fn, **kwargs))
     return routes
+
+
+def _client_streaming(method: str):
+    """What a client-streaming method does here (after the interceptors): UNIMPLEMENTED, naming the alternative."""
+
+    async def unimplemented(request_iterator, context):
+        await context.abort(Code.UNIMPLEMENTED, UPLOAD_HINT.format(method=method))
+
+    return unimplemented
 
 
 # ---- codecs and framing -------------------------------------------------------------------------------------
@@ -277,10 +285,10 @@ def protocol_of(content_type: str) -> Protocol | None:
 class WebApi:
     """The aiohttp handler for every API path; CORS for `cors_origins` ("*" = any)."""
 
-    def __init__(self, routes: dict[str, Route], interceptor: AuthInterceptor, max_message_bytes: int,
+    def __init__(self, routes: dict[str, Route], interceptors: list[grpc.aio.ServerInterceptor], max_message_bytes: int,
                  cors_origins: tuple[str, ...] = ()):
         self.routes = routes
-        self.interceptor = interceptor
+        self.interceptors = tuple(interceptors)  # the grpc.aio server's, in its order
         self.max_bytes = max_message_bytes
         self.cors_origins = frozenset(cors_origins)
 
@@ -350,20 +358,13 @@ class WebApi:
 
     async def _call(self, request: web.Request, route: Route | None, message: Message | None,
                     ctx: WebContext) -> AsyncIterator[Message]:
-        """Auth (the gRPC interceptor), then the servicer; yields the response messages; raises RpcError."""
+        """The grpc.aio server's interceptors (auth...), then the servicer; yields the responses; raises RpcError."""
         if route is None:
             raise RpcError(Code.UNIMPLEMENTED, f"unknown method {request.path}; see proto/meshsmith/v1")
-        details = _CallDetails(route.path, ctx.invocation_metadata())
-
-        async def continuation(_details):
-            return route.handler
-
-        handler = await self.interceptor.intercept_service(continuation, details)
+        handler = await self._intercept(0, route, _CallDetails(route.path, ctx.invocation_metadata()))
         try:
-            if route.client_streaming:
-                if handler is route.handler:
-                    raise RpcError(Code.UNIMPLEMENTED, UPLOAD_HINT.format(method=route.path.rsplit("/", 1)[1]))
-                await handler.stream_unary(_empty(), ctx)  # the interceptor's abort handler
+            if route.client_streaming:  # an abort handler (auth) or _client_streaming's UNIMPLEMENTED
+                await handler.stream_unary(_empty(), ctx)
             elif route.server_streaming:
                 async for item in handler.unary_stream(message, ctx):
                     yield item
@@ -371,6 +372,12 @@ class WebApi:
                 yield await handler.unary_unary(message, ctx)
         except _Aborted as e:
             raise e.error from None
+
+    async def _intercept(self, i: int, route: Route, details: _CallDetails) -> grpc.RpcMethodHandler:
+        """The handler after interceptors i.. (as grpc.aio chains them: the first sees the call first)."""
+        if i == len(self.interceptors):
+            return route.handler
+        return await self.interceptors[i].intercept_service(lambda d: self._intercept(i + 1, route, d), details)
 
     def _context(self, request: web.Request, timeout: float | None) -> WebContext:
         peer = request.transport.get_extra_info("peername") if request.transport else None
