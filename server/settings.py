@@ -21,6 +21,7 @@ DEFAULT_DATA_DIR = Path(".meshsmith-data")
 class Settings:
     address: str = DEFAULT_ADDRESS
     http_address: str | None = DEFAULT_HTTP_ADDRESS
+    cors_origins: tuple[str, ...] = ()  # origins (or "*") whose pages may call the API on http_address
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None  # None: sqlite file in data_dir
     workers: int = 2
@@ -44,7 +45,6 @@ class Settings:
     http_idle_timeout_s: float = 15.0
     http_max_connections: int = 512
     signed_url_max_s: int = 86400
-    cors_origins: tuple[str, ...] = ()  # origins (or "*") whose pages may call the API on http_address
     previews: bool = True
     log_json: bool = False
     extra: dict = field(default_factory=dict)
@@ -61,6 +61,7 @@ class Settings:
 _ENV = {
     "address": ("MESHSMITH_ADDRESS", str),
     "http_address": ("MESHSMITH_HTTP_ADDRESS", str),
+    "cors_origins": ("MESHSMITH_CORS_ORIGINS", lambda v: tuple(o.strip() for o in v.split(",") if o.strip())),
     "data_dir": ("MESHSMITH_DATA_DIR", Path),
     "database_url": ("MESHSMITH_DATABASE_URL", str),
     "workers": ("MESHSMITH_WORKERS", int),
@@ -74,7 +75,6 @@ _ENV = {
     "metrics_address": ("MESHSMITH_METRICS_ADDRESS", str),
     "http_idle_timeout_s": ("MESHSMITH_HTTP_IDLE_TIMEOUT", float),
     "http_max_connections": ("MESHSMITH_HTTP_MAX_CONNECTIONS", int),
-    "cors_origins": ("MESHSMITH_CORS_ORIGINS", lambda v: tuple(o.strip() for o in v.split(",") if o.strip())),
 }
 
 def split_address(address: str) -> tuple[str, int]:
