@@ -350,6 +350,13 @@ class WebApi:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _encode(self, msg: Message, json_codec: bool) -> bytes:
+        data = encode(msg, json_codec)
+        if len(data) > self.max_bytes:  # as grpc.aio's max_send_message_length
+            raise RpcError(Code.RESOURCE_EXHAUSTED, f"the response message is {len(data)} bytes; "
+                                                    f"the limit is {self.max_bytes} bytes")
+        return data
+
     def _check_size(self, data: bytes) -> bytes:
         if len(data) > self.max_bytes:
             raise RpcError(Code.RESOURCE_EXHAUSTED, f"the request message is {len(data)} bytes; "
@@ -438,7 +445,7 @@ class WebApi:
                 resp = web.StreamResponse(headers={**cors, hdrs.CONTENT_TYPE: ctype, hdrs.CACHE_CONTROL: "no-store"})
                 request[GONE] = resp
                 await resp.prepare(request)
-            await resp.write(wrap(frame(0, encode(msg, proto.json))))
+            await resp.write(wrap(frame(0, self._encode(msg, proto.json))))
 
         err = await self._run(request, route, proto, read_message, on_message)
         if resp is None:  # trailers-only: the status in the headers, no body
@@ -482,15 +489,15 @@ class WebApi:
         return web.json_response(connect_error(err), status=status or CONNECT_HTTP.get(err.code, 500), headers=headers)
 
     async def _connect_unary(self, request, route, proto: Protocol, cors) -> web.Response:
-        out: list[Message] = []
+        out: list[bytes] = []
 
         async def on_message(msg):
-            out.append(msg)
+            out.append(self._encode(msg, proto.json))
 
         err = await self._run(request, route, proto, lambda: self._read(request), on_message)
         if err is not None:
             return self._connect_unary_error(cors, err)
-        return web.Response(body=encode(out[0], proto.json), headers={
+        return web.Response(body=out[0], headers={
             **cors, hdrs.CONTENT_TYPE: "application/json" if proto.json else "application/proto",
             hdrs.CACHE_CONTROL: "no-store"})
 
@@ -510,7 +517,7 @@ class WebApi:
         async def on_message(msg):
             if not resp.prepared:
                 await resp.prepare(request)
-            await resp.write(frame(0, encode(msg, proto.json)))
+            await resp.write(frame(0, self._encode(msg, proto.json)))
 
         err = await self._run(request, route, proto, read_message, on_message)
         end: dict = {}

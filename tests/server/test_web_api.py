@@ -203,6 +203,8 @@ def test_auth_matrix_is_native_grpcs_over_both_protocols(web):
         assert (status, body["code"]) == (http_status, code)
     status, body = connect_unary(s.http, "/meshsmith.v1.AdminService/ListApiKeys", {}, keys["admin"])
     assert status == 200 and len(body["keys"]) == 3
+    resp, raw = post(s.http, LIST, b'{"asset": "web/chair"}', "application/json", X_Api_Key=keys["reader"])
+    assert resp.status == 200 and json.loads(raw)["versions"]  # the other key header, as over gRPC metadata
 
 
 def _json(msg) -> str:
