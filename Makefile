@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: libGL for PyMeshLab's wheel, Mesa EGL for offscreen previews, openssl for the TLS tests;
-# Node (glTF-Validator, buf, grpc-js) from Debian only when no node/npm is on the PATH already.
-APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl
+# mono + Newtonsoft.Json compile and test the Unity package's Unity-free core (clients/unity);
+# Node (glTF-Validator, buf, grpc-js, connect-node) from Debian only when no node/npm is on the PATH already.
+APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl mono-devel libnewtonsoft-json-cil-dev
 
 .PHONY: install system-deps services demo test proto proto-check lint bench clean
 
@@ -43,10 +44,12 @@ demo: install
 test: install services
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# Regenerate the Python code for proto/ (its one home: meshsmith/v1).
-proto: $(VENV)/.installed
+# Regenerate the code for proto/: Python (its one home: meshsmith/v1) and, with buf.gen.yaml, the
+# ES modules + .d.ts for browsers and Node (clients/web/gen, protoc-gen-es).
+proto: $(VENV)/.installed node_modules/.installed
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. \
 	  --grpc_python_out=. proto/meshsmith/v1/*.proto
+	node_modules/.bin/buf generate
 
 lint: $(VENV)/.installed node_modules/.installed
 	node_modules/.bin/buf lint

@@ -16,7 +16,7 @@ from meshsmith.v1 import admin_pb2, admin_pb2_grpc, assets_pb2, assets_pb2_grpc,
 from meshsmith.v1 import jobs_pb2, jobs_pb2_grpc
 from registry import Registry
 from registry.keys import KeyStore
-from server import http
+from server import http, web_api
 from server.admin_service import AdminService
 from server.asset_service import AssetService
 from server.auth import AuthInterceptor, Authenticator
@@ -92,14 +92,23 @@ class App:
             ("grpc.max_receive_message_length", s.max_message_bytes),
             ("grpc.max_send_message_length", s.max_message_bytes),
         ]
-        limits = CallLimits(auth, s.max_reads_per_caller, s.db_pool_timeout_s)
-        self.grpc = grpc.aio.server(options=options, interceptors=[AuthInterceptor(auth), limits])
-        ingest_pb2_grpc.add_IngestServiceServicer_to_server(IngestService(s, self.pool, self.jobs, uploads, auth), self.grpc)
-        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetService(self.registry, self.pool, http_base, self.metrics,
-                                                                     auth if s.auth else None, signer), self.grpc)
-        jobs_pb2_grpc.add_JobServiceServicer_to_server(JobService(self.jobs, auth), self.grpc)
-        admin_pb2_grpc.add_AdminServiceServicer_to_server(
-            AdminService(self.registry, keys, auth, self.jobs, s.gc_grace_s), self.grpc)
+        # grpc.aio and the HTTP API run the same chain
+        interceptors = [AuthInterceptor(auth), CallLimits(auth, s.max_reads_per_caller, s.db_pool_timeout_s)]
+        self.grpc = grpc.aio.server(options=options, interceptors=interceptors)
+        servicers = {  # one object per service, served by grpc.aio and by the HTTP API (server/web_api.py)
+            ingest_pb2: IngestService(s, self.pool, self.jobs, uploads, auth),
+            assets_pb2: AssetService(self.registry, self.pool, http_base, self.metrics, auth if s.auth else None, signer),
+            jobs_pb2: JobService(self.jobs, auth),
+            admin_pb2: AdminService(self.registry, keys, auth, self.jobs, s.gc_grace_s),
+        }
+        ingest_pb2_grpc.add_IngestServiceServicer_to_server(servicers[ingest_pb2], self.grpc)
+        assets_pb2_grpc.add_AssetServiceServicer_to_server(servicers[assets_pb2], self.grpc)
+        jobs_pb2_grpc.add_JobServiceServicer_to_server(servicers[jobs_pb2], self.grpc)
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(servicers[admin_pb2], self.grpc)
+        api = web_api.WebApi(
+            web_api.build_routes({module.DESCRIPTOR.services_by_name[name]: servicers[module]
+                                  for name, module in SERVICES.items()}),
+            interceptors, s.max_message_bytes, s.cors_origins)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)
         if s.tls_cert:
@@ -113,7 +122,7 @@ class App:
             host, port = split_address(s.http_address)
             self.http = await http.start_http(
                 self.registry, host, port, [web.get("/metrics", self._metrics)],
-                auth=http.HttpAuth(auth, signer) if s.auth else None, limits=limits, tls=tls)
+                auth=http.HttpAuth(auth, signer) if s.auth else None, limits=limits, tls=tls, api=api)
         if s.metrics_address:
             host, port = split_address(s.metrics_address)
             self.metrics_http = await http.start_http(self.registry, host, port, limits=limits,

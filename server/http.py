@@ -3,6 +3,8 @@
 GET|HEAD /blobs/{sha256}                       immutable bytes; strong ETag "<sha256>", Range, 304
 GET|HEAD /assets/{name}@{version|channel}      302 to /blobs/{sha256}; ?kind=glb&lod=0
 CORS is open (`*`) so glTFast / three.js can load a GLB straight from a URL.
+POST /{package.Service}/{Method}               every RPC over gRPC-Web and Connect (server/web_api.py: its own
+                                               auth = the gRPC interceptor, CORS = --cors-origin, errors)
 With auth on, every request needs a key (`Authorization: Bearer`, `X-Api-Key`; reader role, /metrics admin)
 or a signed URL (server/url_signing.py) for /blobs and /assets; preflights stay open.
 """
@@ -29,6 +31,7 @@ from registry.keys import role_allows
 from registry.names import check_asset_name
 from server.auth import Authenticator, Identity
 from server.url_signing import SIG_PARAMS, UrlSigner
+from server.web_api import WebApi, is_api_path
 
 log = logging.getLogger("meshsmith.http")
 
@@ -74,6 +77,7 @@ class HttpLimits:
 
 
 AUTH = web.AppKey("auth", HttpAuth)
+API = web.AppKey("api", WebApi)
 
 
 class _BlobResponse(web.FileResponse):
@@ -215,6 +219,8 @@ def _error(status: int, message: str) -> web.Response:
 @web.middleware
 async def _cors_and_errors(request: web.Request, handler):
     """Every answer (errors and 500s included) carries CORS; no exception escapes unanswered."""
+    if API in request.app and is_api_path(request.path):
+        return await handler(request)  # gRPC-Web / Connect: own CORS, auth (the gRPC interceptor) and statuses
     try:
         if request.method == hdrs.METH_OPTIONS:  # CORS preflight, for every path (browsers send no key)
             resp = web.Response(status=204, headers=PREFLIGHT)
@@ -238,13 +244,17 @@ async def _cors_and_errors(request: web.Request, handler):
     return resp
 
 
-def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = (), auth: HttpAuth | None = None) -> web.Application:
+def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = (), auth: HttpAuth | None = None,
+                  api: WebApi | None = None) -> web.Application:
     """The HTTP app; `extra_routes` (e.g. `web.get('/metrics', handler)`) are added as they are.
-    With `auth`, every request needs a key or a signed URL."""
+    With `auth`, every request needs a key or a signed URL; with `api`, every RPC is served too."""
     app = web.Application(middlewares=[_cors_and_errors])
     app[REGISTRY] = registry
     if auth is not None:
         app[AUTH] = auth
+    if api is not None:
+        app[API] = api
+        app.add_routes(api.route_defs())
     app.add_routes(
         [
             web.get("/blobs/{sha256}", blob),  # GET routes answer HEAD too
@@ -313,10 +323,10 @@ def ssl_context(cert, key, client_ca=None) -> ssl.SSLContext:
 async def start_http(
     registry: Registry, host: str, port: int, extra_routes: Iterable[web.RouteDef] = (), *,
     auth: HttpAuth | None = None, limits: HttpLimits = HttpLimits(), tls: ssl.SSLContext | None = None,
-    app: web.Application | None = None,
+    app: web.Application | None = None, api: WebApi | None = None,
 ) -> web.AppRunner:
     """Start serving (`app`, or the registry app); stop with `await runner.cleanup()`."""
-    runner = _Runner(app or make_http_app(registry, extra_routes, auth), limits)
+    runner = _Runner(app or make_http_app(registry, extra_routes, auth, api), limits)
     await runner.setup()
     await web.TCPSite(runner, host, port, ssl_context=tls).start()
     return runner

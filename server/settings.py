@@ -21,6 +21,7 @@ DEFAULT_DATA_DIR = Path(".meshsmith-data")
 class Settings:
     address: str = DEFAULT_ADDRESS
     http_address: str | None = DEFAULT_HTTP_ADDRESS
+    cors_origins: tuple[str, ...] = ()  # origins (or "*") whose pages may call the API on http_address
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None  # None: sqlite file in data_dir
     workers: int = 2
@@ -66,6 +67,7 @@ class Settings:
 _ENV = {
     "address": ("MESHSMITH_ADDRESS", str),
     "http_address": ("MESHSMITH_HTTP_ADDRESS", str),
+    "cors_origins": ("MESHSMITH_CORS_ORIGINS", lambda v: tuple(o.strip() for o in v.split(",") if o.strip())),
     "data_dir": ("MESHSMITH_DATA_DIR", Path),
     "database_url": ("MESHSMITH_DATABASE_URL", str),
     "workers": ("MESHSMITH_WORKERS", int),
@@ -139,6 +141,17 @@ def check_exposure(s: "Settings") -> None:
         raise ValueError("--http-idle-timeout must be in (0, 3600] s and --http-max-connections in [1, 1000000]")
 
 
+def check_origin(origin: str) -> str:
+    """"https://artists.example.com[:8443]" or "*"; a browser's Origin has no path and no trailing slash."""
+    if origin == "*":
+        return origin
+    scheme, sep, rest = origin.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "?" in rest or "#" in rest:
+        raise ValueError(f"--cors-origin {origin!r} is not an origin: give SCHEME://HOST[:PORT] with no path "
+                         "(e.g. http://localhost:5173), or '*' for any origin")
+    return origin.lower()
+
+
 def load_settings(overrides: dict | None = None, environ: dict | None = None) -> Settings:
     """Settings from defaults < environment < explicit overrides (flags); None values are ignored."""
     environ = os.environ if environ is None else environ
@@ -155,6 +168,8 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
     for key in ("tls_cert", "tls_key", "tls_client_ca"):
         if key in values:
             values[key] = Path(values[key])
+    if "cors_origins" in values:
+        values["cors_origins"] = tuple(check_origin(o) for o in values["cors_origins"])
     settings = Settings(**values)
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise ValueError("--tls-cert and --tls-key go together")

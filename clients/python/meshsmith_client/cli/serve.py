@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--http-idle-timeout", type=float, help="close HTTP connections without a complete request "
                    "this many seconds after opening or after their last response (default 15)")
     p.add_argument("--http-max-connections", type=int, help="open HTTP connections; beyond, 503 (default 512)")
+    p.add_argument("--cors-origin", action="append", dest="cors_origins", metavar="ORIGIN",
+                   help="let pages from ORIGIN (e.g. http://localhost:5173; '*' = any) call the API over gRPC-Web / "
+                        "Connect on --http-address; repeatable (default: same-origin only)")
     p.add_argument("--workers", type=int, help="worker processes (default 2)")
     p.add_argument("--no-previews", dest="previews", action="store_const", const=False, help="skip preview rendering")
     p.add_argument("--max-queue", type=int, help="jobs that may wait for a worker before RESOURCE_EXHAUSTED (default 64)")
@@ -61,6 +64,7 @@ def run(args) -> int:
         "metrics_address": args.metrics_address,
         "http_idle_timeout_s": args.http_idle_timeout,
         "http_max_connections": args.http_max_connections,
+        "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
         "workers": args.workers,
         "previews": args.previews,
         "log_json": args.log_json or None,
