@@ -30,7 +30,9 @@ from .segment import Segmented
 MAX_VIEWS = 6
 GRID = 144              # voxels along the hull's longest side
 COARSE = 56             # first pass, over the loose bounds
+REFINE_GRID = 96        # perspective: the hulls that re-pose the cameras
 SMOOTH_SIGMA = 0.6      # voxels: Gaussian on the field before marching cubes (anti-aliasing, no rounding)
+PAIR_GRID = 64          # voxels for the pairwise hulls that find which views disagree
 MIN_KEPT = 0.6          # a view keeping less than this share of its silhouette after carving disagrees
 MAX_EXTENT_MISMATCH = 0.10  # shared extents (after scaling) may differ by at most this share
 
@@ -103,10 +105,12 @@ def _cameras(views: list[View], fov_deg: float) -> list[_Cam]:
     return cams
 
 
-def _pose(c: _Cam, lo: float, hi: float, across: tuple[float, float], centre: np.ndarray) -> None:
+def _pose(c: _Cam, lo: float, hi: float, across: tuple[float, float], centre: np.ndarray,
+          near: tuple[float, float] = (0.0, 0.0)) -> None:
     """Place camera c so the world extent [lo, hi] along its anchor axis (view y for side views, view x
     for top/bottom) spans the silhouette's, and `centre` (a world point) projects to the silhouette's
-    middle across it. `across`: the silhouette's extent on the other image axis."""
+    middle across it. `across`: the silhouette's extent on the other image axis. Perspective: `near` =
+    how far toward the camera (from `centre`) the points that make the silhouette's two ends lie."""
     u0, u1, v0, v1 = c.box
     if c.side:
         a0, a1 = -v1, -v0           # image up = view +y
@@ -128,8 +132,9 @@ def _pose(c: _Cam, lo: float, hi: float, across: tuple[float, float], centre: np
     pa = -c.pp[1] if c.side else c.pp[0]   # principal point on the anchor axis (same sign as a0, a1)
     pb = c.pp[0] if c.side else c.pp[1]
     t0, t1 = (a0 - pa) / c.focal, (a1 - pa) / c.focal
-    dist = (hi - lo) / max(t1 - t0, 1e-9)
-    anchor = lo - dist * t0                 # camera coordinate on the anchor axis
+    # t1 (dist - near_hi) = hi - anchor and t0 (dist - near_lo) = lo - anchor
+    dist = (hi - lo + t1 * near[1] - t0 * near[0]) / max(t1 - t0, 1e-9)
+    anchor = lo - t0 * (dist - near[0])     # camera coordinate on the anchor axis
     tb = (b_mid - pb) / c.focal
     if c.side:
         across_off = cv[0] - dist * tb      # view x of the camera
@@ -187,64 +192,94 @@ def _setup(cams: list[_Cam]) -> None:
         _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre)
 
 
-def _kept(cams: list[_Cam], field: np.ndarray, origin: np.ndarray, h: float) -> list[tuple[float, float, float]]:
-    """Per view: (share of its silhouette the hull still covers, width ratio, height ratio) of the hull's
-    projection to the silhouette."""
-    idx = np.argwhere(field > 0)
-    pts = origin + h * (idx + 0.0)
+def _near(c: _Cam, pts: np.ndarray, centre: np.ndarray) -> tuple[float, float]:
+    """Perspective: how far toward camera c (from `centre`) lie the hull points (N, 3) that make the two
+    ends of its silhouette on the anchor axis."""
+    q = (pts - c.centre) @ c.rot.T
+    t = q[:, 1 if c.side else 0] / np.maximum(-q[:, 2], 1e-9)
+    toward = (pts - centre) @ c.rot[2]
+    k = max(1, len(t) // 200)  # the few most extreme points, not one voxel
+    order = np.argsort(t)
+    return float(np.median(toward[order[:k]])), float(np.median(toward[order[-k:]]))
+
+
+def _refine(cams: list[_Cam], rounds: int = 5) -> None:
+    """Perspective: re-pose each camera with the depth of the points that make its silhouette's ends.
+
+    The first poses treat the object as a flat card through its centre, but a box's top edge in a front
+    view is its near top edge, so the card pose puts the camera too close. Each round carves a coarse hull,
+    finds for every view the hull points at the ends of its silhouette and poses it again with their depth.
+    """
+    origin = np.array([0.0, 0.5, 0.0])
+    for _ in range(rounds):
+        lo, hi = _coarse_bounds([c for c in cams if c.side])
+        field, g0, h = _field(cams, lo, hi, REFINE_GRID)
+        pts = g0 + h * np.argwhere(field > 0)
+        if len(pts) < 8:
+            return
+        hlo, hhi = pts.min(axis=0) - h / 2, pts.max(axis=0) + h / 2
+        for c in cams:
+            if c.side:
+                _pose(c, 0.0, 1.0, (c.box[0], c.box[1]), origin, _near(c, pts, origin))
+            else:
+                centre = (hlo + hhi) / 2
+                _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre, _near(c, pts, centre))
+
+
+def _kept(cams: list[_Cam], pts: np.ndarray, h: float) -> list[tuple[float, float, float]]:
+    """Per view: (share of its silhouette covered by the projection of the hull's points (N, 3), spaced
+    about h apart; hull width / silhouette width; hull height / silhouette height)."""
     out = []
     for c in cams:
-        u, v, _ = c.project(pts)
+        if not len(pts):
+            out.append((0.0, 0.0, 0.0))
+            continue
+        u, v, k = c.project(pts)
         hm, wm = c.mask.shape
         cover = np.zeros_like(c.mask)
-        # splat each voxel as a square of its projected size so the cover has no gaps
-        r = max(1, int(math.ceil(0.5 * h * float(np.max(_)) if len(pts) else 1)))
         ui, vi = np.clip(u.astype(int), 0, wm - 1), np.clip(v.astype(int), 0, hm - 1)
         cover[vi, ui] = True
-        cover = ndimage.binary_dilation(cover, iterations=r) if r > 0 else cover
+        r = int(math.ceil(0.5 * h * float(k.max()))) + 1  # each point covers a square of its spacing
+        cover = ndimage.maximum_filter(cover, size=2 * r + 1)
         share = float((cover & c.mask).sum() / max(c.mask.sum(), 1))
-        if len(pts):
-            u0, u1, v0, v1 = c.box
-            wr = (min(u.max(), u1) - max(u.min(), u0) + h * _.max()) / max(u1 - u0, 1e-9)
-            hr = (min(v.max(), v1) - max(v.min(), v0) + h * _.max()) / max(v1 - v0, 1e-9)
-        else:
-            wr = hr = 0.0
-        out.append((share, min(wr, 1.0), min(hr, 1.0)))
+        u0, u1, v0, v1 = c.box
+        wr = (min(u.max(), u1) - max(u.min(), u0)) / max(u1 - u0, 1e-9)
+        hr = (min(v.max(), v1) - max(v.min(), v0)) / max(v1 - v0, 1e-9)
+        out.append((share, wr, hr))
     return out
 
 
-def _disagree(kept) -> list[int]:
-    return [i for i, (s, w, hh) in enumerate(kept)
-            if s < MIN_KEPT or w < 1 - MAX_EXTENT_MISMATCH or hh < 1 - MAX_EXTENT_MISMATCH]
+def _loss(kept) -> float:
+    """The largest share of a silhouette's area (beyond MIN_KEPT's allowance) or extent lost."""
+    return max(max(1 - s - (1 - MIN_KEPT) + MAX_EXTENT_MISMATCH, 1 - w, 1 - hh) for s, w, hh in kept)
 
 
-def check_consistent(cams: list[_Cam]) -> None:
-    """InvalidInput naming the views whose silhouettes cannot come from one object."""
-    lo, hi = _coarse_bounds([c for c in cams if c.side])
-    field, origin, h = _field(cams, lo, hi, COARSE)
-    if not (field > 0).any():
-        raise InvalidInput("the views do not overlap anywhere: they cannot show the same object; check each "
-                           f"view's label ({', '.join(repr(c.label) for c in cams)})")
-    bad = _disagree(_kept(cams, field, origin, h))
-    if not bad:
+def check_consistent(cams: list[_Cam], verts: np.ndarray, h: float) -> None:
+    """InvalidInput naming the views whose silhouettes cannot come from one object.
+
+    verts: the carved hull's surface points (N, 3), about h apart.
+    """
+    if _loss(_kept(cams, verts, h)) <= MAX_EXTENT_MISMATCH:
         return
-    pairs = []
+    lo, hi = _coarse_bounds([c for c in cams if c.side])
+    found = []
     for i in range(len(cams)):
         for j in range(i + 1, len(cams)):
-            if i not in bad and j not in bad:
-                continue
-            f2, o2, h2 = _field([cams[i], cams[j]], lo, hi, COARSE)
-            k = _kept([cams[i], cams[j]], f2, o2, h2) if (f2 > 0).any() else [(0, 0, 0), (0, 0, 0)]
-            if _disagree(k):
-                worst = min(k, key=lambda t: min(t))
-                pairs.append((cams[i].label, cams[j].label, 1 - min(worst)))
-    if not pairs:
-        pairs = [(cams[i].label, "the others", 0.0) for i in bad]
-    text = "; ".join(f"{a!r} and {b!r}" + (f" (carving loses {loss:.0%} of a silhouette's extent or area)" if loss else "")
-                     for a, b, loss in pairs)
-    raise InvalidInput(f"the views do not show the same object: {text}. Shared extents must agree within "
-                       f"{MAX_EXTENT_MISMATCH:.0%} after scaling to a common height; check the labels "
-                       "(front 0, right 90 = camera on +X, back 180, left 270) and that each picture shows the same object")
+            pair = [cams[i], cams[j]]
+            try:
+                v2, _ = hull_mesh(pair, PAIR_GRID, (lo, hi))
+                loss = _loss(_kept(pair, v2, float((hi - lo).max()) / PAIR_GRID))
+            except InvalidInput:
+                loss = 1.0
+            found.append((loss, cams[i].label, cams[j].label))
+    found.sort(key=lambda t: -t[0])
+    bad = [t for t in found if t[0] > MAX_EXTENT_MISMATCH] or found[:1]
+    text = "; ".join(f"{a!r} and {b!r} (carving them together loses {loss:.0%} of a silhouette's extent)"
+                     for loss, a, b in bad)
+    raise InvalidInput(f"the views do not show the same object: {text}. Extents that views share must agree "
+                       f"within {MAX_EXTENT_MISMATCH:.0%} once every view is scaled to the same height; check the "
+                       "labels (front 0, right 90 = camera on +X, back 180, left 270, top, bottom) and that every "
+                       "picture shows the same object")
 
 
 def _largest_body(field: np.ndarray) -> np.ndarray:
@@ -256,15 +291,16 @@ def _largest_body(field: np.ndarray) -> np.ndarray:
     return np.where(keep | (labels == 0), field, -np.abs(field) - 1e-3).astype(np.float32)
 
 
-def hull_mesh(cams: list[_Cam], grid: int = GRID) -> tuple[np.ndarray, np.ndarray]:
+def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None) -> tuple[np.ndarray, np.ndarray]:
     """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight."""
-    lo, hi = _coarse_bounds([c for c in cams if c.side])
+    lo, hi = bounds if bounds is not None else _coarse_bounds([c for c in cams if c.side])
     coarse, origin, h = _field(cams, lo, hi, COARSE)
     hlo, hhi = _hull_bounds(coarse, origin, h)
-    pad = 3 * h
+    pad = 3 * float((hhi - hlo).max()) / grid
     field, origin, h = _field(cams, hlo - pad, hhi + pad, grid)
     field = _largest_body(field)
-    field = ndimage.gaussian_filter(field, SMOOTH_SIGMA, mode="nearest")
+    # clip first: the far-outside sentinel (-1e4) must not bleed through the blur and shrink the hull
+    field = ndimage.gaussian_filter(np.clip(field, -4 * h, 4 * h), SMOOTH_SIGMA, mode="nearest")
     field = np.pad(field, 1, constant_values=-h)
     field[field == 0.0] = 1e-7
     verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(h, h, h), allow_degenerate=False)
@@ -289,8 +325,10 @@ def reconstruct_views(views: list[View], params: ReconstructParams = Reconstruct
     fov = float(getattr(params, "fov_deg", 0.0) or 0.0)
     cams = _cameras(views, fov)
     _setup(cams)
-    check_consistent(cams)
+    if fov:
+        _refine(cams)
     verts, faces = hull_mesh(cams)
+    check_consistent(cams, verts, float(np.ptp(verts, axis=0).max()) / GRID)
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     if params.target_width_m is not None:
         s = params.target_width_m / max(hi[0] - lo[0], 1e-12)

@@ -195,7 +195,8 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
     if n > 1:
         sizes = ndimage.sum(np.ones_like(labels), labels, index=np.arange(1, n + 1))
         field = np.where((labels == 0) | (labels == 1 + int(np.argmax(sizes))), field, -step).astype(np.float32)
-    field = ndimage.gaussian_filter(field.astype(np.float32), SMOOTH_SIGMA, mode="nearest")
+    field = ndimage.gaussian_filter(np.clip(field, -4 * step, 4 * step).astype(np.float32), SMOOTH_SIGMA,
+                                    mode="nearest")  # clipped: sentinels must not bleed through the blur
     field = np.pad(field, 1, constant_values=-step)
     field[field == 0.0] = 1e-7
     verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(step,) * 3, allow_degenerate=False)
