@@ -1,7 +1,8 @@
 """RGB-D input: a depth map aligned with the picture -> a solid whose front follows the measured depth.
 
 Depth: one channel, 16-bit PNG (integers) or 32-bit float TIFF; 0, NaN and inf mean "no reading".
-Units: "m" or "mm" (metric) or "relative" (depth up to an unknown scale; larger = farther).
+Units: "m" or "mm" (metric) or "relative" (depth up to an unknown scale; larger = farther; orthographic: the relief in front of the rim
+is taken to be half the object's short side, as a sphere's).
 Geometry: each object pixel's reading, back-projected (pinhole with `fov_deg`, else orthographic with the
 pixel size from the target height), is the front surface; the back is the front mirrored about the rim
 (the depth of the silhouette edge, interpolated smoothly inside: a sphere comes back a sphere, a box
@@ -142,9 +143,9 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
         f, cx, cy = 0.0, 0.0, 0.0
         height_px = ys.max() + 1 - ys.min()
         if units == "relative":  # unknown scale: the visible relief is as deep as the object is half wide
-            near, far = np.percentile(d[mask], [1, 99])
             width_px = xs.max() + 1 - xs.min()
-            d = d * (0.5 * min(width_px, height_px) / max(far - near, 1e-9))
+            relief0 = float(np.percentile((_rim_depth(d, mask) - d)[mask], 99.5))
+            d = d * (0.5 * min(width_px, height_px) / max(relief0, 1e-9 * float(np.abs(d[mask]).max())))
         else:  # metres -> pixels: the object is target_height_m tall (or target_width_m wide)
             size_m = params.target_width_m or params.target_height_m or 1.0
             size_px = (xs.max() + 1 - xs.min()) if params.target_width_m else height_px
