@@ -48,7 +48,21 @@ LIMITS: dict[str, Limit] = {
     "target_height_m": Limit(1e-4, 1e4, "m"),
     "target_width_m": Limit(1e-4, 1e4, "m"),
     "depth_m": Limit(1e-4, 1e4, "m"),
+    "fov_deg": Limit(0, 120, "degrees"),
+    "extra_views": Limit(0, 5, "pictures besides the front one (6 in all)", integer=True),
 }
+
+# Parameters that take one of a few names.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "depth_units": ("m", "mm", "relative"),
+}
+
+
+def check_choice(name: str, value: str) -> str:
+    """`value` if it is one of CHOICES[name], else InvalidInput listing them."""
+    if value not in CHOICES[name]:
+        raise InvalidInput(f"{name} must be one of {', '.join(CHOICES[name])}, got {quote(value)}")
+    return value
 
 
 def check(name: str, value):
