@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import trimesh
 from scipy import ndimage
 from skimage.measure import marching_cubes
 

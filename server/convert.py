@@ -27,8 +27,9 @@ MODES = {
     pb.RECONSTRUCT_MODE_RELIEF: "relief",
     pb.RECONSTRUCT_MODE_VOXEL: "voxel",
 }
+MODES.update({pb.RECONSTRUCT_MODE_MULTIVIEW: "multiview", pb.RECONSTRUCT_MODE_RGBD: "rgbd"})  # set by the inputs
+INPUT_MODES = ("multiview", "rgbd")  # asked for, they need GenerateRequest.views / .depth; reconstruct sees "auto"
 MODE_ENUMS = {name: value for value, name in MODES.items() if value != pb.RECONSTRUCT_MODE_UNSPECIFIED}
-MODE_ENUMS.update(multiview=pb.RECONSTRUCT_MODE_MULTIVIEW, rgbd=pb.RECONSTRUCT_MODE_RGBD)  # chosen by the inputs
 LEVELS = {"pass": pb.CHECK_LEVEL_PASS, "warn": pb.CHECK_LEVEL_WARN, "fail": pb.CHECK_LEVEL_FAIL}
 LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
 
@@ -73,7 +74,7 @@ def generate_params(params: pb.GenerateParams, default_faces: int):
     width = params.target_width_m if params.HasField("target_width_m") else None
     height = params.target_height_m if params.HasField("target_height_m") else (None if width else 1.0)
     rec = ReconstructParams(
-        mode=MODES[params.mode],
+        mode="auto" if MODES[params.mode] in INPUT_MODES else MODES[params.mode],
         target_height_m=height,
         target_width_m=width,
         depth_m=params.depth_m if params.HasField("depth_m") else None,

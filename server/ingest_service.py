@@ -82,6 +82,10 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         check_limit("extra_views", len(request.views))
         if request.views and request.HasField("depth"):
             raise InvalidInput("send extra views or a depth map, not both")
+        mode = convert.MODES.get(request.params.mode)
+        if (mode == "multiview" and not request.views) or (mode == "rgbd" and not request.HasField("depth")):
+            raise InvalidInput(f"mode {mode} needs {'views' if mode == 'multiview' else 'a depth map'} in the request; "
+                               "send them (the mode then follows) or pick another mode")
         views = []
         for v in request.views:
             parse_label(v.label)

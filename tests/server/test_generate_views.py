@@ -86,6 +86,7 @@ def test_views_end_to_end_deterministic_and_idempotent(server, box_views):
         extra = client.extra_inputs([("right", box_views["right"]), ("top", box_views["top"])])
         v1 = client.generate(box_views["front"], "views/box-a", params, **extra)
         v2 = client.generate(box_views["front"], "views/box-b", params, **extra)
+        assert v2.number == 1 and not v2.reused
         again = client.generate(box_views["front"], "views/box-a", params, **extra)
         fewer = client.generate(box_views["front"], "views/box-a", params,
                                 **client.extra_inputs([("right", box_views["right"])]))
@@ -110,7 +111,8 @@ def test_depth_map_end_to_end(server, sphere_rgbd):
     params = pb.GenerateParams(target_faces=6000, lod_ratios=[1.0], fov_deg=0)
     with server.client() as client:
         v = client.generate(colour, "views/sphere", params, **client.extra_inputs(depth=depth_png, depth_units="mm"))
-        again = client.generate(colour, "views/sphere-2", params, **client.extra_inputs(depth=depth_png, depth_units="mm"))
+        other = client.generate(colour, "views/sphere-2", params, **client.extra_inputs(depth=depth_png, depth_units="mm"))
+        assert other.mode == pb.RECONSTRUCT_MODE_RGBD
         glb, glb2 = client.pull("views/sphere", "1"), client.pull("views/sphere-2", "1")
     assert v.mode == pb.RECONSTRUCT_MODE_RGBD
     assert ("source-depth", 0) in {(a.kind, a.lod) for a in v.artifacts}
@@ -142,15 +144,14 @@ def test_bad_extra_inputs_are_invalid_argument(server, box_views, sphere_rgbd):
             with pytest.raises(InvalidInput, match=words) as err:
                 client.generate(image, asset, pb.GenerateParams(target_faces=2000), **fields)
             assert err.value.status == "INVALID_ARGUMENT", (asset, err.value)
+        with pytest.raises(InvalidInput, match="mode multiview needs views"):
+            client.generate(box_views["front"], "views/bad-10", pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_MULTIVIEW))
         with pytest.raises(InvalidInput, match="fov_deg"):
             client.generate(box_views["front"], "views/bad-8", pb.GenerateParams(fov_deg=150))
         with pytest.raises(InvalidInput, match="depth_units"):
             client.generate(colour, "views/bad-9", pb.GenerateParams(),
                             depth=ingest_pb2.DepthMap(data=depth_png, units="feet"))
-    with server.channel() as channel:  # nothing was stored for any of them
-        stub = ingest_pb2_grpc.IngestServiceStub(channel)
-        del stub
-    with server.client() as client:
+    with server.client() as client:  # nothing was stored for any of them
         for asset, *_ in cases:
             with pytest.raises(Exception, match="NOT_FOUND|no asset|not found"):
                 client.get_asset(asset)
