@@ -15,7 +15,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import ndimage
+from scipy.sparse.csgraph import connected_components
 from skimage.measure import marching_cubes
 
 from meshsmith.errors import InvalidInput
@@ -290,6 +292,23 @@ def _largest_body(field: np.ndarray) -> np.ndarray:
     return np.where(keep | (labels == 0), field, -np.abs(field) - 1e-3).astype(np.float32)
 
 
+def largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 3), (M, 3) -> the connected part with the most faces, vertices reindexed (marching cubes can
+    leave specks where a thin part pinches to nothing)."""
+    faces = np.asarray(faces, np.int64)
+    n = len(verts)
+    graph = sp.csr_matrix((np.ones(faces.size), (faces.ravel(), np.roll(faces, 1, axis=1).ravel())), shape=(n, n))
+    count, labels = connected_components(graph, directed=False)
+    if count > 1:
+        face_label = labels[faces[:, 0]]
+        keep = np.argmax(np.bincount(face_label))
+        faces = faces[face_label == keep]
+    used = np.unique(faces)
+    remap = np.full(n, -1, np.int64)
+    remap[used] = np.arange(len(used))
+    return verts[used], np.ascontiguousarray(remap[faces])
+
+
 def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None) -> tuple[np.ndarray, np.ndarray]:
     """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight."""
     lo, hi = bounds if bounds is not None else _coarse_bounds([c for c in cams if c.side])
@@ -297,14 +316,13 @@ def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None) -> tuple[np.ndarr
     hlo, hhi = _hull_bounds(coarse, origin, h)
     pad = 3 * float((hhi - hlo).max()) / grid
     field, origin, h = _field(cams, hlo - pad, hhi + pad, grid)
-    field = _largest_body(field)
     # clip first: the far-outside sentinel (-1e4) must not bleed through the blur and shrink the hull
     field = ndimage.gaussian_filter(np.clip(field, -4 * h, 4 * h), SMOOTH_SIGMA, mode="nearest")
+    field = _largest_body(field)
     field = np.pad(field, 1, constant_values=-h)
     field[field == 0.0] = 1e-7
     verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(h, h, h), allow_degenerate=False)
-    verts = verts.astype(np.float64) + origin - h
-    faces = np.ascontiguousarray(faces, np.int64)
+    verts, faces = largest_component(verts.astype(np.float64) + origin - h, faces)
     if check_closed(verts, faces) < 0:
         faces = np.ascontiguousarray(faces[:, ::-1])
     return verts, faces

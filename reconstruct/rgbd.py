@@ -25,6 +25,7 @@ from meshsmith.errors import InvalidInput
 
 from .assemble import check_closed, finish
 from .cameras import sample, signed_distance
+from .multiview import largest_component
 from .params import ReconstructParams, Reconstruction, check_params
 from .segment import Segmented
 from .texture import planar_uv, smooth_texture
@@ -201,8 +202,7 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
     field = np.pad(field, 1, constant_values=-step)
     field[field == 0.0] = 1e-7
     verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(step,) * 3, allow_degenerate=False)
-    verts = verts.astype(np.float64) + [a[0] - step for a in axes]
-    faces = np.ascontiguousarray(faces, np.int64)
+    verts, faces = largest_component(verts.astype(np.float64) + [a[0] - step for a in axes], faces)
     # UVs: each vertex's projection into the picture (the back sees the front mirrored, as inflate does)
     if fov:
         z = np.maximum(-verts[:, 2], 1e-9)
