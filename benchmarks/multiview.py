@@ -135,11 +135,11 @@ def run_case(case, size: int) -> list[dict]:
     for n, poses in SETS.items():
         pics = [shot(orig, yaw, pitch, size) for _, yaw, pitch in poses]
         t = time.perf_counter()
-        views = []
-        for (label, _, _), img in zip(poses, pics):
-            s = segment(img)
-            views.append(View(label, s, locate_crop(img, s), img.shape[:2]))
         try:
+            views = []
+            for (label, _, _), img in zip(poses, pics):
+                s = segment(img)
+                views.append(View(label, s, locate_crop(img, s), img.shape[:2]))
             mesh = reconstruct_views(views, ReconstructParams()).mesh
         except Exception as err:  # noqa: BLE001 - a benchmark records the failure and goes on
             rows.append({"case": case.name, "input": f"{n} views", "views": n, "error": str(err)[:200]})

@@ -54,7 +54,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("pull", parents=[common], help="download an artifact of a version (or a lockfile's assets), verifying sha256")
     p.add_argument("spec", help="NAME[@N|@latest|@channel], or the target DIR with --lock")
     p.add_argument("-o", "--output", type=Path)
-    p.add_argument("--artifact", default="glb", help="glb (default), preview, turntable, source, lods (the LOD manifest)")
+    p.add_argument("--artifact", default="glb", help="glb (default), preview, turntable, source, source-view (--lod = view number), source-depth, lods (the LOD manifest)")
     p.add_argument("--lod", type=int, default=0)
     p.add_argument("--lock", type=Path, help="fetch exactly the assets pinned in this assets.lock.json into DIR")
     p.set_defaults(func=pull)
