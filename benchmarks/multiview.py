@@ -55,6 +55,7 @@ SAMPLES = 20_000
 TAU = 0.05
 QUICK = ("cow", "spot", "suzanne", "teapot")
 GOALS = {"vol_iou": 0.75, "side_iou": 0.85}
+SKIP = ("woody",)  # a zero-thickness cut-out: its side views are empty pictures, its volume 0
 
 
 def placed(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
     names = set(args.cases.split(",")) if args.cases else set(QUICK) if args.quick else None
     rows = []
     for case in CASES:
-        if names and case.name not in names:
+        if case.name in SKIP or (names and case.name not in names):
             continue
         t = time.perf_counter()
         rows += run_case(case, args.size)

@@ -48,14 +48,12 @@ def _face_views(world: np.ndarray, faces: np.ndarray, cams) -> np.ndarray:
         u, v, _ = c.project(cen)
         inside = sample(c.sdf, u.astype(np.float32), v.astype(np.float32), -1e4) > -2.0
         score[:, i] = np.einsum("ij,ij->i", normal, c.toward(cen)) - 3.0 * ~inside
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     # faces sharing a vertex: F x V incidence, F x F through it
     inc = sp.csr_matrix((np.ones(faces.size), (np.repeat(np.arange(len(faces)), 3), faces.ravel())),
                         shape=(len(faces), len(world)))
     adj = (inc @ inc.T).tocsr()
     deg = np.asarray(adj.sum(axis=1)).ravel()
     walk = sp.diags(1.0 / np.maximum(deg, 1)) @ adj
-    del e
     for _ in range(2):
         score = walk @ score
     return np.argmax(score, axis=1)

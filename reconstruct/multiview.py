@@ -182,15 +182,27 @@ def _setup(cams: list[_Cam]) -> None:
     sides = [c for c in cams if c.side]
     for c in sides:
         _pose(c, 0.0, 1.0, (c.box[0], c.box[1]), origin)
+    square = [c for c in sides if np.allclose(np.abs(c.rot[0]).max(), 1.0)]
+    oblique = [c for c in sides if c not in square]
     others = [c for c in cams if not c.side]
-    if not others:
-        return
     lo, hi = _coarse_bounds(sides)
-    field, g0, h = _field(sides, lo, hi, COARSE)
-    hlo, hhi = _hull_bounds(field, g0, h)
-    centre = (hlo + hhi) / 2
-    for c in others:  # top/bottom: view x = world x
-        _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre)
+    if others:  # top/bottom (view x = world x): scaled and centred on the hull of the side views
+        field, g0, h = _field(square or sides, lo, hi, COARSE)
+        hlo, hhi = _hull_bounds(field, g0, h)
+        centre = (hlo + hhi) / 2
+        for c in others:
+            _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre)
+    # yaws off the axes: the bbox centre need not project to the silhouette's middle; centre them on the
+    # hull of the other views instead (orthographic)
+    fixed = square + others
+    oblique = [c for c in oblique if not c.focal]
+    if fixed and oblique:
+        field, g0, h = _field(fixed, lo, hi, COARSE)
+        pts = g0 + h * np.argwhere(field > 0)
+        if len(pts):
+            for c in oblique:
+                x = pts @ c.rot[0]
+                c.u0 = (c.box[0] + c.box[1]) / 2 - c.scale * (x.min() + x.max()) / 2
 
 
 def _near(c: _Cam, pts: np.ndarray, centre: np.ndarray) -> tuple[float, float]:

@@ -34,6 +34,7 @@ UNITS = {"m": 1.0, "mm": 1e-3, "relative": 1.0}
 GRID = 128               # voxels along the object's longest side
 THICKNESS_PRIOR = 0.15   # a front with (almost) no relief still gets this much depth, share of its short side
 SMOOTH_SIGMA = 0.6
+ROUND_SLACK = 1.25       # the back may be this much deeper than a round cross-section
 RIM_BAND = 6             # pixels from the edge used to find the rim depth
 DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F", "L")
 
@@ -166,6 +167,14 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
         inner = np.clip(sdf_px / max(float(sdf_px.max()), 1e-9), 0, 1)
         rim = rim + float(np.median(rim[mask])) * (rho_px / f) ** 2 * (1 - (1 - inner) ** 2)
     back = np.maximum(2 * rim - d, d + max(0.0, floor - relief))  # mirrored about the rim, at least the prior
+    # ...and at most a round cross-section's thickness (a sphere's exactly, with slack): a rim that lies far
+    # behind (an ear, a crease seen edge-on) must not make the whole back twice as deep
+    s_px = np.clip(sdf_px, 0, None)
+    big = float(s_px.max())
+    cap = ROUND_SLACK * 2 * np.sqrt(s_px * np.maximum(2 * big - s_px, 0))
+    if fov:
+        cap = cap * d / f  # pixels -> depth units at that depth
+    back = np.minimum(back, d + np.maximum(cap, max(0.0, floor - relief)))
     sdf = sdf_px
     d32, b32 = d.astype(np.float32), back.astype(np.float32)
     # the solid in camera space: x right, y up, z = -depth (toward the camera is +z)
