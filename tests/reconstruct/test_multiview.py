@@ -186,3 +186,17 @@ def test_labels_follow_the_convention():
     assert np.allclose(top[2], (0, 1, 0)) and np.allclose(top[1], (0, 0, -1))  # -Z at the top of the picture
     bottom = rotation(*parse_label("bottom"))
     assert np.allclose(bottom[2], (0, -1, 0)) and np.allclose(bottom[1], (0, 0, 1))
+
+
+def test_turntable_yaws_on_an_asymmetric_solid():
+    """An L-shaped solid from front, 45 and 90: the 45 deg picture is centred on the object, not on its box
+    (a regression: centring it on the bounding box called consistent pictures inconsistent)."""
+    body = trimesh.creation.box(extents=(0.6, 1.0, 0.3))
+    arm = trimesh.creation.box(extents=(0.3, 0.3, 0.6))
+    arm.apply_translation((0.45, -0.35, 0.15))
+    solid = _coloured(trimesh.boolean.union([body, arm], engine="manifold"))
+    rec = reconstruct_views(shots(solid, ("front", "45", "right", "top")), ReconstructParams(target_height_m=1.0))
+    assert np.allclose(rec.mesh.extents, solid.extents, rtol=0.02), (rec.mesh.extents, solid.extents)
+    m = merged(rec.mesh)
+    assert abs(m.volume - solid.volume) < 0.05 * solid.volume, (m.volume, solid.volume)
+    check_output(rec.mesh)
