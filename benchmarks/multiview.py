@@ -15,6 +15,8 @@ Measures (both meshes placed alike: height 1, bottom at 0, x/z centred):
   oblique   silhouettes from yaw 45, pitch 20: a view no set uses (except 4 views' yaw 45)
   F@0.05    F-score at 5% of max(x, y extent), no ICP (surface samples, 20k a side)
   depth     output z extent / true z extent
+  normal    angle between the normals of neighbouring faces of the output (before decimation), median and
+            95th percentile: depth terraces show as a heavy tail
   s         segment + reconstruct time; extra/view = (s - inflate's s) / (views - 1)
 """
 
@@ -109,7 +111,10 @@ def metrics(truth: trimesh.Trimesh, rec: trimesh.Trimesh, size: int) -> dict:
     rec.merge_vertices(merge_tex=True, merge_norm=True)
     rec = placed(rec)
     f, chamfer = f_score(truth, rec)
+    angles = np.degrees(rec.face_adjacency_angles)
     return {
+        "normal_p50": float(np.median(angles)),
+        "normal_p95": float(np.percentile(angles, 95)),
         "vol_iou": volume_iou(truth, rec),
         "side_iou": silhouette_iou(truth, rec, Camera(yaw_deg=90), size),
         "oblique_iou": silhouette_iou(truth, rec, Camera(yaw_deg=45, pitch_deg=20), size),
@@ -163,13 +168,14 @@ def fmt(v, spec=".3f") -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
-COLS = ("vol_iou", "side_iou", "oblique_iou", "f05", "chamfer_l1", "depth_ratio")
+COLS = ("vol_iou", "side_iou", "oblique_iou", "f05", "chamfer_l1", "depth_ratio", "normal_p50", "normal_p95")
 
 
 def tables(rows: list[dict]) -> list[str]:
     inputs = list(dict.fromkeys(r["input"] for r in rows))
-    out = ["| input | vol IoU 64³ | side IoU | oblique IoU | F@0.05 | Chamfer-L1 | depth ratio | s (median) | extra s / view (median) | failed |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| input | vol IoU 64³ | side IoU | oblique IoU | F@0.05 | Chamfer-L1 | depth ratio | normal step p50 (°) | p95 (°) "
+           "| s (median) | extra s / view (median) | failed |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in inputs:
         ok = [r for r in rows if r["input"] == name and "error" not in r]
         bad = [r for r in rows if r["input"] == name and "error" in r]
