@@ -94,7 +94,8 @@ LIMITS: dict[str, Limit] = {
     "depth_m": Limit(1e-4, 1e4, "m"),
     "target_faces": Limit(4, 2_000_000, "triangles", integer=True),
     "texture_size": Limit(16, 8192, "px", integer=True),
-    "fov_deg": Limit(1, 179, "degrees"),  # camera field of view (a parallel branch adds the field)
+    "fov_deg": Limit(0, 120, "degrees"),  # vertical field of view of the picture; 0 = orthographic
+    "extra_views": Limit(0, 5, "pictures besides the front one (6 in all)", integer=True),
     "seed": Limit(0, 2**53 - 1, integer=True),  # recorded in the version's parameters as a JSON number
     "lod_ratios": Limit(1e-4, 1.0),  # each share of LOD0's triangles
     "unit_scale": Limit(1e-6, 1e6, "metres per file unit"),  # micrometres .. thousands of kilometres
@@ -149,6 +150,18 @@ COUNTS: dict[str, int] = {
     "specs": 1000,
     "items": 1000,
 }
+
+# Parameters that take one of a few names.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "depth_units": ("m", "mm", "relative"),
+}
+
+
+def check_choice(name: str, value: str) -> str:
+    """`value` if it is one of CHOICES[name], else InvalidInput listing them."""
+    if value not in CHOICES[name]:
+        raise InvalidInput(f"{name} must be one of {', '.join(CHOICES[name])}, got {quote(value)}")
+    return value
 
 
 def check(name: str, value):

@@ -32,6 +32,7 @@ class ReconstructParams:
     texture_size: int = 1024                # cap; texture is a power of two <= this
     seed: int = 0
     symmetry: bool = True
+    fov_deg: float = 0.0                    # vertical field of view of the picture in degrees; 0 = orthographic
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,15 @@ class JobStore:
             return [_record(j) for j in rows]
 
     def live_inputs(self) -> set[str]:
-        """sha256s of the inputs of jobs not yet finished (GC must keep them)."""
+        """sha256s of the inputs of jobs not yet finished (GC must keep them): the main input and the extra
+        ones its request names (generate's extra views and depth map)."""
         with self.db.read() as s:
-            return set(s.scalars(sa.select(Job.input_sha256).where(Job.state.in_(("queued", "running")))))
+            rows = s.execute(sa.select(Job.input_sha256, Job.request).where(Job.state.in_(("queued", "running"))))
+            live = set()
+            for sha, request in rows:
+                live.add(sha)
+                request = request or {}
+                live.update(v["sha256"] for v in request.get("views", ()))
+                if request.get("depth"):
+                    live.add(request["depth"]["sha256"])
+            return live

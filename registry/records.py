@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-ARTIFACT_KINDS = ("glb", "preview", "turntable", "source", "obj", "stl", "3mf", "lods", "fbx", "usdz")
+ARTIFACT_KINDS = ("glb", "preview", "turntable", "source", "obj", "stl", "3mf", "lods", "fbx", "usdz",
+                  "source-view", "source-depth")  # generate's extra inputs: views (lod = 1..5) and a depth map
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from .records import ARTIFACT_KINDS, NewVersion
 from .schema import Artifact, Asset, Channel, Request, Version, VersionVerdict, utcnow
 
 OCTET = "application/octet-stream"
+INDEXED_KINDS = ("glb", "source-view")  # kinds whose `lod` is an index: LOD level, extra view number
 
 
 def _canon(value):
@@ -60,8 +61,9 @@ def validate(new: NewVersion) -> None:
     for a in new.artifacts:
         if a.kind not in ARTIFACT_KINDS:
             raise InvalidInput(f"unknown artifact kind {a.kind!r}; use one of {', '.join(ARTIFACT_KINDS)}")
-        if a.lod < 0 or (a.kind != "glb" and a.lod != 0):
-            raise InvalidInput(f"artifact {a.kind} has lod {a.lod}; only glb artifacts have LODs (0 = full)")
+        if a.lod < 0 or (a.kind not in INDEXED_KINDS and a.lod != 0):
+            raise InvalidInput(f"artifact {a.kind} has lod {a.lod}; only glb artifacts have LODs (0 = full) "
+                               "and source-view artifacts a view number")
         if (a.kind, a.lod) in seen:
             raise InvalidInput(f"two {a.kind} artifacts with lod {a.lod}; send each kind/LOD once")
         if len(a.media_type or "") > 200:

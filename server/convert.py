@@ -13,6 +13,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from meshsmith import limits
 from meshsmith.errors import InvalidInput
+from meshsmith.limits import check as check_limit
 from meshsmith.v1 import assets_pb2
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.modes import ReconstructParams
@@ -27,6 +28,8 @@ MODES = {
     pb.RECONSTRUCT_MODE_RELIEF: "relief",
     pb.RECONSTRUCT_MODE_VOXEL: "voxel",
 }
+MODES.update({pb.RECONSTRUCT_MODE_MULTIVIEW: "multiview", pb.RECONSTRUCT_MODE_RGBD: "rgbd"})  # set by the inputs
+INPUT_MODES = ("multiview", "rgbd")  # asked for, they need GenerateRequest.views / .depth; reconstruct sees "auto"
 MODE_ENUMS = {name: value for value, name in MODES.items() if value != pb.RECONSTRUCT_MODE_UNSPECIFIED}
 LEVELS = {"pass": pb.CHECK_LEVEL_PASS, "warn": pb.CHECK_LEVEL_WARN, "fail": pb.CHECK_LEVEL_FAIL}
 LEVEL_NAMES = {value: name for name, value in LEVELS.items()}
@@ -65,20 +68,33 @@ def generate_params(params: pb.GenerateParams, default_faces: int):
     width = params.target_width_m if params.HasField("target_width_m") else None
     height = params.target_height_m if params.HasField("target_height_m") else (None if width else 1.0)
     rec = ReconstructParams(
-        mode=MODES[params.mode],
+        mode="auto" if MODES[params.mode] in INPUT_MODES else MODES[params.mode],
         target_height_m=height,
         target_width_m=width,
         depth_m=params.depth_m if params.HasField("depth_m") else None,
         texture_size=texture,
         seed=params.seed,
         symmetry=not params.no_symmetry,
+        fov_deg=fov_request(params) or 0.0,
     )
     return rec, DecimateParams(target_faces=faces, error_samples=ERROR_SAMPLES), check_profiles(params.profiles), check_lod_ratios(params.lod_ratios)
 
 
-def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple[str, ...], lods: tuple[float, ...]) -> dict:
-    """The full, resolved parameters recorded with a version (and hashed for idempotence)."""
-    return {
+def fov_request(params: pb.GenerateParams) -> float | None:
+    """The requested vertical field of view (0 = orthographic), None when unset (read it from EXIF)."""
+    if not params.HasField("fov_deg"):
+        return None
+    return float(check_limit("fov_deg", params.fov_deg))
+
+
+def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple[str, ...], lods: tuple[float, ...],
+                    inputs: dict | None = None) -> dict:
+    """The full, resolved parameters recorded with a version (and hashed for idempotence).
+
+    inputs: extra inputs (views, depth map by sha256, the field of view used) recorded only when present,
+    so single-view versions keep their earlier keys.
+    """
+    return {**(inputs or {}), 
         "mode": rec.mode,
         "target_height_m": rec.target_height_m,
         "target_width_m": rec.target_width_m,

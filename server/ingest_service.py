@@ -9,7 +9,10 @@ import grpc
 
 from meshsmith import limits
 from meshsmith.errors import BY_STATUS, InvalidInput, MeshsmithError
+from meshsmith.limits import check as check_limit, check_choice
 from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
+from reconstruct.cameras import parse_label
+from reconstruct.rgbd import decode_depth
 from registry import check_asset_name
 from server import convert
 from server.auth import Authenticator
@@ -69,11 +72,39 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         asset = check_asset_name(request.asset)
         image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes)
         convert.generate_params(request.params, self.settings.default_faces)  # reject bad parameters before queueing
+        views, depth = await self._extra_inputs(request)
         caller = await self.auth.caller(context)
         rec, _ = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name, image,
-                                        generate_request(request.params), request.request_id or None)
+                                        generate_request(request.params, views, depth), request.request_id or None)
         async for event in follow(self.jobs, rec.id, context):
             yield ingest_pb2.GenerateResponse(event=event)
+
+    async def _extra_inputs(self, request: ingest_pb2.GenerateRequest):
+        """Extra views and the depth map, checked and stored as blobs -> ([(label, sha256)], (sha256, units) | None)."""
+        check_limit("extra_views", len(request.views))
+        if request.views and request.HasField("depth"):
+            raise InvalidInput("send extra views or a depth map, not both")
+        mode = convert.MODES.get(request.params.mode)
+        if (mode == "multiview" and not request.views) or (mode == "rgbd" and not request.HasField("depth")):
+            raise InvalidInput(f"mode {mode} needs {'views' if mode == 'multiview' else 'a depth map'} in the request; "
+                               "send them (the mode then follows) or pick another mode")
+        views = []
+        for v in request.views:
+            parse_label(v.label)
+            if not v.image and not v.upload_id:
+                raise InvalidInput(f"view {v.label[:40]!r} has no picture: send its image bytes or an upload_id")
+            data = await self._input(v.image, v.upload_id, f"view {v.label[:40]!r}", self.settings.max_image_bytes)
+            views.append((v.label, await asyncio.to_thread(self.jobs.registry.blobs.put, data)))
+        depth = None
+        if request.HasField("depth"):
+            d = request.depth
+            units = check_choice("depth_units", d.units or "m")
+            if not d.data and not d.upload_id:
+                raise InvalidInput("the depth map is empty: send a 16-bit PNG or 32-bit float TIFF, or an upload_id")
+            data = await self._input(d.data, d.upload_id, "depth map", self.settings.max_image_bytes)
+            await asyncio.to_thread(decode_depth, data, self.settings.max_image_pixels)  # a colour picture fails here
+            depth = (await asyncio.to_thread(self.jobs.registry.blobs.put, data), units)
+        return views, depth
 
     @streaming
     async def Import(self, request: ingest_pb2.ImportRequest, context):

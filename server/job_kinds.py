@@ -7,6 +7,7 @@ import hashlib
 from google.protobuf import json_format
 
 from meshsmith import limits
+from meshsmith.errors import MeshsmithError
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.image import ImageLimits
 from registry import NewArtifact, NewVersion, Registry
@@ -23,6 +24,7 @@ BACKEND = "geometry"
 BACKEND_VERSION = "0.1.0"
 # Mesh formats' media types come from validation; these are the other artifact kinds a version stores.
 MEDIA_TYPES = {**FORMAT_MEDIA_TYPES, "preview": "image/png", "turntable": "image/webp", "lods": "application/json"}
+# Inputs stored with a version besides "source" (the front image): "source-view" (lod = view 1..5), "source-depth".
 
 
 def sniff_image_type(data: bytes) -> str:
@@ -32,9 +34,47 @@ def sniff_image_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-def generate_request(params: pb.GenerateParams) -> dict:
-    """What a generate job row stores to run again after a restart."""
-    return {"params": json_format.MessageToDict(params, preserving_proto_field_name=True)}
+def generate_request(params: pb.GenerateParams, views=(), depth: tuple[str, str] | None = None) -> dict:
+    """What a generate job row stores to run again after a restart.
+
+    views: (label, sha256) of the extra pictures, depth: (sha256, units); their bytes are blobs, stored
+    before the job row, so a restarted server runs the job again with every input.
+    """
+    request = {"params": json_format.MessageToDict(params, preserving_proto_field_name=True)}
+    if views:
+        request["views"] = [{"label": label, "sha256": sha} for label, sha in views]
+    if depth is not None:
+        request["depth"] = {"sha256": depth[0], "units": depth[1]}
+    return request
+
+
+def _extra_inputs(registry: Registry, request: dict) -> tuple[tuple[tuple[str, bytes], ...], bytes | None, str]:
+    """The extra views' and the depth map's bytes back from the blob store."""
+    def blob(sha: str, what: str) -> bytes:
+        try:
+            return registry.blobs.existing_path(sha).read_bytes()
+        except (MeshsmithError, OSError):
+            raise MeshsmithError(f"the job's {what} is gone from the blob store; send the request again") from None
+
+    views = tuple((v["label"], blob(v["sha256"], f"view {v['label']!r}")) for v in request.get("views", ()))
+    depth = request.get("depth")
+    return views, (blob(depth["sha256"], "depth map") if depth else None), (depth or {}).get("units", "m")
+
+
+def _inputs_record(request: dict, out: Output) -> dict:
+    """The extra inputs a version records in its parameters (and so in its idempotence key)."""
+    inputs = {key: request[key] for key in ("views", "depth") if key in request}
+    if getattr(out, "fov_deg", 0.0):
+        inputs["fov_deg"] = out.fov_deg
+    return inputs
+
+
+def _extra_artifacts(registry: Registry, request: dict) -> list[NewArtifact]:
+    views, depth, _ = _extra_inputs(registry, request)
+    arts = [NewArtifact("source-view", i, data, sniff_image_type(data)) for i, (_, data) in enumerate(views, start=1)]
+    if depth is not None:
+        arts.append(NewArtifact("source-depth", 0, depth, "image/tiff" if depth[:2] in (b"II", b"MM") else sniff_image_type(depth)))
+    return arts
 
 
 def _generate_params(settings: Settings, request: dict):
@@ -60,8 +100,11 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
 
     def payload(rec, data: bytes) -> GenerateJob:
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
+        views, depth, units = _extra_inputs(registry, rec.request)
+        fov = convert.fov_request(json_format.ParseDict(rec.request["params"], pb.GenerateParams()))
         return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
-                           lod_ratios=lods, previews=settings.previews)
+                           lod_ratios=lods, previews=settings.previews, views=views, depth=depth,
+                           depth_units=units, fov_deg=fov)
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
@@ -69,12 +112,12 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             asset=rec.asset,
             author=rec.author,
             source_sha256=hashlib.sha256(data).hexdigest(),
-            parameters=convert.parameters_dict(rec_params, dec, profiles, lods),
+            parameters=convert.parameters_dict(rec_params, dec, profiles, lods, _inputs_record(rec.request, out)),
             backend=BACKEND,
             backend_version=BACKEND_VERSION,
             seed=rec_params.seed,
             mode=out.mode,
-            artifacts=_artifacts(data, sniff_image_type(data), out),
+            artifacts=_artifacts(data, sniff_image_type(data), out) + tuple(_extra_artifacts(registry, rec.request)),
             stats=out.stats,
             reports=out.reports,
             repair=out.repair,

@@ -15,8 +15,13 @@ from typing import Callable
 
 import trimesh
 
+from meshsmith.errors import InvalidInput, MeshsmithError
+from reconstruct.cameras import locate_crop
+from reconstruct.exif import fov_from_exif
 from reconstruct.image import ImageLimits, decode_image
 from reconstruct.modes import ReconstructParams, reconstruct
+from reconstruct.multiview import View, reconstruct_views
+from reconstruct.rgbd import crop_depth, decode_depth, reconstruct_rgbd
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
@@ -40,6 +45,10 @@ class GenerateJob:
     repair: RepairParams = RepairParams()
     lod_ratios: tuple[float, ...] = DEFAULT_LODS
     previews: bool = True
+    views: tuple[tuple[str, bytes], ...] = ()   # (label, encoded image) of the extra views; `image` is the front
+    depth: bytes | None = None                  # depth map aligned with `image` (RGB-D)
+    depth_units: str = "m"
+    fov_deg: float | None = None                # None: the image's EXIF focal length, else orthographic
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class Output:
     preview_png: bytes | None = None
     turntable_webp: bytes | None = None
     timings_ms: dict = field(default_factory=dict)
+    fov_deg: float = 0.0  # the field of view reconstruction used (requested, from EXIF, or 0)
 
 
 # Share of the whole job at the end of each stage, in pipeline order.
@@ -118,11 +128,19 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     """image -> decode -> segment -> reconstruct -> decimate -> repair -> place, then the common tail."""
     clock = _Clock(emit)
     rgba = decode_image(job.image, job.limits)
-    clock.done("decode", f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image")
+    fov = job.fov_deg if job.fov_deg is not None else (fov_from_exif(job.image) or 0.0)
+    rparams = dataclasses.replace(job.reconstruct, fov_deg=round(fov, 6))
+    if job.views and job.depth is not None:
+        raise InvalidInput("send extra views or a depth map, not both")
+    extra = [(label, _decode_view(label, data, job.limits)) for label, data in job.views]
+    depth = decode_depth(job.depth, job.limits.max_pixels) if job.depth is not None else None
+    clock.done("decode", f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image" + (f", {len(extra)} more views" if extra else "")
+               + (", a depth map" if depth is not None else "") + (f", field of view {fov:.1f} deg" if fov else ""))
     seg = segment(rgba, job.segment)
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
-    rec = reconstruct(seg, job.reconstruct)
-    clock.done("reconstruct", f"mode {rec.mode}: {rec.reason}; {len(rec.mesh.faces)} triangles")
+    rec = _reconstruct(rgba, seg, extra, depth, job, rparams)
+    confidence = getattr(rec, "confidence", 1.0)
+    clock.done("reconstruct", f"mode {rec.mode} (confidence {confidence:.2f}): {rec.reason}; {len(rec.mesh.faces)} triangles")
     dec = decimate(rec.mesh, job.decimate)
     clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%} of the diagonal")
     # reconstruct's meshes are closed by construction: repairing after decimation (3x fewer faces)
@@ -131,7 +149,35 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     rp = job.reconstruct
     mesh = place(mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
-    return _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
+    out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
+    return dataclasses.replace(out, fov_deg=rparams.fov_deg)
+
+
+def _decode_view(label: str, data: bytes, limits: ImageLimits):
+    try:
+        return decode_image(data, limits)
+    except MeshsmithError as err:
+        raise type(err)(f"view {label!r}: {err.message}") from None
+
+
+def _reconstruct(rgba, seg, extra, depth, job: GenerateJob, rp: ReconstructParams):
+    """One picture, several labelled views (segmented each), or a picture with its depth map."""
+    if not extra and depth is None:
+        return reconstruct(seg, rp)
+    picture = rgba.shape[:2]
+    offset = locate_crop(rgba, seg)
+    if extra:
+        views = [View("front", seg, offset, picture)]
+        for label, img in extra:
+            try:
+                s = segment(img, job.segment)
+            except MeshsmithError as err:
+                raise type(err)(f"view {label!r}: {err.message}") from None
+            views.append(View(label, s, locate_crop(img, s), img.shape[:2]))
+        return reconstruct_views(views, rp)
+    crop = crop_depth(depth, picture, offset, seg.mask.shape)
+    principal = (picture[1] / 2 - offset[1], picture[0] / 2 - offset[0])
+    return reconstruct_rgbd(seg, crop, job.depth_units, rp, principal=principal, picture_height=picture[0])
 
 
 def import_mesh(job: ImportJob, emit: Emit) -> Output:

@@ -8,20 +8,44 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("asset", "image", "params", "author", "request_id", "upload_id")
+    __slots__ = ("asset", "image", "params", "author", "request_id", "upload_id", "views", "depth")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWS_FIELD_NUMBER: _ClassVar[int]
+    DEPTH_FIELD_NUMBER: _ClassVar[int]
     asset: str
     image: bytes
     params: _types_pb2.GenerateParams
     author: str
     request_id: str
     upload_id: str
-    def __init__(self, asset: _Optional[str] = ..., image: _Optional[bytes] = ..., params: _Optional[_Union[_types_pb2.GenerateParams, _Mapping]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., upload_id: _Optional[str] = ...) -> None: ...
+    views: _containers.RepeatedCompositeFieldContainer[ViewImage]
+    depth: DepthMap
+    def __init__(self, asset: _Optional[str] = ..., image: _Optional[bytes] = ..., params: _Optional[_Union[_types_pb2.GenerateParams, _Mapping]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., upload_id: _Optional[str] = ..., views: _Optional[_Iterable[_Union[ViewImage, _Mapping]]] = ..., depth: _Optional[_Union[DepthMap, _Mapping]] = ...) -> None: ...
+
+class ViewImage(_message.Message):
+    __slots__ = ("label", "image", "upload_id")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    image: bytes
+    upload_id: str
+    def __init__(self, label: _Optional[str] = ..., image: _Optional[bytes] = ..., upload_id: _Optional[str] = ...) -> None: ...
+
+class DepthMap(_message.Message):
+    __slots__ = ("data", "upload_id", "units")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    upload_id: str
+    units: str
+    def __init__(self, data: _Optional[bytes] = ..., upload_id: _Optional[str] = ..., units: _Optional[str] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
     __slots__ = ("event",)

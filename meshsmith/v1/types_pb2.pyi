@@ -20,6 +20,8 @@ class ReconstructMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RECONSTRUCT_MODE_EXTRUDE: _ClassVar[ReconstructMode]
     RECONSTRUCT_MODE_RELIEF: _ClassVar[ReconstructMode]
     RECONSTRUCT_MODE_VOXEL: _ClassVar[ReconstructMode]
+    RECONSTRUCT_MODE_MULTIVIEW: _ClassVar[ReconstructMode]
+    RECONSTRUCT_MODE_RGBD: _ClassVar[ReconstructMode]
 
 class CheckLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -34,13 +36,15 @@ RECONSTRUCT_MODE_REVOLVE: ReconstructMode
 RECONSTRUCT_MODE_EXTRUDE: ReconstructMode
 RECONSTRUCT_MODE_RELIEF: ReconstructMode
 RECONSTRUCT_MODE_VOXEL: ReconstructMode
+RECONSTRUCT_MODE_MULTIVIEW: ReconstructMode
+RECONSTRUCT_MODE_RGBD: ReconstructMode
 CHECK_LEVEL_UNSPECIFIED: CheckLevel
 CHECK_LEVEL_PASS: CheckLevel
 CHECK_LEVEL_WARN: CheckLevel
 CHECK_LEVEL_FAIL: CheckLevel
 
 class GenerateParams(_message.Message):
-    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios")
+    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios", "fov_deg")
     MODE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FACES_FIELD_NUMBER: _ClassVar[int]
     TARGET_HEIGHT_M_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +55,7 @@ class GenerateParams(_message.Message):
     NO_SYMMETRY_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
     LOD_RATIOS_FIELD_NUMBER: _ClassVar[int]
+    FOV_DEG_FIELD_NUMBER: _ClassVar[int]
     mode: ReconstructMode
     target_faces: int
     target_height_m: float
@@ -61,7 +66,8 @@ class GenerateParams(_message.Message):
     no_symmetry: bool
     profiles: _containers.RepeatedScalarFieldContainer[str]
     lod_ratios: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ...) -> None: ...
+    fov_deg: float
+    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., fov_deg: _Optional[float] = ...) -> None: ...
 
 class Vec3(_message.Message):
     __slots__ = ("x", "y", "z")

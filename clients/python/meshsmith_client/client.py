@@ -118,6 +118,22 @@ class Client:
         for response in self._stream(self.ingest.Generate, request):
             yield response.event
 
+    INLINE_LIMIT = 3 * 2**20  # extra inputs larger than this go through Upload (one message is at most 4 MiB)
+
+    def extra_inputs(self, views=(), depth: bytes | None = None, depth_units: str = "") -> dict:
+        """GenerateRequest fields for extra views [(label, image bytes)] and a depth map; large files are uploaded."""
+        fields: dict = {}
+        if views:
+            fields["views"] = [
+                ingest_pb2.ViewImage(label=label, upload_id=self.upload(data, f"view-{label}"))
+                if len(data) > self.INLINE_LIMIT else ingest_pb2.ViewImage(label=label, image=data)
+                for label, data in views
+            ]
+        if depth is not None:
+            fields["depth"] = (ingest_pb2.DepthMap(upload_id=self.upload(depth, "depth"), units=depth_units)
+                               if len(depth) > self.INLINE_LIMIT else ingest_pb2.DepthMap(data=depth, units=depth_units))
+        return fields
+
     def generate(self, image: bytes, asset: str, params: pb.GenerateParams | None = None,
                  on_event: Callable[[pb.JobEvent], None] | None = None, **fields) -> pb.Version:
         """Run a generation to the end and return the stored version."""

@@ -44,12 +44,18 @@ def add_parser(sub) -> None:
     p.add_argument("--profile", action="append", default=[], help="extra validation profile (repeatable)")
     p.add_argument("--author", default=None, help="recorded author (default: your user name)")
     p.add_argument("--request-id", default="", help="makes retries safe: the same id returns the same version")
+    p.add_argument("--view", action="append", default=[], metavar="LABEL=IMAGE",
+                   help="another picture of the same object (repeatable, at most 5); LABEL: front, back, left, right, "
+                        "top, bottom or a yaw in degrees (right = 90, camera on +X); IMAGE is the front view")
+    p.add_argument("--depth-map", type=Path, help="depth map aligned with IMAGE (16-bit PNG or 32-bit float TIFF)")
+    p.add_argument("--depth-units", choices=("m", "mm", "relative"), default="m", help="units of --depth-map (default m)")
+    p.add_argument("--fov", type=float, help="vertical field of view in degrees (0 = orthographic; default: from EXIF)")
     p.set_defaults(func=generate)
 
     p = sub.add_parser("pull", parents=[common], help="download an artifact of a version (or a lockfile's assets), verifying sha256")
     p.add_argument("spec", help="NAME[@N|@latest|@channel], or the target DIR with --lock")
     p.add_argument("-o", "--output", type=Path)
-    p.add_argument("--artifact", default="glb", help="glb (default), preview, turntable, source, lods (the LOD manifest)")
+    p.add_argument("--artifact", default="glb", help="glb (default), preview, turntable, source, source-view (--lod = view number), source-depth, lods (the LOD manifest)")
     p.add_argument("--lod", type=int, default=0)
     p.add_argument("--lock", type=Path, help="fetch exactly the assets pinned in this assets.lock.json into DIR")
     p.set_defaults(func=pull)
@@ -76,6 +82,7 @@ def _params(args) -> pb.GenerateParams:
         ("depth_m", args.depth),
         ("target_faces", args.faces),
         ("texture_size", args.texture_size),
+        ("fov_deg", getattr(args, "fov", None)),
     ):
         if value is not None:
             setattr(params, field, limits.check(field, value))
@@ -105,11 +112,29 @@ def summary(v: pb.Version) -> str:
     return "\n".join(lines)
 
 
-def generate(args) -> int:
+def _read(path: Path) -> bytes:
     try:
-        image = args.image.read_bytes()
+        return path.read_bytes()
     except OSError as err:
-        raise InvalidInput(f"cannot read {args.image}: {err.strerror}") from None
+        raise InvalidInput(f"cannot read {path}: {err.strerror}") from None
+
+
+def _views(specs: list[str]) -> list[tuple[str, bytes]]:
+    """['right=side.png', ...] -> [(label, bytes)]."""
+    out = []
+    for spec in specs:
+        label, sep, path = spec.partition("=")
+        if not sep or not label or not path:
+            raise InvalidInput(f"--view takes LABEL=IMAGE (e.g. right=side.png or 45=turn45.jpg), got {spec!r}")
+        out.append((label.strip(), _read(Path(path))))
+    return out
+
+
+def generate(args) -> int:
+    image = _read(args.image)
+    views = _views(getattr(args, "view", []))
+    depth_map = getattr(args, "depth_map", None)
+    depth = _read(depth_map) if depth_map else None
     params = _params(args)  # out-of-range values fail here, before connecting
     bar = ProgressBar()
     with connect(args) as client:
@@ -121,6 +146,7 @@ def generate(args) -> int:
                 on_event=None if args.json else bar.update,
                 author=args.author or getpass.getuser(),
                 request_id=args.request_id,
+                **client.extra_inputs(views, depth, args.depth_units if depth is not None else ""),
             )
         finally:
             if not args.json:

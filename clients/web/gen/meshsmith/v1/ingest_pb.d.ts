@@ -54,6 +54,20 @@ export declare type GenerateRequest = Message<"meshsmith.v1.GenerateRequest"> & 
    * @generated from field: string upload_id = 6;
    */
   uploadId: string;
+
+  /**
+   * More pictures of the same object (at most 5; `image` is the front view). See ViewImage.
+   *
+   * @generated from field: repeated meshsmith.v1.ViewImage views = 7;
+   */
+  views: ViewImage[];
+
+  /**
+   * A depth map aligned with the image (RGB-D input). Not together with views.
+   *
+   * @generated from field: meshsmith.v1.DepthMap depth = 8;
+   */
+  depth?: DepthMap | undefined;
 };
 
 /**
@@ -61,6 +75,75 @@ export declare type GenerateRequest = Message<"meshsmith.v1.GenerateRequest"> & 
  * Use `create(GenerateRequestSchema)` to create a new message.
  */
 export declare const GenerateRequestSchema: GenMessage<GenerateRequest>;
+
+/**
+ * One more picture of the object for multi-view reconstruction. Convention (glTF): +Y up, the object's
+ * front faces +Z; yaw t puts the camera at (sin t, 0, cos t) looking at the object with +Y up.
+ *
+ * @generated from message meshsmith.v1.ViewImage
+ */
+export declare type ViewImage = Message<"meshsmith.v1.ViewImage"> & {
+  /**
+   * "front", "back", "left", "right", "top", "bottom" or a yaw in degrees ("45"): front 0, right 90
+   * (camera on +X), back 180, left 270; top: camera on +Y, -Z at the top of the picture; bottom: camera
+   * on -Y, +Z at the top.
+   *
+   * @generated from field: string label = 1;
+   */
+  label: string;
+
+  /**
+   * Encoded image (PNG, JPEG, WebP...).
+   *
+   * @generated from field: bytes image = 2;
+   */
+  image: Uint8Array;
+
+  /**
+   * Instead of image: the id an Upload call returned.
+   *
+   * @generated from field: string upload_id = 3;
+   */
+  uploadId: string;
+};
+
+/**
+ * Describes the message meshsmith.v1.ViewImage.
+ * Use `create(ViewImageSchema)` to create a new message.
+ */
+export declare const ViewImageSchema: GenMessage<ViewImage>;
+
+/**
+ * A depth map the same size as the image: 16-bit PNG or 32-bit float TIFF, z-depth per pixel, 0 = none.
+ *
+ * @generated from message meshsmith.v1.DepthMap
+ */
+export declare type DepthMap = Message<"meshsmith.v1.DepthMap"> & {
+  /**
+   * @generated from field: bytes data = 1;
+   */
+  data: Uint8Array;
+
+  /**
+   * Instead of data: the id an Upload call returned.
+   *
+   * @generated from field: string upload_id = 2;
+   */
+  uploadId: string;
+
+  /**
+   * "m", "mm" or "relative" (unknown scale); empty = "m".
+   *
+   * @generated from field: string units = 3;
+   */
+  units: string;
+};
+
+/**
+ * Describes the message meshsmith.v1.DepthMap.
+ * Use `create(DepthMapSchema)` to create a new message.
+ */
+export declare const DepthMapSchema: GenMessage<DepthMap>;
 
 /**
  * @generated from message meshsmith.v1.GenerateResponse

@@ -9,7 +9,7 @@ import { file_meshsmith_v1_types } from "./types_pb.js";
  * Describes the file meshsmith/v1/ingest.proto.
  */
 export const file_meshsmith_v1_ingest = /*@__PURE__*/
-  fileDesc("ChltZXNoc21pdGgvdjEvaW5nZXN0LnByb3RvEgxtZXNoc21pdGgudjEilAEKD0dlbmVyYXRlUmVxdWVzdBINCgVhc3NldBgBIAEoCRINCgVpbWFnZRgCIAEoDBIsCgZwYXJhbXMYAyABKAsyHC5tZXNoc21pdGgudjEuR2VuZXJhdGVQYXJhbXMSDgoGYXV0aG9yGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKAkSEQoJdXBsb2FkX2lkGAYgASgJIjkKEEdlbmVyYXRlUmVzcG9uc2USJQoFZXZlbnQYASABKAsyFi5tZXNoc21pdGgudjEuSm9iRXZlbnQiZgoPVmFsaWRhdGVSZXF1ZXN0EgwKBG1lc2gYASABKAwSEAoIZmlsZW5hbWUYAiABKAkSEAoIcHJvZmlsZXMYAyADKAkSEQoJdXBsb2FkX2lkGAQgASgJEg4KBnJlcGFpchgFIAEoCCKUAQoQVmFsaWRhdGVSZXNwb25zZRIvCgdyZXBvcnRzGAEgAygLMh4ubWVzaHNtaXRoLnYxLlZhbGlkYXRpb25SZXBvcnQSJgoFc3RhdHMYAiABKAsyFy5tZXNoc21pdGgudjEuTWVzaFN0YXRzEicKBnJlcGFpchgDIAEoCzIXLm1lc2hzbWl0aC52MS5SZXBhaXJMb2ci7QEKDUltcG9ydFJlcXVlc3QSDQoFYXNzZXQYASABKAkSDAoEbWVzaBgCIAEoDBIQCghmaWxlbmFtZRgDIAEoCRIRCgl1cGxvYWRfaWQYBCABKAkSFAoMdGFyZ2V0X2ZhY2VzGAUgASgNEhIKCmxvZF9yYXRpb3MYBiADKAESEAoIcHJvZmlsZXMYByADKAkSDgoGYXV0aG9yGAggASgJEhIKCnJlcXVlc3RfaWQYCSABKAkSEgoKd2F0ZXJ0aWdodBgKIAEoCBIXCgp1bml0X3NjYWxlGAsgASgBSACIAQFCDQoLX3VuaXRfc2NhbGUiNwoOSW1wb3J0UmVzcG9uc2USJQoFZXZlbnQYASABKAsyFi5tZXNoc21pdGgudjEuSm9iRXZlbnQiVgoNVXBsb2FkUmVxdWVzdBIsCgZoZWFkZXIYASABKAsyGi5tZXNoc21pdGgudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0Ij4KDFVwbG9hZEhlYWRlchIQCghmaWxlbmFtZRgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCSJBCg5VcGxvYWRSZXNwb25zZRIRCgl1cGxvYWRfaWQYASABKAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkiUAoJQmF0Y2hJdGVtEg0KBWFzc2V0GAEgASgJEhEKCXVwbG9hZF9pZBgCIAEoCRINCgVpbWFnZRgDIAEoDBISCgpyZXF1ZXN0X2lkGAQgASgJIpEBChRCYXRjaEdlbmVyYXRlUmVxdWVzdBImCgVpdGVtcxgBIAMoCzIXLm1lc2hzbWl0aC52MS5CYXRjaEl0ZW0SLAoGcGFyYW1zGAIgASgLMhwubWVzaHNtaXRoLnYxLkdlbmVyYXRlUGFyYW1zEhMKC2NvbmN1cnJlbmN5GAMgASgNEg4KBmF1dGhvchgEIAEoCSKQAQoPQmF0Y2hJdGVtUmVzdWx0Eg0KBWluZGV4GAEgASgNEg0KBWFzc2V0GAIgASgJEgoKAm9rGAMgASgIEg8KB3ZlcnNpb24YBCABKA0SDgoGcmV1c2VkGAUgASgIEiIKBWVycm9yGAYgASgLMhMubWVzaHNtaXRoLnYxLkVycm9yEg4KBmpvYl9pZBgHIAEoCSJJCgxCYXRjaFN1bW1hcnkSDQoFdG90YWwYASABKA0SCgoCb2sYAiABKA0SDgoGZmFpbGVkGAMgASgNEg4KBnJldXNlZBgEIAEoDSJ9ChVCYXRjaEdlbmVyYXRlUmVzcG9uc2USLQoEaXRlbRgBIAEoCzIdLm1lc2hzbWl0aC52MS5CYXRjaEl0ZW1SZXN1bHRIABItCgdzdW1tYXJ5GAIgASgLMhoubWVzaHNtaXRoLnYxLkJhdGNoU3VtbWFyeUgAQgYKBHBhcnQykQMKDUluZ2VzdFNlcnZpY2USSwoIR2VuZXJhdGUSHS5tZXNoc21pdGgudjEuR2VuZXJhdGVSZXF1ZXN0Gh4ubWVzaHNtaXRoLnYxLkdlbmVyYXRlUmVzcG9uc2UwARJJCghWYWxpZGF0ZRIdLm1lc2hzbWl0aC52MS5WYWxpZGF0ZVJlcXVlc3QaHi5tZXNoc21pdGgudjEuVmFsaWRhdGVSZXNwb25zZRJFCgZJbXBvcnQSGy5tZXNoc21pdGgudjEuSW1wb3J0UmVxdWVzdBocLm1lc2hzbWl0aC52MS5JbXBvcnRSZXNwb25zZTABEkUKBlVwbG9hZBIbLm1lc2hzbWl0aC52MS5VcGxvYWRSZXF1ZXN0GhwubWVzaHNtaXRoLnYxLlVwbG9hZFJlc3BvbnNlKAESWgoNQmF0Y2hHZW5lcmF0ZRIiLm1lc2hzbWl0aC52MS5CYXRjaEdlbmVyYXRlUmVxdWVzdBojLm1lc2hzbWl0aC52MS5CYXRjaEdlbmVyYXRlUmVzcG9uc2UwAWIGcHJvdG8z", [file_meshsmith_v1_types]);
+  fileDesc("ChltZXNoc21pdGgvdjEvaW5nZXN0LnByb3RvEgxtZXNoc21pdGgudjEi4wEKD0dlbmVyYXRlUmVxdWVzdBINCgVhc3NldBgBIAEoCRINCgVpbWFnZRgCIAEoDBIsCgZwYXJhbXMYAyABKAsyHC5tZXNoc21pdGgudjEuR2VuZXJhdGVQYXJhbXMSDgoGYXV0aG9yGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKAkSEQoJdXBsb2FkX2lkGAYgASgJEiYKBXZpZXdzGAcgAygLMhcubWVzaHNtaXRoLnYxLlZpZXdJbWFnZRIlCgVkZXB0aBgIIAEoCzIWLm1lc2hzbWl0aC52MS5EZXB0aE1hcCI8CglWaWV3SW1hZ2USDQoFbGFiZWwYASABKAkSDQoFaW1hZ2UYAiABKAwSEQoJdXBsb2FkX2lkGAMgASgJIjoKCERlcHRoTWFwEgwKBGRhdGEYASABKAwSEQoJdXBsb2FkX2lkGAIgASgJEg0KBXVuaXRzGAMgASgJIjkKEEdlbmVyYXRlUmVzcG9uc2USJQoFZXZlbnQYASABKAsyFi5tZXNoc21pdGgudjEuSm9iRXZlbnQiZgoPVmFsaWRhdGVSZXF1ZXN0EgwKBG1lc2gYASABKAwSEAoIZmlsZW5hbWUYAiABKAkSEAoIcHJvZmlsZXMYAyADKAkSEQoJdXBsb2FkX2lkGAQgASgJEg4KBnJlcGFpchgFIAEoCCKUAQoQVmFsaWRhdGVSZXNwb25zZRIvCgdyZXBvcnRzGAEgAygLMh4ubWVzaHNtaXRoLnYxLlZhbGlkYXRpb25SZXBvcnQSJgoFc3RhdHMYAiABKAsyFy5tZXNoc21pdGgudjEuTWVzaFN0YXRzEicKBnJlcGFpchgDIAEoCzIXLm1lc2hzbWl0aC52MS5SZXBhaXJMb2ci7QEKDUltcG9ydFJlcXVlc3QSDQoFYXNzZXQYASABKAkSDAoEbWVzaBgCIAEoDBIQCghmaWxlbmFtZRgDIAEoCRIRCgl1cGxvYWRfaWQYBCABKAkSFAoMdGFyZ2V0X2ZhY2VzGAUgASgNEhIKCmxvZF9yYXRpb3MYBiADKAESEAoIcHJvZmlsZXMYByADKAkSDgoGYXV0aG9yGAggASgJEhIKCnJlcXVlc3RfaWQYCSABKAkSEgoKd2F0ZXJ0aWdodBgKIAEoCBIXCgp1bml0X3NjYWxlGAsgASgBSACIAQFCDQoLX3VuaXRfc2NhbGUiNwoOSW1wb3J0UmVzcG9uc2USJQoFZXZlbnQYASABKAsyFi5tZXNoc21pdGgudjEuSm9iRXZlbnQiVgoNVXBsb2FkUmVxdWVzdBIsCgZoZWFkZXIYASABKAsyGi5tZXNoc21pdGgudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0Ij4KDFVwbG9hZEhlYWRlchIQCghmaWxlbmFtZRgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCSJBCg5VcGxvYWRSZXNwb25zZRIRCgl1cGxvYWRfaWQYASABKAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkiUAoJQmF0Y2hJdGVtEg0KBWFzc2V0GAEgASgJEhEKCXVwbG9hZF9pZBgCIAEoCRINCgVpbWFnZRgDIAEoDBISCgpyZXF1ZXN0X2lkGAQgASgJIpEBChRCYXRjaEdlbmVyYXRlUmVxdWVzdBImCgVpdGVtcxgBIAMoCzIXLm1lc2hzbWl0aC52MS5CYXRjaEl0ZW0SLAoGcGFyYW1zGAIgASgLMhwubWVzaHNtaXRoLnYxLkdlbmVyYXRlUGFyYW1zEhMKC2NvbmN1cnJlbmN5GAMgASgNEg4KBmF1dGhvchgEIAEoCSKQAQoPQmF0Y2hJdGVtUmVzdWx0Eg0KBWluZGV4GAEgASgNEg0KBWFzc2V0GAIgASgJEgoKAm9rGAMgASgIEg8KB3ZlcnNpb24YBCABKA0SDgoGcmV1c2VkGAUgASgIEiIKBWVycm9yGAYgASgLMhMubWVzaHNtaXRoLnYxLkVycm9yEg4KBmpvYl9pZBgHIAEoCSJJCgxCYXRjaFN1bW1hcnkSDQoFdG90YWwYASABKA0SCgoCb2sYAiABKA0SDgoGZmFpbGVkGAMgASgNEg4KBnJldXNlZBgEIAEoDSJ9ChVCYXRjaEdlbmVyYXRlUmVzcG9uc2USLQoEaXRlbRgBIAEoCzIdLm1lc2hzbWl0aC52MS5CYXRjaEl0ZW1SZXN1bHRIABItCgdzdW1tYXJ5GAIgASgLMhoubWVzaHNtaXRoLnYxLkJhdGNoU3VtbWFyeUgAQgYKBHBhcnQykQMKDUluZ2VzdFNlcnZpY2USSwoIR2VuZXJhdGUSHS5tZXNoc21pdGgudjEuR2VuZXJhdGVSZXF1ZXN0Gh4ubWVzaHNtaXRoLnYxLkdlbmVyYXRlUmVzcG9uc2UwARJJCghWYWxpZGF0ZRIdLm1lc2hzbWl0aC52MS5WYWxpZGF0ZVJlcXVlc3QaHi5tZXNoc21pdGgudjEuVmFsaWRhdGVSZXNwb25zZRJFCgZJbXBvcnQSGy5tZXNoc21pdGgudjEuSW1wb3J0UmVxdWVzdBocLm1lc2hzbWl0aC52MS5JbXBvcnRSZXNwb25zZTABEkUKBlVwbG9hZBIbLm1lc2hzbWl0aC52MS5VcGxvYWRSZXF1ZXN0GhwubWVzaHNtaXRoLnYxLlVwbG9hZFJlc3BvbnNlKAESWgoNQmF0Y2hHZW5lcmF0ZRIiLm1lc2hzbWl0aC52MS5CYXRjaEdlbmVyYXRlUmVxdWVzdBojLm1lc2hzbWl0aC52MS5CYXRjaEdlbmVyYXRlUmVzcG9uc2UwAWIGcHJvdG8z", [file_meshsmith_v1_types]);
 
 /**
  * Describes the message meshsmith.v1.GenerateRequest.
@@ -19,95 +19,109 @@ export const GenerateRequestSchema = /*@__PURE__*/
   messageDesc(file_meshsmith_v1_ingest, 0);
 
 /**
+ * Describes the message meshsmith.v1.ViewImage.
+ * Use `create(ViewImageSchema)` to create a new message.
+ */
+export const ViewImageSchema = /*@__PURE__*/
+  messageDesc(file_meshsmith_v1_ingest, 1);
+
+/**
+ * Describes the message meshsmith.v1.DepthMap.
+ * Use `create(DepthMapSchema)` to create a new message.
+ */
+export const DepthMapSchema = /*@__PURE__*/
+  messageDesc(file_meshsmith_v1_ingest, 2);
+
+/**
  * Describes the message meshsmith.v1.GenerateResponse.
  * Use `create(GenerateResponseSchema)` to create a new message.
  */
 export const GenerateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 1);
+  messageDesc(file_meshsmith_v1_ingest, 3);
 
 /**
  * Describes the message meshsmith.v1.ValidateRequest.
  * Use `create(ValidateRequestSchema)` to create a new message.
  */
 export const ValidateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 2);
+  messageDesc(file_meshsmith_v1_ingest, 4);
 
 /**
  * Describes the message meshsmith.v1.ValidateResponse.
  * Use `create(ValidateResponseSchema)` to create a new message.
  */
 export const ValidateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 3);
+  messageDesc(file_meshsmith_v1_ingest, 5);
 
 /**
  * Describes the message meshsmith.v1.ImportRequest.
  * Use `create(ImportRequestSchema)` to create a new message.
  */
 export const ImportRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 4);
+  messageDesc(file_meshsmith_v1_ingest, 6);
 
 /**
  * Describes the message meshsmith.v1.ImportResponse.
  * Use `create(ImportResponseSchema)` to create a new message.
  */
 export const ImportResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 5);
+  messageDesc(file_meshsmith_v1_ingest, 7);
 
 /**
  * Describes the message meshsmith.v1.UploadRequest.
  * Use `create(UploadRequestSchema)` to create a new message.
  */
 export const UploadRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 6);
+  messageDesc(file_meshsmith_v1_ingest, 8);
 
 /**
  * Describes the message meshsmith.v1.UploadHeader.
  * Use `create(UploadHeaderSchema)` to create a new message.
  */
 export const UploadHeaderSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 7);
+  messageDesc(file_meshsmith_v1_ingest, 9);
 
 /**
  * Describes the message meshsmith.v1.UploadResponse.
  * Use `create(UploadResponseSchema)` to create a new message.
  */
 export const UploadResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 8);
+  messageDesc(file_meshsmith_v1_ingest, 10);
 
 /**
  * Describes the message meshsmith.v1.BatchItem.
  * Use `create(BatchItemSchema)` to create a new message.
  */
 export const BatchItemSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 9);
+  messageDesc(file_meshsmith_v1_ingest, 11);
 
 /**
  * Describes the message meshsmith.v1.BatchGenerateRequest.
  * Use `create(BatchGenerateRequestSchema)` to create a new message.
  */
 export const BatchGenerateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 10);
+  messageDesc(file_meshsmith_v1_ingest, 12);
 
 /**
  * Describes the message meshsmith.v1.BatchItemResult.
  * Use `create(BatchItemResultSchema)` to create a new message.
  */
 export const BatchItemResultSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 11);
+  messageDesc(file_meshsmith_v1_ingest, 13);
 
 /**
  * Describes the message meshsmith.v1.BatchSummary.
  * Use `create(BatchSummarySchema)` to create a new message.
  */
 export const BatchSummarySchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 12);
+  messageDesc(file_meshsmith_v1_ingest, 14);
 
 /**
  * Describes the message meshsmith.v1.BatchGenerateResponse.
  * Use `create(BatchGenerateResponseSchema)` to create a new message.
  */
 export const BatchGenerateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 13);
+  messageDesc(file_meshsmith_v1_ingest, 15);
 
 /**
  * Making new versions and checking meshes: what the Unity plugin, artists and CI use.

@@ -84,6 +84,14 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
    * @generated from field: repeated double lod_ratios = 10;
    */
   lodRatios: number[];
+
+  /**
+   * Vertical field of view of the picture(s) in degrees, 0..120; 0 = orthographic. Unset: read from the
+   * image's EXIF focal length (35 mm equivalent, or focal length + sensor size) when present, else 0.
+   *
+   * @generated from field: optional double fov_deg = 11;
+   */
+  fovDeg?: number | undefined;
 };
 
 /**
@@ -347,14 +355,14 @@ export declare const RepairLogSchema: GenMessage<RepairLog>;
  */
 export declare type Artifact = Message<"meshsmith.v1.Artifact"> & {
   /**
-   * "glb", "preview", "turntable", "source", "obj", "stl", "3mf".
+   * "glb", "preview", "turntable", "source", "source-view", "source-depth", "obj", "stl", "3mf".
    *
    * @generated from field: string kind = 1;
    */
   kind: string;
 
   /**
-   * Level of detail for "glb" (0 = full).
+   * Level of detail for "glb" (0 = full); the view number (1..5) for "source-view".
    *
    * @generated from field: uint32 lod = 2;
    */
@@ -746,6 +754,20 @@ export enum ReconstructMode {
    * @generated from enum value: RECONSTRUCT_MODE_VOXEL = 6;
    */
   VOXEL = 6,
+
+  /**
+   * Visual hull of several labelled views (set by the server when GenerateRequest.views is given).
+   *
+   * @generated from enum value: RECONSTRUCT_MODE_MULTIVIEW = 7;
+   */
+  MULTIVIEW = 7,
+
+  /**
+   * Front surface from a depth map (set by the server when GenerateRequest.depth is given).
+   *
+   * @generated from enum value: RECONSTRUCT_MODE_RGBD = 8;
+   */
+  RGBD = 8,
 }
 
 /**

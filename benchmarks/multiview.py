@@ -1,0 +1,226 @@
+"""Multi-view and RGB-D input on the corpus meshes: volume IoU, side IoU, F-score, time per extra view.
+
+    .venv/bin/python benchmarks/multiview.py [--size 512] [--quick] [--cases cow,spot]
+
+Every corpus mesh (oriented as in benchmarks/quality.py) is rendered orthographically (reconstruct/render.py,
+fit "view", lit, on white) from the views of each set below, segmented like a user's picture and rebuilt
+with reconstruct.multiview. RGB-D: the front picture plus the z-depth a perfect sensor would give
+(reconstruct/depthcast.py, ray cast), in metres, with target_height_m = the true height (orthographic
+metric depth needs the pixel size). Baselines in the same table: single-view inflate on the front picture,
+and an ellipsoid filling the true bounding box.
+
+Measures (both meshes placed alike: height 1, bottom at 0, x/z centred):
+  vol IoU   occupancy on a 64^3 grid over the union of both boxes (ray-parity inside test)
+  side IoU  silhouettes rendered from the right (yaw 90) — an input view from 2 views on
+  oblique   silhouettes from yaw 45, pitch 20: a view no set uses (except 4 views' yaw 45)
+  F@0.05    F-score at 5% of max(x, y extent), no ICP (surface samples, 20k a side)
+  depth     output z extent / true z extent
+  normal    angle between the normals of neighbouring faces of the output (before decimation), median and
+            95th percentile: depth terraces show as a heavy tail
+  s         segment + reconstruct time; extra/view = (s - inflate's s) / (views - 1)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from scipy.spatial import cKDTree
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.quality import CASES, load_case  # noqa: E402
+from reconstruct.cameras import locate_crop  # noqa: E402
+from reconstruct.depthcast import rgbd  # noqa: E402
+from reconstruct.modes import ReconstructParams, reconstruct  # noqa: E402
+from reconstruct.multiview import View, reconstruct_views  # noqa: E402
+from reconstruct.render import Camera, RenderParams, mask_iou, render, render_silhouette  # noqa: E402
+from reconstruct.rgbd import crop_depth, reconstruct_rgbd  # noqa: E402
+from reconstruct.segment import segment  # noqa: E402
+
+OUT_JSON = ROOT / "benchmarks" / "out" / "multiview.json"
+OUT_MD = ROOT / "benchmarks" / "results" / "multiview.md"
+SETS = {
+    2: (("front", 0, 0), ("right", 90, 0)),
+    3: (("front", 0, 0), ("right", 90, 0), ("top", 0, 90)),
+    4: (("front", 0, 0), ("right", 90, 0), ("top", 0, 90), ("45", 45, 0)),
+}
+GRID = 64
+SAMPLES = 20_000
+TAU = 0.05
+QUICK = ("cow", "spot", "suzanne", "teapot")
+GOALS = {"vol_iou": 0.75, "side_iou": 0.85}
+SKIP = ("woody",)  # a zero-thickness cut-out: its side views are empty pictures, its volume 0
+
+
+def placed(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """Height 1, bottom at y = 0, x and z centred (the pipeline's placement)."""
+    m = mesh.copy()
+    lo, hi = m.bounds
+    m.apply_translation([-(lo[0] + hi[0]) / 2, -lo[1], -(lo[2] + hi[2]) / 2])
+    m.apply_scale(1.0 / max(hi[1] - lo[1], 1e-12))
+    return m
+
+
+def ellipsoid(ref: trimesh.Trimesh) -> trimesh.Trimesh:
+    lo, hi = ref.bounds
+    e = trimesh.creation.icosphere(subdivisions=4)
+    e.apply_scale((hi - lo) / 2)
+    e.apply_translation((lo + hi) / 2)
+    return e
+
+
+def occupancy(mesh: trimesh.Trimesh, pts: np.ndarray) -> np.ndarray:
+    return mesh.contains(pts)
+
+
+def volume_iou(a: trimesh.Trimesh, b: trimesh.Trimesh) -> float:
+    lo = np.minimum(a.bounds[0], b.bounds[0])
+    hi = np.maximum(a.bounds[1], b.bounds[1])
+    axes = [lo[k] + (np.arange(GRID) + 0.5) * (hi[k] - lo[k]) / GRID for k in range(3)]
+    pts = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    oa, ob = occupancy(a, pts), occupancy(b, pts)
+    union = np.logical_or(oa, ob).sum()
+    return float(np.logical_and(oa, ob).sum() / union) if union else 1.0
+
+
+def f_score(a: trimesh.Trimesh, b: trimesh.Trimesh) -> tuple[float, float]:
+    """(F@TAU, Chamfer-L1) between surfaces, in units of max(x, y extent) of a, no ICP."""
+    scale = float(max(a.extents[:2]))
+    pa = trimesh.sample.sample_surface(a, SAMPLES, seed=0)[0] / scale
+    pb = trimesh.sample.sample_surface(b, SAMPLES, seed=1)[0] / scale
+    d_ba = cKDTree(pa).query(pb)[0]
+    d_ab = cKDTree(pb).query(pa)[0]
+    p, r = float(np.mean(d_ba < TAU)), float(np.mean(d_ab < TAU))
+    return (0.0 if p + r == 0 else 2 * p * r / (p + r)), float((d_ab.mean() + d_ba.mean()) / 2)
+
+
+def silhouette_iou(a: trimesh.Trimesh, b: trimesh.Trimesh, cam: Camera, size: int) -> float:
+    return mask_iou(render_silhouette(a, cam, size=size), render_silhouette(b, cam, size=size))
+
+
+def metrics(truth: trimesh.Trimesh, rec: trimesh.Trimesh, size: int) -> dict:
+    rec = rec.copy()
+    rec.merge_vertices(merge_tex=True, merge_norm=True)
+    rec = placed(rec)
+    f, chamfer = f_score(truth, rec)
+    angles = np.degrees(rec.face_adjacency_angles)
+    return {
+        "normal_p50": float(np.median(angles)),
+        "normal_p95": float(np.percentile(angles, 95)),
+        "vol_iou": volume_iou(truth, rec),
+        "side_iou": silhouette_iou(truth, rec, Camera(yaw_deg=90), size),
+        "oblique_iou": silhouette_iou(truth, rec, Camera(yaw_deg=45, pitch_deg=20), size),
+        "f05": f,
+        "chamfer_l1": chamfer,
+        "depth_ratio": float(rec.extents[2] / max(truth.extents[2], 1e-12)),
+    }
+
+
+def shot(mesh: trimesh.Trimesh, yaw: float, pitch: float, size: int) -> np.ndarray:
+    return render(mesh, Camera(yaw_deg=yaw, pitch_deg=pitch), RenderParams(size=size, background=(255, 255, 255, 255)))
+
+
+def run_case(case, size: int) -> list[dict]:
+    orig = load_case(case)
+    truth = placed(orig)
+    rows = []
+    front = shot(orig, 0, 0, size)
+    t = time.perf_counter()
+    seg = segment(front)
+    single = reconstruct(seg, ReconstructParams(mode="inflate")).mesh
+    t_single = time.perf_counter() - t
+    rows.append({"case": case.name, "input": "1 view, inflate", "views": 1, "s": t_single, **metrics(truth, single, size)})
+    for n, poses in SETS.items():
+        pics = [shot(orig, yaw, pitch, size) for _, yaw, pitch in poses]
+        t = time.perf_counter()
+        try:
+            views = []
+            for (label, _, _), img in zip(poses, pics):
+                s = segment(img)
+                views.append(View(label, s, locate_crop(img, s), img.shape[:2]))
+            mesh = reconstruct_views(views, ReconstructParams()).mesh
+        except Exception as err:  # noqa: BLE001 - a benchmark records the failure and goes on
+            rows.append({"case": case.name, "input": f"{n} views", "views": n, "error": str(err)[:200]})
+            continue
+        dt = time.perf_counter() - t
+        rows.append({"case": case.name, "input": f"{n} views", "views": n, "s": dt,
+                     "extra_per_view_s": (dt - t_single) / (n - 1), **metrics(truth, mesh, size)})
+    img, depth = rgbd(orig, size)
+    t = time.perf_counter()
+    seg = segment(img)
+    y, x = locate_crop(img, seg)
+    crop = crop_depth(depth, img.shape[:2], (y, x), seg.mask.shape)
+    mesh = reconstruct_rgbd(seg, crop, "m", ReconstructParams(target_height_m=float(orig.extents[1]))).mesh
+    rows.append({"case": case.name, "input": "RGB-D", "views": 1, "s": time.perf_counter() - t, **metrics(truth, mesh, size)})
+    rows.append({"case": case.name, "input": "ellipsoid in true bbox", "views": 0, **metrics(truth, ellipsoid(truth), size)})
+    return rows
+
+
+def fmt(v, spec=".3f") -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
+
+
+COLS = ("vol_iou", "side_iou", "oblique_iou", "f05", "chamfer_l1", "depth_ratio", "normal_p50", "normal_p95")
+
+
+def tables(rows: list[dict]) -> list[str]:
+    inputs = list(dict.fromkeys(r["input"] for r in rows))
+    out = ["| input | vol IoU 64³ | side IoU | oblique IoU | F@0.05 | Chamfer-L1 | depth ratio | normal step p50 (°) | p95 (°) "
+           "| s (median) | extra s / view (median) | failed |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in inputs:
+        ok = [r for r in rows if r["input"] == name and "error" not in r]
+        bad = [r for r in rows if r["input"] == name and "error" in r]
+        means = [fmt(float(np.mean([r[c] for r in ok]))) if ok else "–" for c in COLS]
+        s = fmt(float(np.median([r["s"] for r in ok])), ".2f") if ok and "s" in ok[0] else "–"
+        extra = [r["extra_per_view_s"] for r in ok if "extra_per_view_s" in r]
+        out.append(f"| {name} | " + " | ".join(means) + f" | {s} | {fmt(float(np.median(extra)), '.2f') if extra else '–'} | {len(bad)} |")
+    out += ["", "Per mesh (vol IoU / side IoU / F@0.05):", "",
+            "| mesh | " + " | ".join(inputs) + " |", "|---|" + "---:|" * len(inputs)]
+    for case in dict.fromkeys(r["case"] for r in rows):
+        cells = []
+        for name in inputs:
+            r = next((r for r in rows if r["case"] == case and r["input"] == name), None)
+            cells.append("error" if r is None or "error" in r else f"{r['vol_iou']:.2f} / {r['side_iou']:.2f} / {r['f05']:.2f}")
+        out.append(f"| {case} | " + " | ".join(cells) + " |")
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    ap.add_argument("--cases", help="comma-separated case names")
+    args = ap.parse_args(argv)
+    names = set(args.cases.split(",")) if args.cases else set(QUICK) if args.quick else None
+    rows = []
+    for case in CASES:
+        if case.name in SKIP or (names and case.name not in names):
+            continue
+        t = time.perf_counter()
+        rows += run_case(case, args.size)
+        print(f"{case.name}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    lines = tables(rows)
+    print("\n".join(lines))
+    OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
+    OUT_JSON.write_text(json.dumps(rows, indent=1))
+    OUT_MD.parent.mkdir(parents=True, exist_ok=True)
+    cmd = "python benchmarks/multiview.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    errors = [f"- {r['case']} {r['input']}: {r['error']}" for r in rows if "error" in r]
+    OUT_MD.write_text("# Multi-view and RGB-D on the corpus meshes\n\n"
+                      f"`{cmd.strip()}` ({time.strftime('%Y-%m-%d')}, {args.size} px orthographic renders; "
+                      f"goals with 3 views: vol IoU >= {GOALS['vol_iou']}, side IoU >= {GOALS['side_iou']})\n\n"
+                      + "\n".join(lines) + ("\n\nFailures:\n" + "\n".join(errors) if errors else "") + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

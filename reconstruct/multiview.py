@@ -1,0 +1,373 @@
+"""Multi-view input: 2-6 labelled pictures of one object -> visual hull -> smooth textured solid.
+
+Each view's silhouette becomes a 2D signed distance (pixels); a voxel's field is the smallest of the
+views' distances at its projections, in world units: the intersection of the silhouette cones (the visual
+hull) as a continuous field, so marching cubes puts the surface between voxels without terraces, cone
+faces come out flat and their meeting edges stay sharp. Views are brought to one scale by the extent they
+share (the height in every side view; top/bottom views by the hull's width). Orthographic by default;
+with `fov_deg` each view is a pinhole camera whose distance follows from the object's angular height.
+The texture is an atlas of the views; each face takes the view that faces it best (see multitex).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import ndimage
+from scipy.sparse.csgraph import connected_components
+from skimage.measure import marching_cubes
+
+from meshsmith.errors import InvalidInput
+
+from .assemble import check_closed
+from .cameras import parse_label, rotation, sample, signed_distance
+from .multitex import texture_mesh
+from .params import ReconstructParams, Reconstruction, check_params
+from .segment import Segmented
+
+MAX_VIEWS = 6
+GRID = 144              # voxels along the hull's longest side
+COARSE = 56             # first pass, over the loose bounds
+REFINE_GRID = 96        # perspective: the hulls that re-pose the cameras
+SMOOTH_SIGMA = 0.6      # voxels: Gaussian on the field before marching cubes (anti-aliasing, no rounding)
+PAIR_GRID = 64          # voxels for the pairwise hulls that find which views disagree
+MIN_KEPT = 0.6          # a view keeping less than this share of its silhouette after carving disagrees
+MAX_EXTENT_MISMATCH = 0.10  # shared extents (after scaling) may differ by at most this share
+
+
+@dataclass(frozen=True)
+class View:
+    """One labelled picture: the segmented crop and where it sits in its full picture (for perspective)."""
+
+    label: str
+    seg: Segmented
+    offset: tuple[int, int] = (0, 0)            # (row, col) of the crop's top-left in the picture
+    picture: tuple[int, int] | None = None      # (H, W) of the full picture; None = the crop itself
+
+
+@dataclass
+class _Cam:
+    """Projection of world points into one view's crop: u right, v down, in crop pixels."""
+
+    label: str
+    rot: np.ndarray          # (3, 3) world -> view
+    sdf: np.ndarray          # (h, w) float32 px, > 0 inside the silhouette
+    mask: np.ndarray         # (h, w) bool
+    box: tuple[float, float, float, float]  # silhouette extents in edge coordinates: u0, u1, v0, v1
+    side: bool               # pitch 0: sees the height
+    scale: float = 1.0       # orthographic: px per world unit
+    u0: float = 0.0
+    v0: float = 0.0
+    focal: float = 0.0       # perspective: px; 0 = orthographic
+    centre: np.ndarray | None = None  # perspective: camera position in world
+    pp: tuple[float, float] = (0.0, 0.0)  # principal point in crop pixels
+
+    def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(..., 3) world -> (u, v, px per world unit at that point), each (...)."""
+        if self.focal:
+            q = (pts - self.centre) @ self.rot.T
+            d = np.maximum(-q[..., 2], 1e-6)
+            k = self.focal / d
+            return self.pp[0] + q[..., 0] * k, self.pp[1] - q[..., 1] * k, k
+        q = pts @ self.rot[:2].T
+        return self.u0 + self.scale * q[..., 0], self.v0 - self.scale * q[..., 1], np.full(q.shape[:-1], self.scale)
+
+    def toward(self, pts: np.ndarray) -> np.ndarray:
+        """(N, 3) unit vectors from the points toward the camera."""
+        if self.focal:
+            d = self.centre - pts
+            return d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+        return np.broadcast_to(self.rot[2], pts.shape)
+
+
+def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return float(cols[0]), float(cols[-1] + 1), float(rows[0]), float(rows[-1] + 1)
+
+
+def _cameras(views: list[View], fov_deg: float) -> list[_Cam]:
+    cams = []
+    for v in views:
+        yaw, pitch = parse_label(v.label)
+        mask = np.ascontiguousarray(v.seg.mask, bool)
+        cams.append(_Cam(v.label, rotation(yaw, pitch), signed_distance(mask), mask, _box(mask), pitch == 0.0))
+    if not any(c.side for c in cams):
+        raise InvalidInput("multi-view input needs at least one side view (front, back, left, right or a yaw) "
+                           "to give the object's height")
+    for c, v in zip(cams, views):
+        if fov_deg:
+            H = (v.picture or v.seg.mask.shape)[0]
+            W = (v.picture or v.seg.mask.shape)[1]
+            c.focal = (H / 2.0) / math.tan(math.radians(fov_deg) / 2.0)
+            c.pp = (W / 2.0 - v.offset[1], H / 2.0 - v.offset[0])
+    return cams
+
+
+def _pose(c: _Cam, lo: float, hi: float, across: tuple[float, float], centre: np.ndarray,
+          near: tuple[float, float] = (0.0, 0.0)) -> None:
+    """Place camera c so the world extent [lo, hi] along its anchor axis (view y for side views, view x
+    for top/bottom) spans the silhouette's, and `centre` (a world point) projects to the silhouette's
+    middle across it. `across`: the silhouette's extent on the other image axis. Perspective: `near` =
+    how far toward the camera (from `centre`) the points that make the silhouette's two ends lie."""
+    u0, u1, v0, v1 = c.box
+    if c.side:
+        a0, a1 = -v1, -v0           # image up = view +y
+        b_mid = (u0 + u1) / 2
+    else:
+        a0, a1 = u0, u1
+        b_mid = (v0 + v1) / 2
+    cv = c.rot @ centre
+    if not c.focal:
+        c.scale = (a1 - a0) / max(hi - lo, 1e-9)
+        if c.side:
+            c.v0 = v1 + c.scale * lo
+            c.u0 = b_mid - c.scale * cv[0]
+        else:
+            c.u0 = u0 - c.scale * lo
+            c.v0 = b_mid + c.scale * cv[1]
+        return
+    # pinhole: the anchor extent at the object's distance D subtends the silhouette's angles
+    pa = -c.pp[1] if c.side else c.pp[0]   # principal point on the anchor axis (same sign as a0, a1)
+    pb = c.pp[0] if c.side else c.pp[1]
+    t0, t1 = (a0 - pa) / c.focal, (a1 - pa) / c.focal
+    # t1 (dist - near_hi) = hi - anchor and t0 (dist - near_lo) = lo - anchor
+    dist = (hi - lo + t1 * near[1] - t0 * near[0]) / max(t1 - t0, 1e-9)
+    anchor = lo - t0 * (dist - near[0])     # camera coordinate on the anchor axis
+    tb = (b_mid - pb) / c.focal
+    if c.side:
+        across_off = cv[0] - dist * tb      # view x of the camera
+        off = np.array([across_off, anchor, cv[2] + dist])
+    else:
+        across_off = cv[1] + dist * tb      # image v grows downward: view y = -v
+        off = np.array([anchor, across_off, cv[2] + dist])
+    c.centre = c.rot.T @ off
+
+
+def _field(cams: list[_Cam], lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Hull field on a grid over [lo, hi] with about n voxels on the longest side -> (field (X, Y, Z) world
+    units, > 0 inside; grid origin (3,); spacing)."""
+    h = float((hi - lo).max()) / n
+    axes = [lo[k] + h * np.arange(int(math.ceil((hi[k] - lo[k]) / h)) + 1) for k in range(3)]
+    pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).astype(np.float32)
+    field = np.full(pts.shape[:3], np.inf, np.float32)
+    for c in cams:
+        u, v, k = c.project(pts)
+        d = sample(c.sdf, u.astype(np.float32), v.astype(np.float32), -1e4) / k
+        np.minimum(field, d, out=field)
+    return field, np.array([a[0] for a in axes]), h
+
+
+def _hull_bounds(field: np.ndarray, origin: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.argwhere(field > 0)
+    if len(idx) == 0:
+        raise InvalidInput("the views do not overlap anywhere: they cannot show the same object; "
+                           "check each view's label")
+    return origin + h * (idx.min(axis=0) - 1), origin + h * (idx.max(axis=0) + 1)  # +-1: voxel centres
+
+
+def _coarse_bounds(cams: list[_Cam]) -> tuple[np.ndarray, np.ndarray]:
+    """Loose world bounds: height 0..1, sideways the widest side view's half width (x 1.5)."""
+    r = max((c.box[1] - c.box[0]) / 2 / c.scale if not c.focal else
+            (c.box[1] - c.box[0]) / (c.box[3] - c.box[2]) / 2 for c in cams if c.side)
+    r = 1.5 * r + 0.05
+    return np.array([-r, -0.1, -r]), np.array([r, 1.1, r])
+
+
+def _setup(cams: list[_Cam]) -> None:
+    """Scale every view: side views by the height (world 0..1), top/bottom by the side views' hull."""
+    origin = np.array([0.0, 0.5, 0.0])
+    sides = [c for c in cams if c.side]
+    for c in sides:
+        _pose(c, 0.0, 1.0, (c.box[0], c.box[1]), origin)
+    square = [c for c in sides if np.allclose(np.abs(c.rot[0]).max(), 1.0)]
+    oblique = [c for c in sides if c not in square]
+    others = [c for c in cams if not c.side]
+    lo, hi = _coarse_bounds(sides)
+    if others:  # top/bottom (view x = world x): scaled and centred on the hull of the side views
+        field, g0, h = _field(square or sides, lo, hi, COARSE)
+        hlo, hhi = _hull_bounds(field, g0, h)
+        centre = (hlo + hhi) / 2
+        for c in others:
+            _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre)
+    # yaws off the axes: the bbox centre need not project to the silhouette's middle; centre them on the
+    # hull of the other views instead (orthographic)
+    fixed = square + others
+    oblique = [c for c in oblique if not c.focal]
+    if fixed and oblique:
+        field, g0, h = _field(fixed, lo, hi, COARSE)
+        pts = g0 + h * np.argwhere(field > 0)
+        if len(pts):
+            for c in oblique:
+                x = pts @ c.rot[0]
+                c.u0 = (c.box[0] + c.box[1]) / 2 - c.scale * (x.min() + x.max()) / 2
+
+
+def _near(c: _Cam, pts: np.ndarray, centre: np.ndarray) -> tuple[float, float]:
+    """Perspective: how far toward camera c (from `centre`) lie the hull points (N, 3) that make the two
+    ends of its silhouette on the anchor axis."""
+    q = (pts - c.centre) @ c.rot.T
+    t = q[:, 1 if c.side else 0] / np.maximum(-q[:, 2], 1e-9)
+    toward = (pts - centre) @ c.rot[2]
+    k = max(1, len(t) // 200)  # the few most extreme points, not one voxel
+    order = np.argsort(t)
+    return float(np.median(toward[order[:k]])), float(np.median(toward[order[-k:]]))
+
+
+def _refine(cams: list[_Cam], rounds: int = 5) -> None:
+    """Perspective: re-pose each camera with the depth of the points that make its silhouette's ends.
+
+    The first poses treat the object as a flat card through its centre, but a box's top edge in a front
+    view is its near top edge, so the card pose puts the camera too close. Each round carves a coarse hull,
+    finds for every view the hull points at the ends of its silhouette and poses it again with their depth.
+    """
+    origin = np.array([0.0, 0.5, 0.0])
+    for _ in range(rounds):
+        lo, hi = _coarse_bounds([c for c in cams if c.side])
+        field, g0, h = _field(cams, lo, hi, REFINE_GRID)
+        pts = g0 + h * np.argwhere(field > 0)
+        if len(pts) < 8:
+            return
+        hlo, hhi = pts.min(axis=0) - h / 2, pts.max(axis=0) + h / 2
+        for c in cams:
+            if c.side:
+                _pose(c, 0.0, 1.0, (c.box[0], c.box[1]), origin, _near(c, pts, origin))
+            else:
+                centre = (hlo + hhi) / 2
+                _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre, _near(c, pts, centre))
+
+
+def _kept(cams: list[_Cam], pts: np.ndarray, h: float) -> list[tuple[float, float, float]]:
+    """Per view: (share of its silhouette covered by the projection of the hull's points (N, 3), spaced
+    about h apart; hull width / silhouette width; hull height / silhouette height)."""
+    out = []
+    for c in cams:
+        if not len(pts):
+            out.append((0.0, 0.0, 0.0))
+            continue
+        u, v, k = c.project(pts)
+        hm, wm = c.mask.shape
+        cover = np.zeros_like(c.mask)
+        ui, vi = np.clip(u.astype(int), 0, wm - 1), np.clip(v.astype(int), 0, hm - 1)
+        cover[vi, ui] = True
+        r = int(math.ceil(0.5 * h * float(k.max()))) + 1  # each point covers a square of its spacing
+        cover = ndimage.maximum_filter(cover, size=2 * r + 1)
+        share = float((cover & c.mask).sum() / max(c.mask.sum(), 1))
+        u0, u1, v0, v1 = c.box
+        wr = (min(u.max(), u1) - max(u.min(), u0)) / max(u1 - u0, 1e-9)
+        hr = (min(v.max(), v1) - max(v.min(), v0)) / max(v1 - v0, 1e-9)
+        out.append((share, wr, hr))
+    return out
+
+
+def _loss(kept) -> float:
+    """The largest share of a silhouette's area (beyond MIN_KEPT's allowance) or extent lost."""
+    return max(max(1 - s - (1 - MIN_KEPT) + MAX_EXTENT_MISMATCH, 1 - w, 1 - hh) for s, w, hh in kept)
+
+
+def check_consistent(cams: list[_Cam], verts: np.ndarray, h: float) -> None:
+    """InvalidInput naming the views whose silhouettes cannot come from one object.
+
+    verts: the carved hull's surface points (N, 3), about h apart.
+    """
+    if _loss(_kept(cams, verts, h)) <= MAX_EXTENT_MISMATCH:
+        return
+    lo, hi = _coarse_bounds([c for c in cams if c.side])
+    found = []
+    for i in range(len(cams)):
+        for j in range(i + 1, len(cams)):
+            pair = [cams[i], cams[j]]
+            try:
+                v2, _ = hull_mesh(pair, PAIR_GRID, (lo, hi))
+                loss = _loss(_kept(pair, v2, float((hi - lo).max()) / PAIR_GRID))
+            except InvalidInput:
+                loss = 1.0
+            found.append((loss, cams[i].label, cams[j].label))
+    found.sort(key=lambda t: -t[0])
+    bad = [t for t in found if t[0] > MAX_EXTENT_MISMATCH] or found[:1]
+    text = "; ".join(f"{a!r} and {b!r} (carving them together loses {loss:.0%} of a silhouette's extent)"
+                     for loss, a, b in bad)
+    raise InvalidInput(f"the views do not show the same object: {text}. Extents that views share must agree "
+                       f"within {MAX_EXTENT_MISMATCH:.0%} once every view is scaled to the same height; check the "
+                       "labels (front 0, right 90 = camera on +X, back 180, left 270, top, bottom) and that every "
+                       "picture shows the same object")
+
+
+def _largest_body(field: np.ndarray) -> np.ndarray:
+    labels, n = ndimage.label(field > 0)
+    if n <= 1:
+        return field
+    sizes = ndimage.sum(np.ones_like(labels), labels, index=np.arange(1, n + 1))
+    keep = labels == (1 + int(np.argmax(sizes)))
+    return np.where(keep | (labels == 0), field, -np.abs(field) - 1e-3).astype(np.float32)
+
+
+def largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 3), (M, 3) -> the connected part with the most faces, vertices reindexed (marching cubes can
+    leave specks where a thin part pinches to nothing)."""
+    faces = np.asarray(faces, np.int64)
+    n = len(verts)
+    graph = sp.csr_matrix((np.ones(faces.size), (faces.ravel(), np.roll(faces, 1, axis=1).ravel())), shape=(n, n))
+    count, labels = connected_components(graph, directed=False)
+    if count > 1:
+        face_label = labels[faces[:, 0]]
+        keep = np.argmax(np.bincount(face_label))
+        faces = faces[face_label == keep]
+    used = np.unique(faces)
+    remap = np.full(n, -1, np.int64)
+    remap[used] = np.arange(len(used))
+    return verts[used], np.ascontiguousarray(remap[faces])
+
+
+def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None) -> tuple[np.ndarray, np.ndarray]:
+    """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight."""
+    lo, hi = bounds if bounds is not None else _coarse_bounds([c for c in cams if c.side])
+    coarse, origin, h = _field(cams, lo, hi, COARSE)
+    hlo, hhi = _hull_bounds(coarse, origin, h)
+    pad = 3 * float((hhi - hlo).max()) / grid
+    field, origin, h = _field(cams, hlo - pad, hhi + pad, grid)
+    # clip first: the far-outside sentinel (-1e4) must not bleed through the blur and shrink the hull
+    field = ndimage.gaussian_filter(np.clip(field, -4 * h, 4 * h), SMOOTH_SIGMA, mode="nearest")
+    field = _largest_body(field)
+    field = np.pad(field, 1, constant_values=-h)
+    field[field == 0.0] = 1e-7
+    verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(h, h, h), allow_degenerate=False)
+    verts, faces = largest_component(verts.astype(np.float64) + origin - h, faces)
+    if check_closed(verts, faces) < 0:
+        faces = np.ascontiguousarray(faces[:, ::-1])
+    return verts, faces
+
+
+def reconstruct_views(views: list[View], params: ReconstructParams = ReconstructParams()) -> Reconstruction:
+    """2-6 labelled views -> textured, watertight, placed Reconstruction (mode "multiview")."""
+    check_params(params)
+    if not 2 <= len(views) <= MAX_VIEWS:
+        raise InvalidInput(f"multi-view input takes 2 to {MAX_VIEWS} pictures, got {len(views)}")
+    seen: dict[tuple[float, float], str] = {}
+    for v in views:
+        key = parse_label(v.label)
+        if key in seen:
+            raise InvalidInput(f"views {seen[key]!r} and {v.label!r} are the same viewpoint; give each picture its own label")
+        seen[key] = v.label
+    fov = float(getattr(params, "fov_deg", 0.0) or 0.0)
+    cams = _cameras(views, fov)
+    _setup(cams)
+    if fov:
+        _refine(cams)
+    verts, faces = hull_mesh(cams)
+    check_consistent(cams, verts, float(np.ptp(verts, axis=0).max()) / GRID)
+    lo, hi = verts.min(axis=0), verts.max(axis=0)
+    if params.target_width_m is not None:
+        s = params.target_width_m / max(hi[0] - lo[0], 1e-12)
+    else:
+        s = (params.target_height_m if params.target_height_m is not None else 1.0) / max(hi[1] - lo[1], 1e-12)
+    placed = (verts - [(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2]) * s
+    if params.depth_m is not None:
+        placed[:, 2] *= params.depth_m / max((hi[2] - lo[2]) * s, 1e-12)
+    mesh = texture_mesh(placed, faces, verts, views, cams, params.texture_size)
+    labels = ", ".join(v.label for v in views)
+    return Reconstruction(mesh=mesh, mode="multiview",
+                          reason=f"visual hull of {len(views)} views ({labels})"
+                                 + (f", perspective {fov:g} deg" if fov else ", orthographic"))
