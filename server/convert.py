@@ -17,6 +17,7 @@ from meshsmith.v1 import assets_pb2
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.modes import ReconstructParams
 from validation.decimate import DecimateParams
+from validation.print_export import DEFAULT_MARGIN_MM, PrintParams, check_params
 
 MODES = {
     pb.RECONSTRUCT_MODE_UNSPECIFIED: "auto",
@@ -242,3 +243,13 @@ def lock_to_pb(lock: dict) -> assets_pb2.ResolveLockResponse:
 def audit_event_to_pb(e) -> assets_pb2.AuditEvent:
     return assets_pb2.AuditEvent(id=e.id, at=timestamp(e.at), actor=e.actor, action=e.action, asset=e.asset or "",
                                  version=e.version or 0, channel=e.channel or "", detail_json=_json(e.detail))
+
+
+def print_params(request: assets_pb2.ExportVersionRequest, fmt: str) -> PrintParams:
+    """ExportVersionRequest's sizing fields, checked (InvalidInput lists the valid printers and forms)."""
+    limits.check_message(request)
+    p = PrintParams(scale=request.scale, height_mm=request.height_mm, max_mm=request.max_mm, fit=request.fit,
+                    bed=request.bed, orient=request.orient,
+                    margin_mm=request.margin_mm if request.HasField("margin_mm") else DEFAULT_MARGIN_MM)
+    check_params(p, fmt)
+    return p

@@ -12,6 +12,7 @@ from reconstruct.image import ImageLimits
 from registry import NewArtifact, NewVersion, Registry
 from server import convert
 from server.jobs import JobKind
+from validation.units import check_units, check_up
 from server.pipeline import GenerateJob, ImportJob, Output
 from validation.decimate import DecimateParams
 from validation.formats import MEDIA_TYPES as FORMAT_MEDIA_TYPES
@@ -94,7 +95,9 @@ def import_request(request) -> dict:
         "lod_ratios": list(convert.check_lod_ratios(request.lod_ratios)),
         "profiles": list(convert.check_profiles(request.profiles)),
         "watertight": request.watertight,
-        "unit_scale": request.unit_scale if request.HasField("unit_scale") else 1.0,
+        "unit_scale": request.unit_scale if request.HasField("unit_scale") else None,
+        "units": check_units(request.units) if request.units else "",
+        "up": check_up(request.up) if request.up else "",
     }
 
 
@@ -107,6 +110,7 @@ def import_kind(settings: Settings, registry: Registry) -> JobKind:
             mesh=data, filename=r["filename"],
             decimate=DecimateParams(target_faces=r["target_faces"]) if r["target_faces"] else None,
             repair=RepairParams(watertight=r["watertight"]), unit_scale=r["unit_scale"],
+            units=r.get("units", ""), up=r.get("up", ""),
             profiles=tuple(r["profiles"]), limits=mesh_limits, lod_ratios=tuple(r["lod_ratios"]), previews=settings.previews,
         )
 

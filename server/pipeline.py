@@ -21,6 +21,9 @@ from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
 from validation.formats import EXPORTERS, MeshLimits, export_glb, load_mesh
+from validation.print_export import PrintParams
+from validation.print_export import prepare as prepare_for_print
+from validation.units import load_scene
 from validation.lod import build_lods
 from validation.repair import RepairParams, repair
 from validation.report import Report, validate
@@ -48,7 +51,9 @@ class ImportJob:
     filename: str
     decimate: DecimateParams | None  # None: keep the mesh's own face count
     repair: RepairParams = RepairParams()
-    unit_scale: float = 1.0  # multiply coordinates by this to get metres
+    unit_scale: float | None = None  # multiply file coordinates by this to get metres (overrides units)
+    units: str = ""  # "" : the format's convention (validation.units)
+    up: str = ""
     profiles: tuple[str, ...] = ("default",)
     limits: MeshLimits = MeshLimits()
     lod_ratios: tuple[float, ...] = DEFAULT_LODS
@@ -62,12 +67,15 @@ class ValidateJob:
     profiles: tuple[str, ...] = ("default",)
     limits: MeshLimits = MeshLimits()
     repair: bool = False
+    units: str = ""  # "" : the format's convention (validation.units)
+    up: str = ""
 
 
 @dataclass(frozen=True)
 class ExportJob:
     glb: bytes
     format: str
+    sizing: PrintParams = PrintParams()
 
 
 @dataclass(frozen=True)
@@ -137,10 +145,13 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
 def import_mesh(job: ImportJob, emit: Emit) -> Output:
     """mesh file -> load -> unit scale -> repair -> [decimate], then the common tail."""
     clock = _Clock(emit)
-    mesh = load_mesh(job.mesh, job.filename, job.limits)
-    if job.unit_scale != 1.0:
+    if job.unit_scale is not None:  # metres per file unit, given: read the numbers as they are, then scale
+        mesh, frame = load_scene(job.mesh, job.filename, None if job.filename.lower().endswith(".3mf") else "m",
+                                 job.up or None, job.limits)
         mesh.apply_scale(job.unit_scale)
-    clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}")
+    else:
+        mesh, frame = load_scene(job.mesh, job.filename, job.units or None, job.up or None, job.limits)
+    clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}, {frame.describe()}")
     mesh, log = repair(mesh, job.repair)
     clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
                          f"{log.open_edges_before} -> {log.open_edges_after}, {log.faces_reversed} faces reversed")
@@ -203,9 +214,9 @@ def _previews(mesh) -> tuple[bytes | None, bytes | None, str]:
         return None, None, f"preview skipped: {err}"
 
 
-def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...], dict | None]:
-    """mesh bytes -> load -> [repair] -> stats + reports (+ repair log when repaired)."""
-    mesh = load_mesh(job.mesh, job.filename, job.limits)
+def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...], dict | None, dict]:
+    """mesh bytes -> load (into metres, +Y up) -> [repair] -> stats + reports (+ repair log) + the frame read in."""
+    mesh, frame = load_scene(job.mesh, job.filename, job.units or None, job.up or None, job.limits)
     glb = job.mesh if job.filename.lower().endswith(".glb") else None
     log = None
     if job.repair:
@@ -213,10 +224,11 @@ def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...],
         glb = None
     reports = _reports(mesh, job.profiles, glb)
     return (dataclasses.asdict(reports[0].stats), tuple(dataclasses.asdict(r) for r in reports),
-            log and dataclasses.asdict(log))
+            log and dataclasses.asdict(log), {**dataclasses.asdict(frame), "description": frame.describe()})
 
 
 def export_mesh(job: ExportJob, emit: Emit) -> bytes:
     """A stored GLB converted for printing/DCC tools (STL/OBJ/3MF: millimetres, Z up)."""
     mesh: trimesh.Trimesh = load_mesh(job.glb, "stored.glb")
+    mesh, _ = prepare_for_print(mesh, job.sizing, job.format)
     return EXPORTERS[job.format](mesh)

@@ -15,8 +15,10 @@ import numpy as np
 import trimesh
 
 from meshsmith.errors import InvalidInput
+from validation.threemf import load_3mf
+from validation.units import OBJ_HEADER
 
-LOADABLE = ("glb", "gltf", "obj", "stl", "ply", "off")
+LOADABLE = ("glb", "gltf", "obj", "stl", "ply", "off", "3mf")
 
 # glTF (metres, +Y up) -> print formats (millimetres, +Z up): x1000 and +90 deg about X,
 # so (x, y, z) -> (x, -z, y); the model's front (+Z in glTF) faces -Y, as slicers expect.
@@ -134,6 +136,12 @@ def load_mesh(data: bytes, filename: str, limits: MeshLimits = MeshLimits()) -> 
     _check_truncated(data, ext)
     if ext == "gltf" and re.search(rb'"uri"\s*:\s*"(?!data:)', data):
         raise InvalidInput("this .gltf refers to external files; send a .glb or a .gltf with embedded (data:) buffers")
+    if ext == "3mf":  # millimetres whatever the file's unit; the unit name rides in metadata
+        mesh, unit = load_3mf(data, limits.max_bytes, limits.max_faces)
+        _check_arrays(mesh, limits)
+        mesh.merge_vertices()
+        mesh.metadata["3mf_unit"] = unit
+        return mesh
     try:
         loaded = trimesh.load(io.BytesIO(data), file_type=ext, force="scene", process=False)
         meshes = _scene_meshes(loaded)
@@ -235,11 +243,11 @@ def export_stl(mesh: trimesh.Trimesh) -> bytes:
 
 
 def export_obj(mesh: trimesh.Trimesh) -> bytes:
-    """Geometry-only OBJ, millimetres, +Z up."""
+    """Geometry-only OBJ, millimetres, +Z up; its first line says so (meshsmith reads it back that way)."""
     text = trimesh.exchange.obj.export_obj(
         print_frame(mesh), include_normals=False, include_color=False, include_texture=False, header=None
     )
-    return text.encode()
+    return (OBJ_HEADER.format(units="mm", up="z") + "\n" + text).encode()
 
 
 _3MF_TYPES = (

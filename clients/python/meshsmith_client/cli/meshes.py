@@ -10,7 +10,7 @@ from meshsmith_client.cli.common import client_options, connect, split_ref, to_j
 from meshsmith_client.cli.progress import ProgressBar
 from meshsmith import limits
 from meshsmith.errors import InvalidInput, MeshsmithError
-from meshsmith.v1 import ingest_pb2
+from meshsmith.v1 import assets_pb2, ingest_pb2
 
 UPLOAD_OVER = 3 * 2**20  # larger files go through the chunked Upload RPC
 
@@ -18,13 +18,16 @@ UPLOAD_OVER = 3 * 2**20  # larger files go through the chunked Upload RPC
 def add_parser(sub) -> None:
     common = client_options()
     p = sub.add_parser("import", parents=[common], help="ingest an existing mesh: repair, decimate, LODs, validate, version")
-    p.add_argument("file", type=Path, help="GLB, glTF (embedded buffers), OBJ, STL, PLY or OFF")
+    p.add_argument("file", type=Path, help="GLB, glTF (embedded buffers), OBJ, STL, 3MF, PLY or OFF")
     p.add_argument("--name", required=True)
     p.add_argument("--faces", type=int, default=0, help="decimate LOD0 to this many triangles (default: keep)")
     p.add_argument("--profile", action="append", default=[], help="validation profile (repeatable)")
     p.add_argument("--lods", default="", help="LOD ratios, e.g. 1,0.5,0.25,0.1 (default) or 1 for none")
     p.add_argument("--watertight", action="store_true", help="close every hole (for printing)")
-    p.add_argument("--unit-scale", type=float, help="metres per file unit, e.g. 0.001 for millimetres")
+    p.add_argument("--units", choices=("mm", "cm", "m", "in"),
+                   help="units of the file (default: STL/3MF mm, OBJ/PLY/OFF/glTF m); stored assets are in metres")
+    p.add_argument("--up", choices=("y", "z"), help="up axis of the file (default: STL/3MF Z, the others Y); stored: +Y up")
+    p.add_argument("--unit-scale", type=float, help="metres per file unit, e.g. 0.001 for millimetres (overrides --units)")
     p.add_argument("--request-id", default="")
     p.set_defaults(func=import_)
 
@@ -33,6 +36,14 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=("stl", "obj", "3mf", "ply", "glb"), default="stl")
     p.add_argument("--lod", type=int, default=0)
     p.add_argument("-o", "--output", type=Path, required=True)
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--scale", type=float, help="multiply the stored size (1 m -> 1000 mm) by F")
+    size.add_argument("--height-mm", type=float, help="scale to this height (Z) in millimetres")
+    size.add_argument("--max-mm", type=float, help="scale so the longest side is this many millimetres")
+    size.add_argument("--fit", metavar="PRINTER", help="shrink to fit a printer's bed: prusa-mk4, prusa-mini, bambu-x1c")
+    size.add_argument("--bed", metavar="XxYxZ", help="shrink to fit a bed of this size in millimetres, e.g. 200x200x180")
+    p.add_argument("--margin-mm", type=float, help="free space at the bed's sides when fitting (default 5)")
+    p.add_argument("--orient", choices=("auto",), help="auto: turn to the stable pose with the least overhang area")
     p.set_defaults(func=export)
 
 
@@ -51,7 +62,8 @@ def import_(args) -> int:
         limits.check("unit_scale", args.unit_scale)
     request = ingest_pb2.ImportRequest(asset=args.name, filename=args.file.name, target_faces=args.faces,
                                        lod_ratios=lods, profiles=args.profile, author=getpass.getuser(),
-                                       request_id=args.request_id, watertight=args.watertight)
+                                       request_id=args.request_id, watertight=args.watertight,
+                                       units=args.units or "", up=args.up or "")
     if args.unit_scale is not None:
         request.unit_scale = args.unit_scale
     limits.check_message(request)
@@ -79,8 +91,16 @@ def import_(args) -> int:
 
 def export(args) -> int:
     name, ref = split_ref(args.spec)
+    sizing = {k: getattr(args, k) for k in ("scale", "height_mm", "max_mm", "fit", "bed", "margin_mm", "orient")
+              if getattr(args, k) is not None}
+    request = assets_pb2.ExportVersionRequest(asset=name, ref=ref, format=args.format, lod=args.lod, **sizing)
+    limits.check_message(request)
+    if sizing:
+        from validation.print_export import PrintParams, check_params  # noqa: PLC0415
+
+        check_params(PrintParams(**sizing), args.format)  # the same check as the server's, before connecting
     with connect(args) as client:
-        pulled = client.export(name, ref, args.format, args.lod)
+        pulled = client.export(name, ref, args.format, args.lod, **sizing)
     write_atomic(args.output, pulled.data)
     a = pulled.artifact
     print(to_json(pulled.version) if args.json else
