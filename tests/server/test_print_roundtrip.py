@@ -1,0 +1,132 @@
+"""Issue 11 items 1-3 through the real server: every corpus mesh imported, exported for printing
+(STL, OBJ, 3MF) and validated again gives the stored verdict per check; fitted exports slice in PrusaSlicer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from meshsmith.errors import InvalidInput
+from meshsmith.v1 import ingest_pb2
+from meshsmith.v1 import types_pb2 as pb
+from tests.conftest import MESHES
+from tests.validation.test_export_print import SLICER, slice_file, slicer_info
+from validation.print_export import PRINTERS
+
+CLI = [sys.executable, "-m", "meshsmith_client"]
+CORPUS = sorted(p for p in [*MESHES.glob("*.obj"), *MESHES.glob("*.ply"), *MESHES.glob("*/*.obj")])
+FORMATS = ("stl", "obj", "3mf")
+LEVEL = {pb.CHECK_LEVEL_PASS: "pass", pb.CHECK_LEVEL_WARN: "warn", pb.CHECK_LEVEL_FAIL: "fail"}
+
+
+def _fdm(response):
+    return next(r for r in response.reports if r.profile == "fdm")
+
+
+def _levels(report) -> dict[str, str]:
+    return {c.id: LEVEL.get(c.level, str(c.level)) for c in report.checks if not c.id.startswith("gltf.")}
+
+
+@pytest.fixture(scope="module")
+def imported(server):
+    """Each corpus mesh imported once (format conventions: OBJ/PLY in metres, Y up), checked for fdm."""
+    out = {}
+    with server.client() as client:
+        for path in CORPUS:
+            asset = f"print/{path.stem}"
+            request = ingest_pb2.ImportRequest(asset=asset, mesh=path.read_bytes(), filename=path.name,
+                                               profiles=["fdm"], lod_ratios=[1])
+            events = [r.event for r in client._stream(client.ingest.Import, request)]
+            assert events[-1].HasField("version"), (path.name, events[-1])
+            out[path.stem] = events[-1].version
+    return out
+
+
+def test_corpus_is_all_there():
+    assert len(CORPUS) == 10, [p.name for p in CORPUS]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_then_validate_gives_the_stored_verdict_per_check(server, imported, fmt):
+    differ = []
+    with server.client() as client:
+        for stem, version in imported.items():
+            stored = _levels(_fdm(version))
+            data = client.export(f"print/{stem}", str(version.number), fmt).data
+            res = client.validate(data, f"{stem}.{fmt}", ["fdm"])
+            assert res.frame.units == "mm" and res.frame.up == "z", res.frame
+            read = _levels(_fdm(res))
+            assert read.keys() == stored.keys(), (stem, read.keys() ^ stored.keys())
+            differ += [f"{stem}.{fmt} {k}: stored {stored[k]}, read {read[k]}" for k in stored if stored[k] != read[k]]
+    assert not differ, differ
+
+
+@pytest.mark.skipif(SLICER is None, reason="prusa-slicer missing: `make install` installs it (APT_PACKAGES)")
+def test_fitted_exports_that_pass_fdm_slice_at_our_size(server, imported, tmp_path):
+    """--fit prusa-mk4 then validate; every file whose fdm verdict is pass slices headless in PrusaSlicer."""
+    sliced = []
+    with server.client() as client:
+        for stem, version in imported.items():
+            for fmt in ("stl", "3mf"):
+                data = client.export(f"print/{stem}", str(version.number), fmt, fit="prusa-mk4").data
+                res = client.validate(data, f"{stem}.{fmt}", ["fdm"])
+                assert _levels(_fdm(res))["build.volume"] == "pass", stem
+                if LEVEL[_fdm(res).verdict] != "pass":
+                    continue
+                path = tmp_path / f"{stem}.{fmt}"
+                path.write_bytes(data)
+                info = slicer_info(path)
+                lo, hi = res.stats.bbox_min, res.stats.bbox_max
+                ours = [hi.x - lo.x, hi.y - lo.y, hi.z - lo.z]
+                # stats are in metres, +Y up: build X, Y, Z = scene X, Z, Y
+                assert [info["size_x"], info["size_y"], info["size_z"]] == pytest.approx(
+                    [ours[0] * 1000, ours[2] * 1000, ours[1] * 1000], abs=0.1), stem
+                slice_file(path, PRINTERS["prusa-mk4"])
+                sliced.append(path.name)
+    assert len(sliced) >= 4, sliced  # at least two corpus meshes pass fdm as exported
+
+
+def test_cli_export_fit_then_validate(server, imported, tmp_path):
+    out = tmp_path / "horse.3mf"
+    run = subprocess.run([*CLI, "export", f"print/horse@{imported['horse'].number}", "--format", "3mf", "--height-mm",
+                          "80", "--orient", "auto", "-o", str(out), "--server", server.address],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    run = subprocess.run([*CLI, "validate", str(out), "--profile", "fdm"], capture_output=True, text=True, timeout=300)
+    assert "read as mm, Z up (3MF unit attribute 'millimeter')" in run.stdout
+    assert "fits the" in run.stdout
+
+
+def test_bad_units_axes_and_printers_are_invalid_argument_with_choices(server, imported):
+    cow = (MESHES / "cow.obj").read_bytes()
+    with server.client() as client:
+        with pytest.raises(InvalidInput, match="mm, cm, m, in"):
+            client.validate(cow, "cow.obj", ["fdm"], units="furlong")
+        with pytest.raises(InvalidInput, match="y, z"):
+            client.validate(cow, "cow.obj", ["fdm"], up="x")
+        with pytest.raises(InvalidInput, match="mm, cm, m, in"):
+            list(client._stream(client.ingest.Import, ingest_pb2.ImportRequest(asset="print/bad", mesh=cow,
+                                                                              filename="cow.obj", units="ft")))
+        with pytest.raises(InvalidInput, match="prusa-mk4, prusa-mini, bambu-x1c"):
+            client.export("print/cow", "latest", "stl", fit="ender-3")
+        with pytest.raises(InvalidInput, match="XxYxZ"):
+            client.export("print/cow", "latest", "3mf", bed="big")
+        with pytest.raises(InvalidInput, match="orient"):
+            client.export("print/cow", "latest", "3mf", orient="best")
+        with pytest.raises(InvalidInput, match="scale must be"):
+            client.export("print/cow", "latest", "stl", scale=-1)
+
+
+def test_import_stl_reads_millimetres_z_up(server, tmp_path):
+    """An 80 mm Z-up STL becomes an 80 mm tall (+Y) asset; --units/--up override."""
+    import trimesh
+
+    box = trimesh.creation.box((40.0, 20.0, 80.0))  # mm, tall along Z
+    with server.client() as client:
+        for units, up, height in (("", "", 0.08), ("cm", "", 0.8), ("", "y", 0.02)):
+            request = ingest_pb2.ImportRequest(asset="print/box", mesh=trimesh.exchange.stl.export_stl(box),
+                                               filename="box.stl", lod_ratios=[1], units=units, up=up)
+            version = [r.event for r in client._stream(client.ingest.Import, request)][-1].version
+            assert version.stats.bbox_max.y - version.stats.bbox_min.y == pytest.approx(height, rel=1e-5)
