@@ -114,6 +114,11 @@ LIMITS: dict[str, Limit] = {
     "height_mm": Limit(0, 1e5, "mm"),  # 0.0 .. 100 m, past any printer
     "max_mm": Limit(0, 1e5, "mm"),
     "margin_mm": Limit(0, 100, "mm"),
+    # relief plates (0: not set)
+    "width_mm": Limit(0, 1e4, "mm"),
+    "min_mm": Limit(0, 100, "mm"),
+    "ReliefOptions.max_mm": Limit(0, 200, "mm"),
+    "frame_mm": Limit(0, 1000, "mm"),
 }
 
 # Strings (length caps follow the registry's columns).

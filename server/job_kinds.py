@@ -12,12 +12,12 @@ from reconstruct.image import ImageLimits
 from registry import NewArtifact, NewVersion, Registry
 from server import convert
 from server.jobs import JobKind
-from validation.units import check_units, check_up
 from server.pipeline import GenerateJob, ImportJob, Output
 from validation.decimate import DecimateParams
 from validation.formats import MEDIA_TYPES as FORMAT_MEDIA_TYPES
 from validation.formats import MeshLimits
 from validation.repair import RepairParams
+from validation.units import check_units, check_up
 from server.settings import Settings
 
 BACKEND = "geometry"
@@ -61,8 +61,9 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
 
     def payload(rec, data: bytes) -> GenerateJob:
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
+        relief = convert.relief_params(json_format.ParseDict(rec.request["params"], pb.GenerateParams()))
         return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
-                           lod_ratios=lods, previews=settings.previews)
+                           lod_ratios=lods, previews=settings.previews, relief=relief)
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)

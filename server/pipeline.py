@@ -16,7 +16,8 @@ from typing import Callable
 import trimesh
 
 from reconstruct.image import ImageLimits, decode_image
-from reconstruct.modes import ReconstructParams, reconstruct
+from reconstruct.modes import ReconstructParams, Reconstruction, reconstruct
+from reconstruct.relief import ReliefParams, relief_input, relief_with
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
@@ -43,6 +44,7 @@ class GenerateJob:
     repair: RepairParams = RepairParams()
     lod_ratios: tuple[float, ...] = DEFAULT_LODS
     previews: bool = True
+    relief: ReliefParams | None = None  # millimetre plate options (mode relief)
 
 
 @dataclass(frozen=True)
@@ -127,9 +129,13 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     clock = _Clock(emit)
     rgba = decode_image(job.image, job.limits)
     clock.done("decode", f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image")
-    seg = segment(rgba, job.segment)
+    relief_mode = job.reconstruct.mode == "relief"
+    seg = relief_input(rgba, job.segment) if relief_mode else segment(rgba, job.segment)
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
-    rec = reconstruct(seg, job.reconstruct)
+    if relief_mode and job.relief is not None:
+        rec = Reconstruction(mesh=relief_with(seg, job.reconstruct, job.relief), mode="relief", reason="requested")
+    else:
+        rec = reconstruct(seg, job.reconstruct)
     clock.done("reconstruct", f"mode {rec.mode}: {rec.reason}; {len(rec.mesh.faces)} triangles")
     dec = decimate(rec.mesh, job.decimate)
     clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%} of the diagonal")
@@ -137,6 +143,8 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     # also catches anything decimation did
     mesh, log = repair(dec.mesh, job.repair)
     rp = job.reconstruct
+    if relief_mode and job.relief is not None and job.relief.in_mm:  # keep the plate's millimetre size
+        rp = dataclasses.replace(rp, target_width_m=float(rec.mesh.extents[0]), target_height_m=None)
     mesh = place(mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
     return _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
