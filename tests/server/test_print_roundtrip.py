@@ -130,3 +130,24 @@ def test_import_stl_reads_millimetres_z_up(server, tmp_path):
                                                filename="box.stl", lod_ratios=[1], units=units, up=up)
             version = [r.event for r in client._stream(client.ingest.Import, request)][-1].version
             assert version.stats.bbox_max.y - version.stats.bbox_min.y == pytest.approx(height, rel=1e-5)
+
+
+def test_relief_options_over_grpc(server):
+    """generate --mode relief with ReliefOptions: a 150 mm lithophane of a full-frame picture; bad sizes refused."""
+    from tests.reconstruct.test_relief import _photo_600x400
+
+    image = _photo_600x400()
+    params = pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_RELIEF, lod_ratios=[1],
+                               relief=pb.ReliefOptions(width_mm=150, min_mm=0.8, max_mm=3.2, frame_mm=4, invert=True))
+    with server.client() as client:
+        version = client.generate(image, "print/litho", params)
+        s = version.stats
+        w, h, t = (s.bbox_max.x - s.bbox_min.x) * 1000, (s.bbox_max.y - s.bbox_min.y) * 1000, (s.bbox_max.z - s.bbox_min.z) * 1000
+        assert w == pytest.approx(150, abs=0.01) and t == pytest.approx(3.2, abs=0.05)
+        assert (w - 8) / (h - 8) == pytest.approx(1.5, rel=0.01)
+        bad = pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_RELIEF, relief=pb.ReliefOptions(min_mm=3, max_mm=2))
+        with pytest.raises(InvalidInput, match="above min_mm"):
+            client.generate(image, "print/litho", bad)
+        with pytest.raises(InvalidInput, match="need mode relief"):
+            client.generate(image, "print/litho", pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_INFLATE,
+                                                                    relief=pb.ReliefOptions(width_mm=100)))
