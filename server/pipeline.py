@@ -161,6 +161,7 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
         mesh, frame = load_scene(job.mesh, job.filename, job.units or None, job.up or None, job.limits)
     clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}, {frame.describe()}")
     mesh, log = repair(mesh, job.repair)
+    log = dataclasses.replace(log, notes=(f"{job.filename} {frame.describe()}", *log.notes))
     clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
                          f"{log.open_edges_before} -> {log.open_edges_after}, {log.faces_reversed} faces reversed")
     dec = decimate(mesh, job.decimate) if job.decimate else None
