@@ -151,3 +151,23 @@ def test_relief_options_over_grpc(server):
         with pytest.raises(InvalidInput, match="need mode relief"):
             client.generate(image, "print/litho", pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_INFLATE,
                                                                     relief=pb.ReliefOptions(width_mm=100)))
+
+
+def test_import_3mf_honours_unit_and_build_transform(server):
+    """A 3MF in inches whose build item turns a 1x2x3 in box 90 deg about X: stored in metres, +Y up."""
+    from tests.validation.test_threemf import _model, _package
+    import trimesh
+
+    box = trimesh.creation.box(bounds=[[0, 0, 0], [1, 2, 3]])
+    verts = "".join(f'<vertex x="{x}" y="{y}" z="{z}"/>' for x, y, z in box.vertices.tolist())
+    tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in box.faces.tolist())
+    obj = f'<object id="1" type="model"><mesh><vertices>{verts}</vertices><triangles>{tris}</triangles></mesh></object>'
+    # rows: x->x, y->z, z->-y (90 deg about X): the 2 in side stands up (Z), the 3 in side lies along -Y
+    data = _package(_model(obj, '<item objectid="1" transform="1 0 0 0 0 1 0 -1 0 0 0 0"/>', unit="inch"))
+    with server.client() as client:
+        request = ingest_pb2.ImportRequest(asset="print/inchbox", mesh=data, filename="box.3mf", lod_ratios=[1])
+        events = [r.event for r in client._stream(client.ingest.Import, request)]
+        s = events[-1].version.stats
+        size = [s.bbox_max.x - s.bbox_min.x, s.bbox_max.y - s.bbox_min.y, s.bbox_max.z - s.bbox_min.z]
+        assert size == pytest.approx([0.0254, 0.0508, 0.0762], rel=1e-6)  # x 1 in, height (Y) 2 in, depth 3 in
+        assert any("3MF unit attribute 'inch'" in e.message for e in events)
