@@ -85,6 +85,7 @@ def test_fitted_exports_that_pass_fdm_slice_at_our_size(server, imported, tmp_pa
                     [ours[0] * 1000, ours[2] * 1000, ours[1] * 1000], abs=0.1), stem
                 slice_file(path, PRINTERS["prusa-mk4"])
                 sliced.append(path.name)
+    print("sliced:", sliced)
     assert len(sliced) >= 4, sliced  # at least two corpus meshes pass fdm as exported
 
 
