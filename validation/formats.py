@@ -283,6 +283,25 @@ def export_3mf(mesh: trimesh.Trimesh) -> bytes:
     return buf.getvalue()
 
 
+def export_obj_zip(mesh: trimesh.Trimesh) -> bytes:
+    """model.obj (millimetres, +Z up, with UVs) + model.mtl + its texture PNG, as a deterministic zip."""
+    m = mesh.copy()
+    m.apply_transform(TO_PRINT)
+    m.visual = _clean_visual(mesh.visual)
+    text, files = trimesh.exchange.obj.export_obj(m, include_normals=False, include_texture=True, return_texture=True,
+                                                  mtl_name="model.mtl", header=None)
+    parts = {"model.obj": (OBJ_HEADER.format(units="mm", up="z") + "\n" + text).encode(), **files}
+    if b"map_Kd" in parts.get("model.mtl", b""):  # white diffuse: viewers multiply it with the texture
+        parts["model.mtl"] = re.sub(rb"(?m)^Kd .*$", b"Kd 1.00000000 1.00000000 1.00000000", parts["model.mtl"])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(parts):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, parts[name])
+    return buf.getvalue()
+
+
 def export_ply(mesh: trimesh.Trimesh) -> bytes:
     """Binary PLY in the scene frame (metres, +Y up, like GLB), for mesh tools."""
     return trimesh.exchange.ply.export_ply(
@@ -293,6 +312,7 @@ def export_ply(mesh: trimesh.Trimesh) -> bytes:
 EXPORTERS: dict[str, Callable[[trimesh.Trimesh], bytes]] = {
     "glb": export_glb,
     "obj": export_obj,
+    "obj.zip": export_obj_zip,
     "stl": export_stl,
     "3mf": export_3mf,
     "ply": export_ply,
@@ -301,6 +321,7 @@ EXPORTERS: dict[str, Callable[[trimesh.Trimesh], bytes]] = {
 MEDIA_TYPES: dict[str, str] = {
     "glb": "model/gltf-binary",
     "obj": "model/obj",
+    "obj.zip": "application/zip",
     "stl": "model/stl",
     "3mf": "model/3mf",
     "ply": "application/ply",

@@ -29,7 +29,7 @@ PRINTERS: dict[str, tuple[float, float, float]] = {
     "bambu-x1c": (256.0, 256.0, 256.0),
 }
 ORIENTS = ("", "auto")
-PRINT_FORMATS = ("stl", "obj", "3mf")
+PRINT_FORMATS = ("stl", "obj", "obj.zip", "3mf")
 DEFAULT_MARGIN_MM = 5.0
 OVERHANG_DEG = 45.0
 CANDIDATES = 64  # hull facets tried, largest first

@@ -133,19 +133,27 @@ def test_import_stl_reads_millimetres_z_up(server, tmp_path):
             assert version.stats.bbox_max.y - version.stats.bbox_min.y == pytest.approx(height, rel=1e-5)
 
 
-def test_relief_options_over_grpc(server):
+@pytest.fixture(scope="module")
+def litho(server):
+    """A 150 mm lithophane generated from a full-frame picture (textured: the picture on its front)."""
+    from tests.reconstruct.test_relief import _photo_600x400
+
+    params = pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_RELIEF, lod_ratios=[1],
+                               relief=pb.ReliefOptions(width_mm=150, min_mm=0.8, max_mm=3.2, frame_mm=4, invert=True))
+    with server.client() as client:
+        return client.generate(_photo_600x400(), "print/litho", params)
+
+
+def test_relief_options_over_grpc(server, litho):
     """generate --mode relief with ReliefOptions: a 150 mm lithophane of a full-frame picture; bad sizes refused."""
     from tests.reconstruct.test_relief import _photo_600x400
 
     image = _photo_600x400()
-    params = pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_RELIEF, lod_ratios=[1],
-                               relief=pb.ReliefOptions(width_mm=150, min_mm=0.8, max_mm=3.2, frame_mm=4, invert=True))
+    s = litho.stats
+    w, h, t = (s.bbox_max.x - s.bbox_min.x) * 1000, (s.bbox_max.y - s.bbox_min.y) * 1000, (s.bbox_max.z - s.bbox_min.z) * 1000
+    assert w == pytest.approx(150, abs=0.01) and t == pytest.approx(3.2, abs=0.05)
+    assert (w - 8) / (h - 8) == pytest.approx(1.5, rel=0.01)
     with server.client() as client:
-        version = client.generate(image, "print/litho", params)
-        s = version.stats
-        w, h, t = (s.bbox_max.x - s.bbox_min.x) * 1000, (s.bbox_max.y - s.bbox_min.y) * 1000, (s.bbox_max.z - s.bbox_min.z) * 1000
-        assert w == pytest.approx(150, abs=0.01) and t == pytest.approx(3.2, abs=0.05)
-        assert (w - 8) / (h - 8) == pytest.approx(1.5, rel=0.01)
         bad = pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_RELIEF, relief=pb.ReliefOptions(min_mm=3, max_mm=2))
         with pytest.raises(InvalidInput, match="above min_mm"):
             client.generate(image, "print/litho", bad)
@@ -172,3 +180,20 @@ def test_import_3mf_honours_unit_and_build_transform(server):
         size = [s.bbox_max.x - s.bbox_min.x, s.bbox_max.y - s.bbox_min.y, s.bbox_max.z - s.bbox_min.z]
         assert size == pytest.approx([0.0254, 0.0508, 0.0762], rel=1e-6)  # x 1 in, height (Y) 2 in, depth 3 in
         assert any("3MF unit attribute 'inch'" in e.message for e in events)
+
+
+def test_cli_obj_export_carries_uvs_mtl_and_texture(server, litho, tmp_path):
+    import trimesh
+
+    out = tmp_path / "litho.obj"
+    run = subprocess.run([*CLI, "export", f"print/litho@{litho.number}", "--format", "obj", "-o", str(out),
+                          "--server", server.address], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "litho.mtl").is_file() and (tmp_path / "litho.png").is_file()
+    assert "map_Kd litho.png" in (tmp_path / "litho.mtl").read_text()
+    mesh = trimesh.load(out, force="mesh", process=False)
+    assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.uv is not None
+    assert len(mesh.visual.uv) == len(mesh.vertices) and mesh.visual.material.image.size[0] >= 256
+    assert mesh.extents[0] == pytest.approx(150, abs=0.01)  # millimetres
+    run = subprocess.run([*CLI, "validate", str(out), "--profile", "fdm"], capture_output=True, text=True, timeout=300)
+    assert "read as mm, Z up (file header)" in run.stdout and "fits the" in run.stdout

@@ -118,3 +118,24 @@ def test_prusaslicer_slices_a_fitted_file_at_our_size(fmt, tmp_path, corpus_mesh
     read, frame = units.load_scene(path.read_bytes(), path.name)
     assert {c.id: c.level for c in validate(read, "fdm").checks}["build.volume"] == "pass"
     slice_file(path, PRINTERS["prusa-mini"])
+
+
+def test_obj_bundle_keeps_uvs_and_texture_and_reads_back_in_mm(corpus_mesh, tmp_path):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    mesh = corpus_mesh("spot/spot_triangulated.obj")  # UVs + the corpus texture
+    with zipfile.ZipFile(io.BytesIO(formats.export_obj_zip(mesh))) as z:
+        z.extractall(tmp_path)
+        names = sorted(z.namelist())
+    assert names == ["material.png", "model.mtl", "model.obj"]
+    back = trimesh.load(tmp_path / "model.obj", force="mesh", process=False)
+    assert len(back.visual.uv) == len(back.vertices)
+    assert back.visual.material.image.size == Image.open(tmp_path / "material.png").size
+    read, frame = units.load_scene((tmp_path / "model.obj").read_bytes(), "model.obj")
+    assert frame.source == "file header" and np.allclose(read.extents, mesh.extents, rtol=1e-6)
+    plain = trimesh.creation.box((0.1, 0.1, 0.1))
+    with zipfile.ZipFile(io.BytesIO(formats.export_obj_zip(plain))) as z:
+        assert "model.obj" in z.namelist()

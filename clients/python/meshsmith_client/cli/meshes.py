@@ -33,7 +33,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("export", parents=[common], help="a version as STL, OBJ or 3MF (millimetres, Z up) for printing")
     p.add_argument("spec", help="NAME[@REF]")
-    p.add_argument("--format", choices=("stl", "obj", "3mf", "ply", "glb"), default="stl")
+    p.add_argument("--format", choices=("stl", "obj", "3mf", "ply", "glb"), default="stl",
+                   help="obj writes FILE plus FILE's .mtl and texture .png beside it when the asset has a texture")
     p.add_argument("--lod", type=int, default=0)
     p.add_argument("-o", "--output", type=Path, required=True)
     size = p.add_mutually_exclusive_group()
@@ -89,6 +90,26 @@ def import_(args) -> int:
     return 0
 
 
+def _write_obj_bundle(path: Path, data: bytes) -> None:
+    """model.obj/.mtl/texture from the zip -> PATH, PATH.mtl, PATH.png (references renamed to match)."""
+    import io  # noqa: PLC0415
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    images = [n for n in parts if n.lower().endswith((".png", ".jpg", ".jpeg"))]
+    names = {"model.mtl": path.with_suffix(".mtl").name, **{n: path.with_suffix(Path(n).suffix).name for n in images[:1]}}
+    obj = parts["model.obj"].replace(b"mtllib model.mtl", f"mtllib {names['model.mtl']}".encode())
+    if "model.mtl" in parts:
+        mtl = parts["model.mtl"]
+        for old, new in names.items():
+            mtl = mtl.replace(f"map_Kd {old}".encode(), f"map_Kd {new}".encode())
+        write_atomic(path.with_suffix(".mtl"), mtl)
+        for n in images[:1]:
+            write_atomic(path.with_suffix(Path(n).suffix), parts[n])
+    write_atomic(path, obj)
+
+
 def export(args) -> int:
     name, ref = split_ref(args.spec)
     sizing = {k: getattr(args, k) for k in ("scale", "height_mm", "max_mm", "fit", "bed", "margin_mm", "orient")
@@ -99,9 +120,13 @@ def export(args) -> int:
         from validation.print_export import PrintParams, check_params  # noqa: PLC0415
 
         check_params(PrintParams(**sizing), args.format)  # the same check as the server's, before connecting
+    fmt = "obj.zip" if args.format == "obj" else args.format  # OBJ + MTL + texture, unpacked below
     with connect(args) as client:
-        pulled = client.export(name, ref, args.format, args.lod, **sizing)
-    write_atomic(args.output, pulled.data)
+        pulled = client.export(name, ref, fmt, args.lod, **sizing)
+    if fmt == "obj.zip":
+        _write_obj_bundle(args.output, pulled.data)
+    else:
+        write_atomic(args.output, pulled.data)
     a = pulled.artifact
     print(to_json(pulled.version) if args.json else
           f"{args.output}  {name}@{pulled.version.number} {a.kind} {a.size} bytes sha256 {a.sha256} (verified)")
