@@ -262,15 +262,49 @@ _3MF_RELS = (
 )
 
 
+COLOUR_LEVELS = 6  # per channel: at most 216 base materials in a coloured 3MF
+
+
+def face_colours(mesh: trimesh.Trimesh) -> np.ndarray | None:
+    """(F, 3) uint8 colour per triangle from the texture at its UV centroid (or its vertex colours), else None."""
+    visual = mesh.visual
+    if isinstance(visual, trimesh.visual.TextureVisuals):
+        material = visual.material
+        image = getattr(material, "baseColorTexture", None) or getattr(material, "image", None)
+        if image is None or visual.uv is None or len(visual.uv) != len(mesh.vertices):
+            return None
+        rgb = np.asarray(image.convert("RGB"))
+        h, w = rgb.shape[:2]
+        uv = np.asarray(visual.uv, dtype=np.float64)[mesh.faces].mean(axis=1) % 1.0
+        return rgb[((1.0 - uv[:, 1]) * (h - 1)).round().astype(int), (uv[:, 0] * (w - 1)).round().astype(int)]
+    if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind is not None:
+        return np.asarray(visual.face_colors)[:, :3]
+    return None
+
+
 def export_3mf(mesh: trimesh.Trimesh) -> bytes:
-    """3MF core (unit millimetre, +Z up); deterministic zip."""
+    """3MF core (unit millimetre, +Z up); deterministic zip. A textured or coloured mesh gets per-triangle
+    colours as core-spec base materials (texture sampled at each triangle's UV centroid, 6 levels per channel)."""
     m = print_frame(mesh)
     verts = "".join(f'<vertex x="{x:.6g}" y="{y:.6g}" z="{z:.6g}"/>' for x, y, z in m.vertices.tolist())
-    tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in m.faces.tolist())
+    colours = face_colours(mesh)
+    materials, obj_attr = "", ""
+    if colours is None:
+        tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in m.faces.tolist())
+    else:
+        step = 255 / (COLOUR_LEVELS - 1)
+        q = (np.round(colours / step) * step).round().astype(np.uint8)
+        palette, index = np.unique(q, axis=0, return_inverse=True)
+        materials = "<basematerials id=\"2\">" + "".join(
+            f'<base name="c{i}" displaycolor="#{r:02X}{g:02X}{b:02X}"/>' for i, (r, g, b) in enumerate(palette.tolist())
+        ) + "</basematerials>"
+        obj_attr = ' pid="2" pindex="0"'
+        tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}" pid="2" p1="{k}"/>'
+                       for (a, b, c), k in zip(m.faces.tolist(), index.ravel().tolist()))
     model = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<model unit="millimeter" xml:lang="en-US" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">'
-        '<metadata name="Application">meshsmith</metadata><resources><object id="1" type="model"><mesh>'
+        f'<metadata name="Application">meshsmith</metadata><resources>{materials}<object id="1" type="model"{obj_attr}><mesh>'
         f"<vertices>{verts}</vertices><triangles>{tris}</triangles></mesh></object></resources>"
         '<build><item objectid="1"/></build></model>'
     )

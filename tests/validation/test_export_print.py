@@ -139,3 +139,26 @@ def test_obj_bundle_keeps_uvs_and_texture_and_reads_back_in_mm(corpus_mesh, tmp_
     plain = trimesh.creation.box((0.1, 0.1, 0.1))
     with zipfile.ZipFile(io.BytesIO(formats.export_obj_zip(plain))) as z:
         assert "model.obj" in z.namelist()
+
+
+def test_3mf_carries_per_triangle_colour_from_the_texture(corpus_mesh, tmp_path):
+    import io
+    import re as _re
+    import zipfile
+
+    mesh = corpus_mesh("spot/spot_triangulated.obj")
+    data = formats.export_3mf(mesh)
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("3D/3dmodel.model").decode()
+    colours = _re.findall(r'displaycolor="#([0-9A-F]{6})"', xml)
+    assert 4 <= len(colours) <= 216 and xml.count(' p1="') == len(mesh.faces)
+    # spot's texture is mostly white with dark spots and a dark nose: both ends show up
+    assert "FFFFFF" in colours and any(int(c[:2], 16) < 100 for c in colours)
+    read, _ = units.load_scene(data, "spot.3mf")  # the reader takes the geometry, ignoring materials
+    assert len(read.faces) == len(mesh.faces)
+    if SLICER is not None:  # PrusaSlicer 2.5 reads the coloured file (it ignores base-material colours)
+        out, placed = prepare(mesh, PrintParams(max_mm=60), "3mf")
+        path = tmp_path / "spot.3mf"
+        path.write_bytes(formats.export_3mf(out))
+        info = slicer_info(path)
+        assert info["size_z"] == pytest.approx(placed.extents_mm[2], abs=0.1)
+        slice_file(path, PRINTERS["prusa-mk4"])
