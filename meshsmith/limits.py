@@ -150,6 +150,7 @@ TEXTS: dict[str, Text] = {
     "base_url": Text(2048),
     "units": Text(8),  # mm, cm, m, in
     "up": Text(4),  # y, z
+    "label": Text(16),  # a view: front, back, left, right, top, bottom or a yaw in degrees
     "fit": Text(32),  # printer names
     "bed": Text(40),  # "XxYxZ" millimetres
     "orient": Text(16),
@@ -164,6 +165,7 @@ COUNTS: dict[str, int] = {
     "SetAssetInfoRequest.tags": 64,
     "specs": 1000,
     "items": 1000,
+    "GenerateRequest.views": 5,  # extra pictures besides the front one (6 in all)
 }
 
 # Parameters that take one of a few names.
