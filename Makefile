@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages: libGL for PyMeshLab's wheel, Mesa EGL for offscreen previews, openssl for the TLS tests;
 # mono + Newtonsoft.Json compile and test the Unity package's Unity-free core (clients/unity);
+# prusa-slicer slices exported STL/3MF in the print tests (headless);
 # Node (glTF-Validator, buf, grpc-js, connect-node) from Debian only when no node/npm is on the PATH already.
-APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl mono-devel libnewtonsoft-json-cil-dev
+APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl mono-devel libnewtonsoft-json-cil-dev prusa-slicer
 
 .PHONY: install system-deps services demo test proto proto-check lint bench clean
 

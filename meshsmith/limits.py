@@ -110,6 +110,16 @@ LIMITS: dict[str, Limit] = {
     "from_sequence": Limit(0, MAX_SEQUENCE, integer=True),
     "UploadHeader.size": Limit(1, 2**40, "bytes", integer=True),
     "url_expires_s": Limit(0, 86400, "s", integer=True),  # 0: the default lifetime; the server may cap lower
+    # print export sizing (0: not set): x1e-3 of the stored size (1 mm per metre) .. x1e4 (10 m per mm)
+    "scale": Limit(0, 1e4),
+    "height_mm": Limit(0, 1e5, "mm"),  # 0.0 .. 100 m, past any printer
+    "max_mm": Limit(0, 1e5, "mm"),
+    "margin_mm": Limit(0, 100, "mm"),
+    # relief plates (0: not set)
+    "width_mm": Limit(0, 1e4, "mm"),
+    "min_mm": Limit(0, 100, "mm"),
+    "ReliefOptions.max_mm": Limit(0, 200, "mm"),
+    "frame_mm": Limit(0, 1000, "mm"),
 }
 
 # Strings (length caps follow the registry's columns).
@@ -138,6 +148,12 @@ TEXTS: dict[str, Text] = {
     "prefix": Text(200),
     "specs": Text(300),
     "base_url": Text(2048),
+    "units": Text(8),  # mm, cm, m, in
+    "up": Text(4),  # y, z
+    "label": Text(16),  # a view: front, back, left, right, top, bottom or a yaw in degrees
+    "fit": Text(32),  # printer names
+    "bed": Text(40),  # "XxYxZ" millimetres
+    "orient": Text(16),
 }
 
 # Repeated fields: how many items one request may carry.
@@ -149,6 +165,7 @@ COUNTS: dict[str, int] = {
     "SetAssetInfoRequest.tags": 64,
     "specs": 1000,
     "items": 1000,
+    "GenerateRequest.views": 5,  # extra pictures besides the front one (6 in all)
 }
 
 # Parameters that take one of a few names.

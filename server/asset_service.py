@@ -83,9 +83,10 @@ class AssetService(assets_pb2_grpc.AssetServiceServicer):
         fmt = (request.format or "stl").lower()
         if fmt not in EXPORTERS:
             raise InvalidInput(f"unknown export format {quote(fmt)}; use one of {', '.join(EXPORTERS)}")
+        convert.print_params(request, fmt)  # bad sizing is refused before any lookup
         version = await asyncio.to_thread(self.registry.resolve, check_asset_name(request.asset), request.ref or "latest")
         glb = await asyncio.to_thread(self.registry.blob_path(find_artifact(version, "glb", request.lod).sha256).read_bytes)
-        data = await self.pool.run("export", ExportJob(glb=glb, format=fmt))
+        data = await self.pool.run("export", ExportJob(glb=glb, format=fmt, sizing=convert.print_params(request, fmt)))
         artifact = convert.pb.Artifact(kind=fmt, lod=request.lod, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                                        media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
         yield assets_pb2.ExportVersionResponse(

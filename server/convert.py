@@ -18,6 +18,7 @@ from meshsmith.v1 import assets_pb2
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.modes import ReconstructParams
 from validation.decimate import DecimateParams
+from validation.print_export import DEFAULT_MARGIN_MM, PrintParams, check_params
 
 MODES = {
     pb.RECONSTRUCT_MODE_UNSPECIFIED: "auto",
@@ -64,6 +65,7 @@ def generate_params(params: pb.GenerateParams, default_faces: int):
     if params.mode not in MODES:
         raise InvalidInput(f"unknown reconstruction mode {params.mode}; use one of {', '.join(MODE_ENUMS)}")
     faces = limits.check("target_faces", params.target_faces if params.HasField("target_faces") else default_faces)
+    relief_params(params)  # refuse bad relief options before any work
     texture = params.texture_size if params.HasField("texture_size") else 1024
     width = params.target_width_m if params.HasField("target_width_m") else None
     height = params.target_height_m if params.HasField("target_height_m") else (None if width else 1.0)
@@ -258,3 +260,28 @@ def lock_to_pb(lock: dict) -> assets_pb2.ResolveLockResponse:
 def audit_event_to_pb(e) -> assets_pb2.AuditEvent:
     return assets_pb2.AuditEvent(id=e.id, at=timestamp(e.at), actor=e.actor, action=e.action, asset=e.asset or "",
                                  version=e.version or 0, channel=e.channel or "", detail_json=_json(e.detail))
+
+
+def print_params(request: assets_pb2.ExportVersionRequest, fmt: str) -> PrintParams:
+    """ExportVersionRequest's sizing fields, checked (InvalidInput lists the valid printers and forms)."""
+    limits.check_message(request)
+    p = PrintParams(scale=request.scale, height_mm=request.height_mm, max_mm=request.max_mm, fit=request.fit,
+                    bed=request.bed, orient=request.orient,
+                    margin_mm=request.margin_mm if request.HasField("margin_mm") else DEFAULT_MARGIN_MM)
+    check_params(p, fmt)
+    return p
+
+
+def relief_params(params: pb.GenerateParams):
+    """GenerateParams.relief -> reconstruct.relief.ReliefParams, or None when no millimetre option is set."""
+    from reconstruct.relief import ReliefParams  # noqa: PLC0415
+
+    if not params.HasField("relief"):
+        return None
+    r = params.relief
+    if params.mode != pb.RECONSTRUCT_MODE_RELIEF:
+        raise InvalidInput("relief options (width_mm, min_mm, max_mm, frame_mm, invert) need mode relief")
+    if r.max_mm and r.min_mm and r.max_mm <= r.min_mm:
+        raise InvalidInput(f"relief max_mm ({r.max_mm:g}) must be above min_mm ({r.min_mm:g})")
+    return ReliefParams(width_mm=r.width_mm or None, min_mm=r.min_mm or None, max_mm=r.max_mm or None,
+                        frame_mm=r.frame_mm, invert=r.invert)

@@ -126,9 +126,10 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         filename = request.filename if "." in request.filename else f"mesh.{request.filename}"
         limits = MeshLimits(max_bytes=self.settings.max_mesh_bytes, max_faces=self.settings.max_faces)
         job = ValidateJob(mesh=mesh, filename=filename, profiles=convert.check_profiles(request.profiles), limits=limits,
-                          repair=request.repair)
-        stats, reports, repair = await self.pool.run("validate", job)
+                          repair=request.repair, units=request.units, up=request.up)
+        stats, reports, repair, frame = await self.pool.run("validate", job)
         return ingest_pb2.ValidateResponse(
+            frame=ingest_pb2.ReadFrame(**frame),
             stats=convert.stats_to_pb(stats),
             reports=[convert.report_to_pb(r) for r in reports],
             repair=convert.repair_to_pb(repair) if repair else None,

@@ -18,6 +18,7 @@ from validation.decimate import DecimateParams
 from validation.formats import MEDIA_TYPES as FORMAT_MEDIA_TYPES
 from validation.formats import MeshLimits
 from validation.repair import RepairParams
+from validation.units import check_units, check_up
 from server.settings import Settings
 
 BACKEND = "geometry"
@@ -100,11 +101,11 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
 
     def payload(rec, data: bytes) -> GenerateJob:
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
+        params = json_format.ParseDict(rec.request["params"], pb.GenerateParams())
         views, depth, units = _extra_inputs(registry, rec.request)
-        fov = convert.fov_request(json_format.ParseDict(rec.request["params"], pb.GenerateParams()))
         return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
                            lod_ratios=lods, previews=settings.previews, views=views, depth=depth,
-                           depth_units=units, fov_deg=fov)
+                           depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params))
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
@@ -138,7 +139,9 @@ def import_request(request) -> dict:
         "lod_ratios": list(convert.check_lod_ratios(request.lod_ratios)),
         "profiles": list(convert.check_profiles(request.profiles)),
         "watertight": request.watertight,
-        "unit_scale": request.unit_scale if request.HasField("unit_scale") else 1.0,
+        "unit_scale": request.unit_scale if request.HasField("unit_scale") else None,
+        "units": check_units(request.units) if request.units else "",
+        "up": check_up(request.up) if request.up else "",
     }
 
 
@@ -151,6 +154,7 @@ def import_kind(settings: Settings, registry: Registry) -> JobKind:
             mesh=data, filename=r["filename"],
             decimate=DecimateParams(target_faces=r["target_faces"]) if r["target_faces"] else None,
             repair=RepairParams(watertight=r["watertight"]), unit_scale=r["unit_scale"],
+            units=r.get("units", ""), up=r.get("up", ""),
             profiles=tuple(r["profiles"]), limits=mesh_limits, lod_ratios=tuple(r["lod_ratios"]), previews=settings.previews,
         )
 

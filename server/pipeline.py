@@ -19,13 +19,17 @@ from meshsmith.errors import InvalidInput, MeshsmithError
 from reconstruct.cameras import locate_crop
 from reconstruct.exif import fov_from_exif
 from reconstruct.image import ImageLimits, decode_image
-from reconstruct.modes import ReconstructParams, reconstruct
+from reconstruct.modes import ReconstructParams, Reconstruction, reconstruct
 from reconstruct.multiview import View, reconstruct_views
 from reconstruct.rgbd import crop_depth, decode_depth, reconstruct_rgbd
+from reconstruct.relief import ReliefParams, relief_input, relief_with
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
 from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_glb, load_mesh
+from validation.print_export import PrintParams
+from validation.print_export import prepare as prepare_for_print
+from validation.units import load_scene
 from validation.lod import build_lods
 from validation.repair import RepairParams, repair
 from validation.report import Report, validate
@@ -49,6 +53,7 @@ class GenerateJob:
     depth: bytes | None = None                  # depth map aligned with `image` (RGB-D)
     depth_units: str = "m"
     fov_deg: float | None = None                # None: the image's EXIF focal length, else orthographic
+    relief: ReliefParams | None = None  # millimetre plate options (mode relief)
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,9 @@ class ImportJob:
     filename: str
     decimate: DecimateParams | None  # None: keep the mesh's own face count
     repair: RepairParams = RepairParams()
-    unit_scale: float = 1.0  # multiply coordinates by this to get metres
+    unit_scale: float | None = None  # multiply file coordinates by this to get metres (overrides units)
+    units: str = ""  # "" : the format's convention (validation.units)
+    up: str = ""
     profiles: tuple[str, ...] = ("default",)
     limits: MeshLimits = MeshLimits()
     lod_ratios: tuple[float, ...] = DEFAULT_LODS
@@ -71,12 +78,15 @@ class ValidateJob:
     profiles: tuple[str, ...] = ("default",)
     limits: MeshLimits = MeshLimits()
     repair: bool = False
+    units: str = ""  # "" : the format's convention (validation.units)
+    up: str = ""
 
 
 @dataclass(frozen=True)
 class ExportJob:
     glb: bytes
     format: str
+    sizing: PrintParams = PrintParams()
 
 
 @dataclass(frozen=True)
@@ -136,9 +146,13 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     depth = decode_depth(job.depth, job.limits.max_pixels) if job.depth is not None else None
     clock.done("decode", f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image" + (f", {len(extra)} more views" if extra else "")
                + (", a depth map" if depth is not None else "") + (f", field of view {fov:.1f} deg" if fov else ""))
-    seg = segment(rgba, job.segment)
+    relief_mode = job.reconstruct.mode == "relief"
+    seg = relief_input(rgba, job.segment) if relief_mode else segment(rgba, job.segment)
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
-    rec = _reconstruct(rgba, seg, extra, depth, job, rparams)
+    if relief_mode and job.relief is not None:
+        rec = Reconstruction(mesh=relief_with(seg, rparams, job.relief), mode="relief", reason="requested")
+    else:
+        rec = _reconstruct(rgba, seg, extra, depth, job, rparams)
     confidence = getattr(rec, "confidence", 1.0)
     clock.done("reconstruct", f"mode {rec.mode} (confidence {confidence:.2f}): {rec.reason}; {len(rec.mesh.faces)} triangles")
     dec = decimate(rec.mesh, job.decimate)
@@ -147,6 +161,8 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     # also catches anything decimation did
     mesh, log = repair(dec.mesh, job.repair)
     rp = job.reconstruct
+    if relief_mode and job.relief is not None and job.relief.in_mm:  # keep the plate's millimetre size
+        rp = dataclasses.replace(rp, target_width_m=float(rec.mesh.extents[0]), target_height_m=None)
     mesh = place(mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
     out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
@@ -183,12 +199,16 @@ def _reconstruct(rgba, seg, extra, depth, job: GenerateJob, rp: ReconstructParam
 def import_mesh(job: ImportJob, emit: Emit) -> Output:
     """mesh file -> load -> unit scale -> repair -> [decimate], then the common tail."""
     clock = _Clock(emit)
-    mesh = load_mesh(job.mesh, job.filename, job.limits)
-    if job.unit_scale != 1.0:
+    if job.unit_scale is not None:  # metres per file unit, given: read the numbers as they are, then scale
+        mesh, frame = load_scene(job.mesh, job.filename, None if job.filename.lower().endswith(".3mf") else "m",
+                                 job.up or None, job.limits)
         mesh.apply_scale(job.unit_scale)
-        check_geometry(mesh, f"the mesh scaled by unit_scale {job.unit_scale:g}")
-    clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}")
+    else:
+        mesh, frame = load_scene(job.mesh, job.filename, job.units or None, job.up or None, job.limits)
+    check_geometry(mesh, f"the mesh in metres ({frame.describe()})")
+    clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}, {frame.describe()}")
     mesh, log = repair(mesh, job.repair)
+    log = dataclasses.replace(log, notes=(f"{job.filename} {frame.describe()}", *log.notes))
     clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
                          f"{log.open_edges_before} -> {log.open_edges_after}, {log.faces_reversed} faces reversed")
     dec = decimate(mesh, job.decimate) if job.decimate else None
@@ -250,9 +270,9 @@ def _previews(mesh) -> tuple[bytes | None, bytes | None, str]:
         return None, None, f"preview skipped: {err}"
 
 
-def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...], dict | None]:
-    """mesh bytes -> load -> [repair] -> stats + reports (+ repair log when repaired)."""
-    mesh = load_mesh(job.mesh, job.filename, job.limits)
+def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...], dict | None, dict]:
+    """mesh bytes -> load (into metres, +Y up) -> [repair] -> stats + reports (+ repair log) + the frame read in."""
+    mesh, frame = load_scene(job.mesh, job.filename, job.units or None, job.up or None, job.limits)
     glb = job.mesh if job.filename.lower().endswith(".glb") else None
     log = None
     if job.repair:
@@ -260,10 +280,11 @@ def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...],
         glb = None
     reports = _reports(mesh, job.profiles, glb)
     return (dataclasses.asdict(reports[0].stats), tuple(dataclasses.asdict(r) for r in reports),
-            log and dataclasses.asdict(log))
+            log and dataclasses.asdict(log), {**dataclasses.asdict(frame), "description": frame.describe()})
 
 
 def export_mesh(job: ExportJob, emit: Emit) -> bytes:
     """A stored GLB converted for printing/DCC tools (STL/OBJ/3MF: millimetres, Z up)."""
     mesh: trimesh.Trimesh = load_mesh(job.glb, "stored.glb")
+    mesh, _ = prepare_for_print(mesh, job.sizing, job.format)
     return EXPORTERS[job.format](mesh)

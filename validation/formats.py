@@ -15,8 +15,10 @@ import numpy as np
 import trimesh
 
 from meshsmith.errors import InvalidInput
+from validation.threemf import load_3mf
+from validation.units import OBJ_HEADER
 
-LOADABLE = ("glb", "gltf", "obj", "stl", "ply", "off")
+LOADABLE = ("glb", "gltf", "obj", "stl", "ply", "off", "3mf")
 
 # glTF (metres, +Y up) -> print formats (millimetres, +Z up): x1000 and +90 deg about X,
 # so (x, y, z) -> (x, -z, y); the model's front (+Z in glTF) faces -Y, as slicers expect.
@@ -288,6 +290,13 @@ def load_mesh(data: bytes, filename: str, limits: MeshLimits = MeshLimits()) -> 
         _check_off(data)
     elif ext == "obj":
         _check_obj(data)
+    elif ext == "3mf":  # millimetres whatever the file's unit; the unit name rides in metadata
+        mesh, unit = load_3mf(data, limits.max_bytes, limits.max_faces)
+        _check_arrays(mesh, limits)
+        check_geometry(mesh)
+        mesh.merge_vertices()
+        mesh.metadata["3mf_unit"] = unit
+        return mesh
     try:
         loaded = trimesh.load(io.BytesIO(data), file_type=ext, force="scene", process=False)
         meshes = _scene_meshes(loaded)
@@ -390,11 +399,11 @@ def export_stl(mesh: trimesh.Trimesh) -> bytes:
 
 
 def export_obj(mesh: trimesh.Trimesh) -> bytes:
-    """Geometry-only OBJ, millimetres, +Z up."""
+    """Geometry-only OBJ, millimetres, +Z up; its first line says so (meshsmith reads it back that way)."""
     text = trimesh.exchange.obj.export_obj(
         print_frame(mesh), include_normals=False, include_color=False, include_texture=False, header=None
     )
-    return text.encode()
+    return (OBJ_HEADER.format(units="mm", up="z") + "\n" + text).encode()
 
 
 _3MF_TYPES = (
@@ -409,15 +418,49 @@ _3MF_RELS = (
 )
 
 
+COLOUR_LEVELS = 6  # per channel: at most 216 base materials in a coloured 3MF
+
+
+def face_colours(mesh: trimesh.Trimesh) -> np.ndarray | None:
+    """(F, 3) uint8 colour per triangle from the texture at its UV centroid (or its vertex colours), else None."""
+    visual = mesh.visual
+    if isinstance(visual, trimesh.visual.TextureVisuals):
+        material = visual.material
+        image = getattr(material, "baseColorTexture", None) or getattr(material, "image", None)
+        if image is None or visual.uv is None or len(visual.uv) != len(mesh.vertices):
+            return None
+        rgb = np.asarray(image.convert("RGB"))
+        h, w = rgb.shape[:2]
+        uv = np.asarray(visual.uv, dtype=np.float64)[mesh.faces].mean(axis=1) % 1.0
+        return rgb[((1.0 - uv[:, 1]) * (h - 1)).round().astype(int), (uv[:, 0] * (w - 1)).round().astype(int)]
+    if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind is not None:
+        return np.asarray(visual.face_colors)[:, :3]
+    return None
+
+
 def export_3mf(mesh: trimesh.Trimesh) -> bytes:
-    """3MF core (unit millimetre, +Z up); deterministic zip."""
+    """3MF core (unit millimetre, +Z up); deterministic zip. A textured or coloured mesh gets per-triangle
+    colours as core-spec base materials (texture sampled at each triangle's UV centroid, 6 levels per channel)."""
     m = print_frame(mesh)
     verts = "".join(f'<vertex x="{x:.6g}" y="{y:.6g}" z="{z:.6g}"/>' for x, y, z in m.vertices.tolist())
-    tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in m.faces.tolist())
+    colours = face_colours(mesh)
+    materials, obj_attr = "", ""
+    if colours is None:
+        tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}"/>' for a, b, c in m.faces.tolist())
+    else:
+        step = 255 / (COLOUR_LEVELS - 1)
+        q = (np.round(colours / step) * step).round().astype(np.uint8)
+        palette, index = np.unique(q, axis=0, return_inverse=True)
+        materials = "<basematerials id=\"2\">" + "".join(
+            f'<base name="c{i}" displaycolor="#{r:02X}{g:02X}{b:02X}"/>' for i, (r, g, b) in enumerate(palette.tolist())
+        ) + "</basematerials>"
+        obj_attr = ' pid="2" pindex="0"'
+        tris = "".join(f'<triangle v1="{a}" v2="{b}" v3="{c}" pid="2" p1="{k}"/>'
+                       for (a, b, c), k in zip(m.faces.tolist(), index.ravel().tolist()))
     model = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<model unit="millimeter" xml:lang="en-US" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">'
-        '<metadata name="Application">meshsmith</metadata><resources><object id="1" type="model"><mesh>'
+        f'<metadata name="Application">meshsmith</metadata><resources>{materials}<object id="1" type="model"{obj_attr}><mesh>'
         f"<vertices>{verts}</vertices><triangles>{tris}</triangles></mesh></object></resources>"
         '<build><item objectid="1"/></build></model>'
     )
@@ -427,6 +470,25 @@ def export_3mf(mesh: trimesh.Trimesh) -> bytes:
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, text)
+    return buf.getvalue()
+
+
+def export_obj_zip(mesh: trimesh.Trimesh) -> bytes:
+    """model.obj (millimetres, +Z up, with UVs) + model.mtl + its texture PNG, as a deterministic zip."""
+    m = mesh.copy()
+    m.apply_transform(TO_PRINT)
+    m.visual = _clean_visual(mesh.visual)
+    text, files = trimesh.exchange.obj.export_obj(m, include_normals=False, include_texture=True, return_texture=True,
+                                                  mtl_name="model.mtl", header=None)
+    parts = {"model.obj": (OBJ_HEADER.format(units="mm", up="z") + "\n" + text).encode(), **files}
+    if b"map_Kd" in parts.get("model.mtl", b""):  # white diffuse: viewers multiply it with the texture
+        parts["model.mtl"] = re.sub(rb"(?m)^Kd .*$", b"Kd 1.00000000 1.00000000 1.00000000", parts["model.mtl"])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(parts):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, parts[name])
     return buf.getvalue()
 
 
@@ -440,6 +502,7 @@ def export_ply(mesh: trimesh.Trimesh) -> bytes:
 EXPORTERS: dict[str, Callable[[trimesh.Trimesh], bytes]] = {
     "glb": export_glb,
     "obj": export_obj,
+    "obj.zip": export_obj_zip,
     "stl": export_stl,
     "3mf": export_3mf,
     "ply": export_ply,
@@ -448,6 +511,7 @@ EXPORTERS: dict[str, Callable[[trimesh.Trimesh], bytes]] = {
 MEDIA_TYPES: dict[str, str] = {
     "glb": "model/gltf-binary",
     "obj": "model/obj",
+    "obj.zip": "application/zip",
     "stl": "model/stl",
     "3mf": "model/3mf",
     "ply": "application/ply",

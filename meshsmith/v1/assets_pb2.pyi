@@ -193,16 +193,30 @@ class ResolveLockResponse(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[LockEntry, _Mapping]]] = ...) -> None: ...
 
 class ExportVersionRequest(_message.Message):
-    __slots__ = ("asset", "ref", "format", "lod")
+    __slots__ = ("asset", "ref", "format", "lod", "scale", "height_mm", "max_mm", "fit", "bed", "margin_mm", "orient")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     REF_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     LOD_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_MM_FIELD_NUMBER: _ClassVar[int]
+    MAX_MM_FIELD_NUMBER: _ClassVar[int]
+    FIT_FIELD_NUMBER: _ClassVar[int]
+    BED_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_MM_FIELD_NUMBER: _ClassVar[int]
+    ORIENT_FIELD_NUMBER: _ClassVar[int]
     asset: str
     ref: str
     format: str
     lod: int
-    def __init__(self, asset: _Optional[str] = ..., ref: _Optional[str] = ..., format: _Optional[str] = ..., lod: _Optional[int] = ...) -> None: ...
+    scale: float
+    height_mm: float
+    max_mm: float
+    fit: str
+    bed: str
+    margin_mm: float
+    orient: str
+    def __init__(self, asset: _Optional[str] = ..., ref: _Optional[str] = ..., format: _Optional[str] = ..., lod: _Optional[int] = ..., scale: _Optional[float] = ..., height_mm: _Optional[float] = ..., max_mm: _Optional[float] = ..., fit: _Optional[str] = ..., bed: _Optional[str] = ..., margin_mm: _Optional[float] = ..., orient: _Optional[str] = ...) -> None: ...
 
 class ExportVersionResponse(_message.Message):
     __slots__ = ("header", "chunk")

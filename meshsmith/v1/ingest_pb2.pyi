@@ -54,31 +54,49 @@ class GenerateResponse(_message.Message):
     def __init__(self, event: _Optional[_Union[_types_pb2.JobEvent, _Mapping]] = ...) -> None: ...
 
 class ValidateRequest(_message.Message):
-    __slots__ = ("mesh", "filename", "profiles", "upload_id", "repair")
+    __slots__ = ("mesh", "filename", "profiles", "upload_id", "repair", "units", "up")
     MESH_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
     REPAIR_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    UP_FIELD_NUMBER: _ClassVar[int]
     mesh: bytes
     filename: str
     profiles: _containers.RepeatedScalarFieldContainer[str]
     upload_id: str
     repair: bool
-    def __init__(self, mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., upload_id: _Optional[str] = ..., repair: _Optional[bool] = ...) -> None: ...
+    units: str
+    up: str
+    def __init__(self, mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., upload_id: _Optional[str] = ..., repair: _Optional[bool] = ..., units: _Optional[str] = ..., up: _Optional[str] = ...) -> None: ...
 
 class ValidateResponse(_message.Message):
-    __slots__ = ("reports", "stats", "repair")
+    __slots__ = ("reports", "stats", "repair", "frame")
     REPORTS_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
     REPAIR_FIELD_NUMBER: _ClassVar[int]
+    FRAME_FIELD_NUMBER: _ClassVar[int]
     reports: _containers.RepeatedCompositeFieldContainer[_types_pb2.ValidationReport]
     stats: _types_pb2.MeshStats
     repair: _types_pb2.RepairLog
-    def __init__(self, reports: _Optional[_Iterable[_Union[_types_pb2.ValidationReport, _Mapping]]] = ..., stats: _Optional[_Union[_types_pb2.MeshStats, _Mapping]] = ..., repair: _Optional[_Union[_types_pb2.RepairLog, _Mapping]] = ...) -> None: ...
+    frame: ReadFrame
+    def __init__(self, reports: _Optional[_Iterable[_Union[_types_pb2.ValidationReport, _Mapping]]] = ..., stats: _Optional[_Union[_types_pb2.MeshStats, _Mapping]] = ..., repair: _Optional[_Union[_types_pb2.RepairLog, _Mapping]] = ..., frame: _Optional[_Union[ReadFrame, _Mapping]] = ...) -> None: ...
+
+class ReadFrame(_message.Message):
+    __slots__ = ("units", "up", "source", "description")
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    UP_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    units: str
+    up: str
+    source: str
+    description: str
+    def __init__(self, units: _Optional[str] = ..., up: _Optional[str] = ..., source: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ImportRequest(_message.Message):
-    __slots__ = ("asset", "mesh", "filename", "upload_id", "target_faces", "lod_ratios", "profiles", "author", "request_id", "watertight", "unit_scale")
+    __slots__ = ("asset", "mesh", "filename", "upload_id", "target_faces", "lod_ratios", "profiles", "author", "request_id", "watertight", "unit_scale", "units", "up")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     MESH_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
@@ -90,6 +108,8 @@ class ImportRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WATERTIGHT_FIELD_NUMBER: _ClassVar[int]
     UNIT_SCALE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    UP_FIELD_NUMBER: _ClassVar[int]
     asset: str
     mesh: bytes
     filename: str
@@ -101,7 +121,9 @@ class ImportRequest(_message.Message):
     request_id: str
     watertight: bool
     unit_scale: float
-    def __init__(self, asset: _Optional[str] = ..., mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., upload_id: _Optional[str] = ..., target_faces: _Optional[int] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., profiles: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., watertight: _Optional[bool] = ..., unit_scale: _Optional[float] = ...) -> None: ...
+    units: str
+    up: str
+    def __init__(self, asset: _Optional[str] = ..., mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., upload_id: _Optional[str] = ..., target_faces: _Optional[int] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., profiles: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., watertight: _Optional[bool] = ..., unit_scale: _Optional[float] = ..., units: _Optional[str] = ..., up: _Optional[str] = ...) -> None: ...
 
 class ImportResponse(_message.Message):
     __slots__ = ("event",)

@@ -44,7 +44,7 @@ CHECK_LEVEL_WARN: CheckLevel
 CHECK_LEVEL_FAIL: CheckLevel
 
 class GenerateParams(_message.Message):
-    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios", "fov_deg")
+    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios", "fov_deg", "relief")
     MODE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FACES_FIELD_NUMBER: _ClassVar[int]
     TARGET_HEIGHT_M_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,7 @@ class GenerateParams(_message.Message):
     PROFILES_FIELD_NUMBER: _ClassVar[int]
     LOD_RATIOS_FIELD_NUMBER: _ClassVar[int]
     FOV_DEG_FIELD_NUMBER: _ClassVar[int]
+    RELIEF_FIELD_NUMBER: _ClassVar[int]
     mode: ReconstructMode
     target_faces: int
     target_height_m: float
@@ -67,7 +68,22 @@ class GenerateParams(_message.Message):
     profiles: _containers.RepeatedScalarFieldContainer[str]
     lod_ratios: _containers.RepeatedScalarFieldContainer[float]
     fov_deg: float
-    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., fov_deg: _Optional[float] = ...) -> None: ...
+    relief: ReliefOptions
+    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., fov_deg: _Optional[float] = ..., relief: _Optional[_Union[ReliefOptions, _Mapping]] = ...) -> None: ...
+
+class ReliefOptions(_message.Message):
+    __slots__ = ("width_mm", "min_mm", "max_mm", "frame_mm", "invert")
+    WIDTH_MM_FIELD_NUMBER: _ClassVar[int]
+    MIN_MM_FIELD_NUMBER: _ClassVar[int]
+    MAX_MM_FIELD_NUMBER: _ClassVar[int]
+    FRAME_MM_FIELD_NUMBER: _ClassVar[int]
+    INVERT_FIELD_NUMBER: _ClassVar[int]
+    width_mm: float
+    min_mm: float
+    max_mm: float
+    frame_mm: float
+    invert: bool
+    def __init__(self, width_mm: _Optional[float] = ..., min_mm: _Optional[float] = ..., max_mm: _Optional[float] = ..., frame_mm: _Optional[float] = ..., invert: _Optional[bool] = ...) -> None: ...
 
 class Vec3(_message.Message):
     __slots__ = ("x", "y", "z")

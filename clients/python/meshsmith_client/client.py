@@ -152,9 +152,12 @@ class Client:
         request = assets_pb2.PullArtifactRequest(asset=asset, ref=ref, kind=kind, lod=lod)
         return self._download(self.assets.PullArtifact, request)
 
-    def export(self, asset: str, ref: str = "latest", fmt: str = "stl", lod: int = 0) -> Pulled:
-        """A version converted to `fmt` (stl/obj/3mf in millimetres, Z up), verified like a pull."""
-        request = assets_pb2.ExportVersionRequest(asset=asset, ref=ref, format=fmt, lod=lod)
+    def export(self, asset: str, ref: str = "latest", fmt: str = "stl", lod: int = 0, **sizing) -> Pulled:
+        """A version converted to `fmt` (stl/obj/3mf in millimetres, Z up), verified like a pull.
+
+        `sizing`: ExportVersionRequest's print fields (scale, height_mm, max_mm, fit, bed, margin_mm, orient).
+        """
+        request = assets_pb2.ExportVersionRequest(asset=asset, ref=ref, format=fmt, lod=lod, **sizing)
         return self._download(self.assets.ExportVersion, request)
 
     def _download(self, method, request) -> Pulled:
@@ -185,8 +188,10 @@ class Client:
     def get_asset(self, asset: str) -> pb.Asset:
         return self._call(self.assets.GetAsset, assets_pb2.GetAssetRequest(asset=asset)).asset
 
-    def validate(self, mesh: bytes, filename: str, profiles: list[str] | None = None) -> ingest_pb2.ValidateResponse:
-        return self._call(self.ingest.Validate, ingest_pb2.ValidateRequest(mesh=mesh, filename=filename, profiles=profiles))
+    def validate(self, mesh: bytes, filename: str, profiles: list[str] | None = None, units: str = "",
+                 up: str = "") -> ingest_pb2.ValidateResponse:
+        return self._call(self.ingest.Validate, ingest_pb2.ValidateRequest(mesh=mesh, filename=filename, profiles=profiles,
+                                                                           units=units, up=up))
 
     def upload(self, data: bytes, filename: str, chunk: int = 1024 * 1024) -> str:
         """Send a file in chunks (checked by sha256); returns the upload_id to reference it by."""

@@ -37,6 +37,12 @@ def add_parser(sub) -> None:
     p.add_argument("--height", type=float, help="target height in metres (default 1.0)")
     p.add_argument("--width", type=float, help="target width in metres (overrides --height)")
     p.add_argument("--depth", type=float, help="depth/thickness in metres (extrude, relief, voxel)")
+    r = p.add_argument_group("relief / lithophane plate (--mode relief), millimetres")
+    r.add_argument("--width-mm", type=float, help="whole plate width, frame included")
+    r.add_argument("--min-mm", type=float, help="thinnest plate (e.g. 0.8)")
+    r.add_argument("--max-mm", type=float, help="thickest plate (e.g. 3.2)")
+    r.add_argument("--frame-mm", type=float, help="border at max thickness around the picture")
+    r.add_argument("--invert", action="store_true", help="thin where bright: a lithophane")
     p.add_argument("--faces", type=int, help="target triangle count (default 20000)")
     p.add_argument("--texture-size", type=int, help="largest texture edge in px (default 1024)")
     p.add_argument("--seed", type=int, default=0)
@@ -86,6 +92,10 @@ def _params(args) -> pb.GenerateParams:
     ):
         if value is not None:
             setattr(params, field, limits.check(field, value))
+    relief = {k: getattr(args, k, None) for k in ("width_mm", "min_mm", "max_mm", "frame_mm")}
+    relief = {k: v for k, v in relief.items() if v is not None}
+    if relief or getattr(args, "invert", False):
+        params.relief.CopyFrom(pb.ReliefOptions(invert=getattr(args, "invert", False), **relief))
     limits.check_message(params)
     return params
 

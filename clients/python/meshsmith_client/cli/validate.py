@@ -19,10 +19,13 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "validate",
         help="validate a mesh file locally (no server)",
-        description="Validate a mesh (GLB, glTF, OBJ, STL, PLY, OFF) against a profile. "
-        "Exit 0 pass (warnings included), 1 fail, 2 unreadable input.",
+        description="Validate a mesh (GLB, glTF, OBJ, STL, 3MF, PLY, OFF) against a profile. "
+        "Exit 0 pass (warnings included), 1 fail, 2 unreadable input. Units and up axis default to the "
+        "format's convention (STL/3MF: mm, Z up; OBJ/PLY/OFF/glTF: m, Y up); print checks measure in mm, Z up.",
     )
     p.add_argument("file", type=Path, help="mesh file")
+    p.add_argument("--units", choices=("mm", "cm", "m", "in"), help="units of the file's coordinates (default: the format's)")
+    p.add_argument("--up", choices=("y", "z"), help="up axis of the file (default: the format's)")
     p.add_argument("--profile", default="default", choices=list(PROFILES), help="validation profile (default: default)")
     p.add_argument("--repair", action="store_true", help="repair before validating (print profiles: make it watertight)")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
@@ -30,8 +33,8 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _table(path: Path, report, log) -> str:
-    lines = [f"{path.name}: profile {report.profile}: {report.verdict.upper()}"]
+def _table(path: Path, report, log, frame) -> str:
+    lines = [f"{path.name}: profile {report.profile}: {report.verdict.upper()}", f"  {frame.describe()}"]
     s = report.stats
     size = [hi - lo for lo, hi in zip(s.bbox_min, s.bbox_max)]
     lines.append(
@@ -54,11 +57,11 @@ def _table(path: Path, report, log) -> str:
 def run(args: argparse.Namespace) -> int:
     """Validate `args.file`; returns the exit status."""
     from meshsmith.errors import MeshsmithError  # noqa: PLC0415
-    from validation import formats, junit, repair, report  # noqa: PLC0415
+    from validation import junit, repair, report, units  # noqa: PLC0415
 
     try:
         data = args.file.read_bytes()
-        mesh = formats.load_mesh(data, args.file.name)
+        mesh, frame = units.load_scene(data, args.file.name, args.units, args.up)
         log = None
         if args.repair:
             printing = report.PROFILES[args.profile].printer is not None
@@ -71,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"meshsmith validate: {args.file}: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 2
     if args.json:
-        out = {"file": str(args.file), "report": dataclasses.asdict(rep),
+        out = {"file": str(args.file), "frame": {**dataclasses.asdict(frame), "description": frame.describe()},
+               "report": dataclasses.asdict(rep),
                "repair": dataclasses.asdict(log) if log is not None else None}
         print(json.dumps(out, indent=2))
     else:
-        print(_table(args.file, rep, log))
+        print(_table(args.file, rep, log, frame))
     return 1 if rep.verdict == "fail" else 0
 
 

@@ -539,7 +539,7 @@ export declare type ExportVersionRequest = Message<"meshsmith.v1.ExportVersionRe
   ref: string;
 
   /**
-   * "stl", "obj", "3mf", "ply" or "glb".
+   * "stl", "obj" (geometry), "obj.zip" (OBJ with UVs + MTL + texture PNG), "3mf", "ply" or "glb".
    *
    * @generated from field: string format = 3;
    */
@@ -549,6 +549,56 @@ export declare type ExportVersionRequest = Message<"meshsmith.v1.ExportVersionRe
    * @generated from field: uint32 lod = 4;
    */
   lod: number;
+
+  /**
+   * Print sizing (STL/OBJ/3MF, millimetres, Z up); at most one of scale, height_mm, max_mm, fit, bed.
+   * Multiply the stored size (metres -> millimetres) by this.
+   *
+   * @generated from field: double scale = 20;
+   */
+  scale: number;
+
+  /**
+   * Scale so the height (Z in the build frame) is this many millimetres.
+   *
+   * @generated from field: double height_mm = 21;
+   */
+  heightMm: number;
+
+  /**
+   * Scale so the longest side is this many millimetres.
+   *
+   * @generated from field: double max_mm = 22;
+   */
+  maxMm: number;
+
+  /**
+   * Scale down (never up) to fit a named printer's bed: "prusa-mk4", "prusa-mini", "bambu-x1c".
+   *
+   * @generated from field: string fit = 23;
+   */
+  fit: string;
+
+  /**
+   * Scale down to fit a bed given as "XxYxZ" millimetres, e.g. "200x200x180".
+   *
+   * @generated from field: string bed = 24;
+   */
+  bed: string;
+
+  /**
+   * Free space kept at each side of the bed when fitting (default 5 mm).
+   *
+   * @generated from field: optional double margin_mm = 25;
+   */
+  marginMm?: number | undefined;
+
+  /**
+   * "auto": turn the part to the stable pose with the least support-needing overhang; "" keeps it.
+   *
+   * @generated from field: string orient = 26;
+   */
+  orient: string;
 };
 
 /**

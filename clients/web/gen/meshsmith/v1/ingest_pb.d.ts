@@ -197,6 +197,21 @@ export declare type ValidateRequest = Message<"meshsmith.v1.ValidateRequest"> & 
    * @generated from field: bool repair = 5;
    */
   repair: boolean;
+
+  /**
+   * Units of the file's coordinates: "mm", "cm", "m" or "in" (empty: the format's convention,
+   * STL/3MF millimetres, OBJ/PLY/OFF/glTF metres). 3MF files declare their own unit.
+   *
+   * @generated from field: string units = 20;
+   */
+  units: string;
+
+  /**
+   * Up axis of the file: "y" or "z" (empty: STL/3MF Z up, the others Y up).
+   *
+   * @generated from field: string up = 21;
+   */
+  up: string;
 };
 
 /**
@@ -223,6 +238,13 @@ export declare type ValidateResponse = Message<"meshsmith.v1.ValidateResponse"> 
    * @generated from field: meshsmith.v1.RepairLog repair = 3;
    */
   repair?: RepairLog | undefined;
+
+  /**
+   * How the file was read, e.g. "read as mm, Z up (convention of .stl)"; checks measure in the build frame.
+   *
+   * @generated from field: meshsmith.v1.ReadFrame frame = 20;
+   */
+  frame?: ReadFrame | undefined;
 };
 
 /**
@@ -230,6 +252,39 @@ export declare type ValidateResponse = Message<"meshsmith.v1.ValidateResponse"> 
  * Use `create(ValidateResponseSchema)` to create a new message.
  */
 export declare const ValidateResponseSchema: GenMessage<ValidateResponse>;
+
+/**
+ * The units and up axis a file was read in, and why (given, the file's header, the format's convention).
+ *
+ * @generated from message meshsmith.v1.ReadFrame
+ */
+export declare type ReadFrame = Message<"meshsmith.v1.ReadFrame"> & {
+  /**
+   * @generated from field: string units = 1;
+   */
+  units: string;
+
+  /**
+   * @generated from field: string up = 2;
+   */
+  up: string;
+
+  /**
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string description = 4;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message meshsmith.v1.ReadFrame.
+ * Use `create(ReadFrameSchema)` to create a new message.
+ */
+export declare const ReadFrameSchema: GenMessage<ReadFrame>;
 
 /**
  * @generated from message meshsmith.v1.ImportRequest
@@ -299,6 +354,19 @@ export declare type ImportRequest = Message<"meshsmith.v1.ImportRequest"> & {
    * @generated from field: optional double unit_scale = 11;
    */
   unitScale?: number | undefined;
+
+  /**
+   * Units and up axis of the file, as in ValidateRequest (empty: the format's convention).
+   * unit_scale, when set, overrides units.
+   *
+   * @generated from field: string units = 20;
+   */
+  units: string;
+
+  /**
+   * @generated from field: string up = 21;
+   */
+  up: string;
 };
 
 /**

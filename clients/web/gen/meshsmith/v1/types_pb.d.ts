@@ -92,6 +92,13 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
    * @generated from field: optional double fov_deg = 11;
    */
   fovDeg?: number | undefined;
+
+  /**
+   * Relief / lithophane plate in millimetres (mode relief only).
+   *
+   * @generated from field: meshsmith.v1.ReliefOptions relief = 12;
+   */
+  relief?: ReliefOptions | undefined;
 };
 
 /**
@@ -99,6 +106,52 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
  * Use `create(GenerateParamsSchema)` to create a new message.
  */
 export declare const GenerateParamsSchema: GenMessage<GenerateParams>;
+
+/**
+ * A relief plate's size in millimetres; 0 = not set (the mode's defaults). The picture keeps its aspect.
+ *
+ * @generated from message meshsmith.v1.ReliefOptions
+ */
+export declare type ReliefOptions = Message<"meshsmith.v1.ReliefOptions"> & {
+  /**
+   * Whole plate width, frame included.
+   *
+   * @generated from field: double width_mm = 1;
+   */
+  widthMm: number;
+
+  /**
+   * Thinnest and thickest plate (e.g. 0.8 and 3.2 for a lithophane).
+   *
+   * @generated from field: double min_mm = 2;
+   */
+  minMm: number;
+
+  /**
+   * @generated from field: double max_mm = 3;
+   */
+  maxMm: number;
+
+  /**
+   * Border around the picture at max thickness.
+   *
+   * @generated from field: double frame_mm = 4;
+   */
+  frameMm: number;
+
+  /**
+   * Thin where bright: a lithophane, lit from behind.
+   *
+   * @generated from field: bool invert = 5;
+   */
+  invert: boolean;
+};
+
+/**
+ * Describes the message meshsmith.v1.ReliefOptions.
+ * Use `create(ReliefOptionsSchema)` to create a new message.
+ */
+export declare const ReliefOptionsSchema: GenMessage<ReliefOptions>;
 
 /**
  * A 3-vector in metres.
