@@ -8,8 +8,9 @@ import trimesh
 from scipy import ndimage
 from scipy.sparse.linalg import spsolve
 from skimage.measure import marching_cubes
+from skimage.morphology import medial_axis
 
-from .assemble import finish, join_parts, work_mask
+from .assemble import finish, join_parts, unproject, work_mask
 from .params import ReconstructParams
 from .segment import Segmented
 from .texture import planar_uv, smooth_texture
@@ -18,6 +19,9 @@ WORK_SIDE = 200          # long side of the working mask, pixels
 WORK_AREA = 7000.0      # object area of the working mask, pixels (sets the face count, ~50-80k)
 MIN_HALF_THICKNESS = 1.0  # working pixels: thin parts stay solid and connected
 BACK_RATIO = 0.5         # symmetry=False: the back is this much flatter than the front
+SMOOTH_SIGMA = 1.5       # working pixels, blur of the ball field
+POWER = 2.0              # cross-section superellipse exponent (2 = round)
+DEPTH_SCALE = 1.2        # front depth / ball radius: calibrated (see inflate)
 
 
 def poisson_height(inside: np.ndarray) -> np.ndarray:
@@ -61,24 +65,62 @@ def taubin(vertices: np.ndarray, faces: np.ndarray, iterations: int = 6,
     return v
 
 
+def ball_field(inside: np.ndarray, power: float = 2.0) -> np.ndarray:
+    """(h, w) bool -> (h, w) float H = R^p - r^p of the union of the silhouette's medial balls.
+
+    For each medial-axis pixel c (radius R = its distance to the outline) and a pixel p at r = |p - c|,
+    R^p - r^p; H takes the ball with the largest R^2 - r^2 at each pixel. The solid |z|^p <= H has, across
+    every part, the superellipse profile |z|^p + r^p = R^p: round (p = 2) or fuller (p > 2); a strip
+    becomes a cylinder, a disc a sphere, a leg stays a leg beside a body. H is negative outside and
+    varies linearly across the outline, so its zero level needs no fix-ups and has no terraces.
+    """
+    skel = medial_axis(inside, rng=0)  # seeded tie-breaks: same bytes every run
+    dist = np.where(inside, ndimage.distance_transform_edt(inside) - 0.5, 0.0)  # to the pixel edge
+    ys, xs = np.nonzero(skel)
+    r = np.maximum(dist[ys, xs], 0.5)
+    order = np.lexsort((xs, ys, r))[::-1]          # big balls first: small ones inside them are skipped
+    h, w = inside.shape
+    reach = float(r.max()) + 3.0
+    h2 = np.full((h, w), -reach * reach)
+    big = np.full((h, w), reach)
+    gy, gx = np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64)
+    for i in order:
+        cy, cx, rc = ys[i], xs[i], r[i]
+        if h2[cy, cx] >= rc * rc - 1e-9:           # inside a bigger ball already: adds nothing
+            continue
+        e = int(np.ceil(rc + 3))
+        y0, y1, x0, x1 = max(0, cy - e), min(h, cy + e + 1), max(0, cx - e), min(w, cx + e + 1)
+        val = rc * rc - (gy[y0:y1, None] - cy) ** 2 - (gx[None, x0:x1] - cx) ** 2
+        win = val > h2[y0:y1, x0:x1]
+        h2[y0:y1, x0:x1][win] = val[win]
+        big[y0:y1, x0:x1][win] = rc
+    if power != 2.0:
+        rr = np.sqrt(np.maximum(big * big - h2, 0.0))   # distance from the winning ball's centre
+        h2 = big ** power - rr ** power
+    # the medial axis of a pixel mask zigzags: neighbouring balls sit half a pixel apart, which leaves
+    # creases and ripples; a small blur removes them (on a quadratic it only adds a constant ~SIGMA^2)
+    return ndimage.gaussian_filter(h2, SMOOTH_SIGMA, mode="nearest")
+
+
 def inflate(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
-    """Segmented -> rounded watertight solid; texture = front projection, the back sees it mirrored."""
+    """Segmented -> rounded watertight solid; texture = front projection, the back sees it mirrored.
+
+    Height: the union of medial balls (ball_height2) times DEPTH_SCALE; the back mirrors the front
+    (symmetry) or is BACK_RATIO as deep. The surface is the zero level of a smooth field
+    h^2 - (z / scale)^2, so the rim has no depth-grid terraces; Taubin smoothing removes the pixel grid.
+    """
     cov, k = work_mask(seg.mask, WORK_SIDE, WORK_AREA)
     inside = join_parts(cov > 0.5, width=3)
-    height = np.where(inside, np.maximum(poisson_height(inside), MIN_HALF_THICKNESS), 0.0)
-    outside, (iy, ix) = ndimage.distance_transform_edt(~inside, return_indices=True)
-    g = np.where(inside, height, -outside)
-    # first ring outside: minus its nearest inside height, so the zero level sits on the pixel edge
-    # (with -1 there it sat ~0.34 working px beyond the mask: the silhouette grew ~1 input px all round)
-    ring = (outside > 0) & (outside < 1.5)
-    g[ring] = -height[iy[ring], ix[ring]]
-    front = float(height.max())
+    h2 = ball_field(inside, POWER)
+    h2 = np.where(inside, np.maximum(h2, MIN_HALF_THICKNESS ** POWER), np.minimum(h2, -0.25))
+    top = float(h2.max() ** (1.0 / POWER))
+    front = DEPTH_SCALE * top
     back = front if params.symmetry else BACK_RATIO * front
     pad = 2
-    g = np.pad(g, pad, constant_values=-pad - 1.0)
+    g = np.pad(h2, pad, constant_values=float(h2.min()))
     zs = np.arange(-np.ceil(back) - pad, np.ceil(front) + pad + 1, 1.0)
-    scale = np.where(zs >= 0, 1.0, front / back)  # stretch |z| on the back so it is `back` deep
-    field = g[:, :, None] - np.abs(zs)[None, None, :] * scale[None, None, :]
+    scale = np.where(zs >= 0, top / front, top / back)   # |z| in units of the ball radius
+    field = g[:, :, None] - np.abs(zs * scale)[None, None, :] ** POWER
     field[field == 0.0] = 1e-6  # no vertex exactly on a grid point: no degenerate triangles
     verts, faces, _, _ = marching_cubes(field.astype(np.float32), 0.0, allow_degenerate=False)
     verts = verts.astype(np.float64)
@@ -90,6 +132,6 @@ def inflate(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     z = (verts[:, 2] + zs[0]) * kx
     v = np.column_stack([x, y, z])
     uv = planar_uv(v[:, :2], wc, hc)
+    v = unproject(v, seg, params.fov_deg)
     tex = smooth_texture(seg.rgba, seg.mask, params.texture_size)
-    z_extent = params.depth_m
-    return finish(v, faces, uv, tex, params, z_extent_m=z_extent)
+    return finish(v, faces, uv, tex, params, z_extent_m=params.depth_m)

@@ -32,6 +32,7 @@ class ReconstructParams:
     texture_size: int = 1024                # cap; texture is a power of two <= this
     seed: int = 0
     symmetry: bool = True
+    fov_deg: float = 0.0                    # vertical field of view of the picture in degrees; 0 = orthographic
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Reconstruction:
     mesh: trimesh.Trimesh
     mode: str      # the mode actually used
     reason: str    # one human sentence: why auto chose it, or "requested"
+    confidence: float = 1.0  # 0..1: how sure auto is of its choice (1.0 for a requested mode)
 
 
 def check_params(p: ReconstructParams) -> None:
@@ -49,6 +51,8 @@ def check_params(p: ReconstructParams) -> None:
         v = getattr(p, name)
         if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 1000):
             raise InvalidInput(f"{name} must be a positive number of metres (at most 1000), got {v!r}")
+    if not (isinstance(p.fov_deg, (int, float)) and math.isfinite(p.fov_deg) and 0 <= p.fov_deg < 170):
+        raise InvalidInput(f"fov_deg must be 0 (orthographic) or a field of view below 170 degrees, got {p.fov_deg!r}")
     if not isinstance(p.texture_size, int) or not 16 <= p.texture_size <= 16384:
         raise InvalidInput(f"texture_size must be an integer from 16 to 16384, got {p.texture_size!r}")
 
