@@ -46,17 +46,34 @@ def features(seg: Segmented) -> Features:
     return Features(sym, solid, flat, cells)
 
 
-def choose(seg: Segmented, params: ReconstructParams) -> tuple[str, str]:
-    """-> (mode, reason sentence)."""
+def _sure(value: float, threshold: float, span: float) -> float:
+    """0.5 at the threshold, rising linearly to 1 at `span` away from it (either side)."""
+    return float(min(1.0, 0.5 + 0.5 * abs(value - threshold) / span))
+
+
+def choose(seg: Segmented, params: ReconstructParams) -> tuple[str, str, float]:
+    """-> (mode, reason sentence, confidence 0..1).
+
+    Confidence: how far the deciding features sit from their thresholds (0.5 = on a threshold,
+    1 = far from every threshold that could have changed the choice). The features are computed on the
+    silhouette and the colours only, which a perspective and an orthographic picture of one object share.
+    """
     f = features(seg)
+    flat_sure = _sure(f.flat, FLAT_COVERAGE, 1.0 - FLAT_COVERAGE)
     if f.flat >= FLAT_COVERAGE and f.cells <= VOXEL_MAX_CELLS:
+        c = min(flat_sure, _sure(f.cells, VOXEL_MAX_CELLS + 0.5, VOXEL_MAX_CELLS / 2))
         return "voxel", (f"auto chose voxel: the picture is pixel art ({f.cells} cells on its long side, "
-                         f"{f.flat:.0%} of it in {FLAT_COLOURS} flat colours)")
+                         f"{f.flat:.0%} of it in {FLAT_COLOURS} flat colours)"), c
     if f.flat >= FLAT_COVERAGE:
         return "extrude", (f"auto chose extrude: the picture is flat-colour art ({f.flat:.0%} of it in "
-                           f"{FLAT_COLOURS} colours with hard edges), like a logo or an icon")
+                           f"{FLAT_COLOURS} colours with hard edges), like a logo, an icon or a cut-out"), flat_sure
+    sym_sure = min(_sure(f.symmetry, REVOLVE_SYMMETRY, 1.0 - REVOLVE_SYMMETRY),
+                   _sure(f.solid_rows, REVOLVE_SOLID_ROWS, 1.0 - REVOLVE_SOLID_ROWS))
     if params.symmetry and f.symmetry >= REVOLVE_SYMMETRY and f.solid_rows >= REVOLVE_SOLID_ROWS:
         return "revolve", (f"auto chose revolve: the silhouette is left-right symmetric ({f.symmetry:.0%} mirror "
-                           f"overlap) and solid across every row, like a bottle, vase or chess piece")
+                           f"overlap) and solid across every row, like a bottle, vase or chess piece"), \
+            min(flat_sure, sym_sure)
+    c = flat_sure if not params.symmetry else min(flat_sure, max(
+        _sure(f.symmetry, REVOLVE_SYMMETRY, 0.2), _sure(f.solid_rows, REVOLVE_SOLID_ROWS, 0.2)))
     return "inflate", (f"auto chose inflate: a rounded solid suits this picture (left-right symmetry "
-                       f"{f.symmetry:.0%}, {f.flat:.0%} in flat colours)")
+                       f"{f.symmetry:.0%}, {f.flat:.0%} in flat colours)"), c

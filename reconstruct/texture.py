@@ -8,6 +8,8 @@ from PIL import Image
 from scipy import ndimage
 
 
+EDGE = 0.003  # colours within this fraction of the long side (>= 1 px) of the outline are not trusted:
+              # photo edge pixels mix in the background (a grey fringe); the interior is pushed out instead
 GUTTER = 0.02  # empty border around the picture in the texture, fraction of its long side (>= 2 px):
                # glTF samplers default to REPEAT, so UVs must stay clear of the texture edges
 
@@ -44,27 +46,41 @@ def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
     """(H, W, 4) uint8 + (H, W) bool -> RGB PIL image, power-of-two sides, background filled (push-pull).
 
     The picture sits inside a gutter (see planar_uv), so nothing samples across the wrapped edge.
+    Colours come from the mask eroded by EDGE (parts thinner than that keep their own pixels); the
+    outline band and the background take the push-pull extension of the interior, so silhouette
+    texels carry the object's colour, not the background's.
     """
+    mask = colour_mask(mask)
     g = gutter(*mask.shape)
     rgba = np.pad(rgba[..., :3], ((g, g), (g, g), (0, 0)))
     mask = np.pad(mask, g)
     h, w = mask.shape
     tw, th = texture_side(w, cap), texture_side(h, cap)
-    rgb = np.where(mask[..., None], rgba[..., :3], np.uint8(0))
-    rgb_t = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)          # premultiplied by coverage
-    w_t = cv2.resize(mask.view(np.uint8) * np.uint8(255), (tw, th), interpolation=cv2.INTER_AREA)
+    rgb = np.where(mask[..., None], rgba[..., :3], np.uint8(0)).astype(np.float32)
+    rgb_t = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)           # premultiplied by coverage
+    w_t = cv2.resize(mask.astype(np.float32), (tw, th), interpolation=cv2.INTER_AREA)
     # outside: a quarter-size push-pull fill, smooth and cheap (only ever sampled near the edge)
     qw, qh = max(1, tw // 4), max(1, th // 4)
-    small_w = cv2.resize(w_t.astype(np.float32) / 255, (qw, qh), interpolation=cv2.INTER_AREA)
-    small_c = cv2.resize(rgb_t.astype(np.float32), (qw, qh), interpolation=cv2.INTER_AREA)
+    small_w = cv2.resize(w_t, (qw, qh), interpolation=cv2.INTER_AREA)
+    small_c = cv2.resize(rgb_t, (qw, qh), interpolation=cv2.INTER_AREA)
     small_c /= np.maximum(small_w, 1e-6)[..., None]
     filled = _push_pull(small_c, (small_w > 1e-3).astype(np.float32))
     out = cv2.resize(np.clip(filled + 0.5, 0, 255).astype(np.uint8), (tw, th), interpolation=cv2.INTER_LINEAR)
-    inside = w_t == 255
-    np.copyto(out, rgb_t, where=inside[..., None])
-    edge = np.nonzero((w_t > 0) & ~inside)  # partly covered texels: un-premultiply
-    out[edge] = np.clip(rgb_t[edge] * (255.0 / w_t[edge][:, None]) + 0.5, 0, 255).astype(np.uint8)
+    inside = w_t >= 1.0 - 1e-6
+    np.copyto(out, np.clip(rgb_t + 0.5, 0, 255).astype(np.uint8), where=inside[..., None])
+    edge = np.nonzero((w_t > 1e-6) & ~inside)  # partly covered texels: un-premultiply (in float: no rounding to 0)
+    out[edge] = np.clip(rgb_t[edge] / w_t[edge][:, None] + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(out, "RGB")
+
+
+def colour_mask(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool -> the pixels whose colours are trusted: mask minus an EDGE-wide outline band."""
+    if mask.all():  # a whole picture (relief): no outline
+        return mask
+    k = max(1, int(round(EDGE * max(mask.shape))))
+    inner = ndimage.binary_erosion(mask, iterations=k, border_value=0)
+    thin = mask & ~ndimage.binary_dilation(inner, iterations=k + 1)   # parts the erosion removed whole
+    return inner | thin
 
 
 def blocky_texture(colors: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
