@@ -152,12 +152,15 @@ def voxels(mesh: trimesh.Trimesh, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     cell = (hi - lo) / GRID
     v, f = np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces)
     votes = sum(_parity(v, f, lo, cell, ax).astype(np.int8) for ax in range(3))
-    pts = trimesh.sample.sample_surface_even(mesh, 20 * GRID * GRID, seed=3)[0] \
-        if hasattr(trimesh.sample, "sample_surface_even") else trimesh.sample.sample_surface(mesh, 20 * GRID * GRID, seed=3)[0]
+    pts = trimesh.sample.sample_surface(mesh, 20 * GRID * GRID, seed=3)[0]
     idx = np.clip(((pts - lo) / cell).astype(int), 0, GRID - 1)
     occ = votes >= 2
     occ[idx[:, 0], idx[:, 1], idx[:, 2]] = True
     return occ
+
+
+def volume_iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def surface_metrics(rec: trimesh.Trimesh, truth: trimesh.Trimesh, samples: int) -> dict:
@@ -203,7 +206,7 @@ def score(rec: trimesh.Trimesh, truth: trimesh.Trimesh, target: np.ndarray, in_c
     out = {
         "in_iou": mask_iou(mask, target),
         "side_iou": mask_iou(render_silhouette(rec, side, size=size), render_silhouette(truth, side, size=size)),
-        "vol_iou": float((lambda x, y: (x & y).sum() / max((x | y).sum(), 1))(voxels(rec, lo, hi), voxels(truth, lo, hi))),
+        "vol_iou": volume_iou(voxels(rec, lo, hi), voxels(truth, lo, hi)),
         "depth": float(rec.extents[2] / max(truth.extents[2], 1e-9)),
     }
     out.update(surface_metrics(rec, truth, samples))

@@ -174,3 +174,15 @@ def test_bad_fov(bad):
     img = render(_sphere(), Camera(), RenderParams(size=64))
     with pytest.raises(InvalidInput, match="fov_deg"):
         reconstruct(segment(img), ReconstructParams(fov_deg=bad))
+
+
+def test_auto_inflates_a_lit_faceted_solid_in_flat_colours():
+    """A flat-shaded box seen from above a corner: flat colours, but one paint in three shades (three
+    normals), so it is a solid, not flat art (the old rule extruded it)."""
+    box = trimesh.creation.box(extents=(0.8, 1.0, 0.6))
+    box.unmerge_vertices()
+    box.visual.face_colors = (200, 120, 40, 255)
+    img = render(box, Camera(yaw_deg=35, pitch_deg=25), RenderParams(size=SIZE))
+    res = reconstruct(segment(img), ReconstructParams())
+    assert res.mode == "inflate" and "shades" in res.reason, res.reason
+    assert 0.5 <= res.confidence < 1.0
