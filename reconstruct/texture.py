@@ -56,20 +56,22 @@ def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
     mask = np.pad(mask, g)
     h, w = mask.shape
     tw, th = texture_side(w, cap), texture_side(h, cap)
-    rgb = np.where(mask[..., None], rgba[..., :3], np.uint8(0)).astype(np.float32)
-    rgb_t = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)           # premultiplied by coverage
-    w_t = cv2.resize(mask.astype(np.float32), (tw, th), interpolation=cv2.INTER_AREA)
+    rgb = np.where(mask[..., None], rgba[..., :3], np.uint8(0))
+    rgb_t = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)          # premultiplied by coverage
+    w_t = cv2.resize(mask.view(np.uint8) * np.uint8(255), (tw, th), interpolation=cv2.INTER_AREA)
     # outside: a quarter-size push-pull fill, smooth and cheap (only ever sampled near the edge)
     qw, qh = max(1, tw // 4), max(1, th // 4)
-    small_w = cv2.resize(w_t, (qw, qh), interpolation=cv2.INTER_AREA)
-    small_c = cv2.resize(rgb_t, (qw, qh), interpolation=cv2.INTER_AREA)
+    small_w = cv2.resize(w_t.astype(np.float32) / 255, (qw, qh), interpolation=cv2.INTER_AREA)
+    small_c = cv2.resize(rgb_t.astype(np.float32), (qw, qh), interpolation=cv2.INTER_AREA)
     small_c /= np.maximum(small_w, 1e-6)[..., None]
     filled = _push_pull(small_c, (small_w > 1e-3).astype(np.float32))
     out = cv2.resize(np.clip(filled + 0.5, 0, 255).astype(np.uint8), (tw, th), interpolation=cv2.INTER_LINEAR)
-    inside = w_t >= 1.0 - 1e-6
-    np.copyto(out, np.clip(rgb_t + 0.5, 0, 255).astype(np.uint8), where=inside[..., None])
-    edge = np.nonzero((w_t > 1e-6) & ~inside)  # partly covered texels: un-premultiply (in float: no rounding to 0)
-    out[edge] = np.clip(rgb_t[edge] / w_t[edge][:, None] + 0.5, 0, 255).astype(np.uint8)
+    inside = w_t == 255
+    np.copyto(out, rgb_t, where=inside[..., None])
+    # partly covered texels: un-premultiply; below a quarter coverage the 8-bit premultiplied value is too
+    # coarse (30 * 4 / 255 rounds to 0), so those keep the fill
+    edge = np.nonzero((w_t >= 64) & ~inside)
+    out[edge] = np.clip(rgb_t[edge] * (255.0 / w_t[edge][:, None]) + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(out, "RGB")
 
 
@@ -78,9 +80,12 @@ def colour_mask(mask: np.ndarray) -> np.ndarray:
     if mask.all():  # a whole picture (relief): no outline
         return mask
     k = max(1, int(round(EDGE * max(mask.shape))))
-    inner = ndimage.binary_erosion(mask, iterations=k, border_value=0)
-    thin = mask & ~ndimage.binary_dilation(inner, iterations=k + 1)   # parts the erosion removed whole
-    return inner | thin
+    m = np.pad(mask, k + 2).view(np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    inner = cv2.erode(m, disc)
+    near = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 3, 2 * k + 3)))
+    out = (inner > 0) | ((m > 0) & (near == 0))   # parts the erosion removed whole keep their pixels
+    return out[k + 2:-k - 2, k + 2:-k - 2]
 
 
 def blocky_texture(colors: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
