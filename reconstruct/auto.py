@@ -16,8 +16,8 @@ REVOLVE_SOLID_ROWS = 0.99   # fraction of rows that must be one solid run (no le
 FLAT_COVERAGE = 0.92        # fraction of object pixels covered by the FLAT_COLOURS most common colours
 FLAT_COLOURS = 16
 VOXEL_MAX_CELLS = 64        # pixel art up to this many cells on its long side becomes voxels
-SHADE_SHARE = 0.02          # a second shade of one colour covering this share of the object...
-SHADE_RATIO = (0.15, 0.85)  # ...at this brightness ratio to the first (not black vs white) is lighting
+SHADE_SHARE = 0.02          # other shades of the main colour covering this share of the object together...
+SHADE_RATIO = (0.15, 0.99)  # ...at these brightness ratios to it (not black vs white) are lighting
 
 
 @dataclass(frozen=True)
@@ -52,16 +52,17 @@ def features(seg: Segmented) -> Features:
 
 
 def _shaded(colours: np.ndarray, share: np.ndarray) -> bool:
-    """(K, 3) most common colours and their (K,) shares -> True when one of them appears again, darker
-    or lighter but with the same chromaticity, over SHADE_SHARE of the object: a plane has one normal,
-    so a flat subject shows each of its paints in one shade; a lit solid shows its facets in several."""
+    """(K, 3) most common colours and their (K,) shares -> True when the main colour appears again,
+    darker or lighter but with the same chromaticity, over SHADE_SHARE of the object: a plane has one
+    normal, so a flat subject shows each of its paints in one shade; a lit solid shows its facets and
+    curves in several."""
     lum = colours.sum(axis=1)
     chroma = colours / np.maximum(lum, 1.0)[:, None]
     main = int(np.argmax(share))
     same = np.abs(chroma - chroma[main]).max(axis=1) < 0.02
     ratio = np.minimum(lum, lum[main]) / np.maximum(np.maximum(lum, lum[main]), 1.0)
-    hit = same & (share >= SHADE_SHARE) & (ratio >= SHADE_RATIO[0]) & (ratio <= SHADE_RATIO[1])
-    return bool(hit.any())
+    hit = same & (ratio >= SHADE_RATIO[0]) & (ratio <= SHADE_RATIO[1])
+    return bool(share[hit].sum() >= SHADE_SHARE)
 
 
 def _sure(value: float, threshold: float, span: float) -> float:
