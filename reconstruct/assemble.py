@@ -15,6 +15,7 @@ from trimesh.visual.material import PBRMaterial
 from meshsmith.errors import MeshsmithError
 
 from .params import ReconstructParams, metres_per_pixel
+from .segment import Segmented
 
 
 def work_mask(mask: np.ndarray, max_side: int, max_area: float) -> tuple[np.ndarray, float]:
@@ -67,6 +68,28 @@ def join_parts(mask: np.ndarray, width: int, connectivity: int = 4) -> np.ndarra
             b = (int(xs[q[i]]), int(ys[q[i]]))
             cv2.line(out, a, b, 1, thickness=max(1, width))
     return out.astype(bool)
+
+
+def unproject(v: np.ndarray, seg: Segmented, fov_deg: float) -> np.ndarray:
+    """Undo a pinhole camera: (N, 3) crop-pixel points (x right, y up, z to the viewer, z = 0 the
+    object's mid-depth) -> the same points in a metric frame, units = pixels at the mid-depth.
+
+    The camera looks at the picture's centre with vertical field of view fov_deg; the object's mid-depth
+    plane is at distance f = (H / 2) / tan(fov / 2) pixels, so a point z nearer is seen (f / (f - z))x
+    larger: it is moved back along its ray. Points at z = 0 (the outline) do not move.
+    """
+    if not fov_deg:
+        return v
+    hc = seg.mask.shape[0]
+    width, height = seg.image_size or seg.mask.shape[::-1]
+    f = (height / 2.0) / np.tan(np.radians(fov_deg) / 2.0)
+    du = v[:, 0] + seg.origin[0] - width / 2.0
+    dv = (height / 2.0) - (seg.origin[1] + hc - v[:, 1])
+    k = np.clip((f - v[:, 2]) / f, 0.05, None)
+    out = v.copy()
+    out[:, 0] = du * k + width / 2.0 - seg.origin[0]
+    out[:, 1] = dv * k - (height / 2.0) + seg.origin[1] + hc
+    return out
 
 
 def _fail(msg: str) -> MeshsmithError:

@@ -9,7 +9,7 @@ import trimesh
 
 from meshsmith.errors import NoObjectFound
 
-from .assemble import finish, join_parts, work_mask
+from .assemble import finish, join_parts, unproject, work_mask
 from .params import ReconstructParams, metres_per_pixel
 from .segment import Segmented
 from .texture import planar_uv, smooth_texture
@@ -82,5 +82,6 @@ def extrude(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
         depth_px = params.depth_m / metres_per_pixel(params, width_px, height_px)
     v, f = slab(section, depth_px)
     uv = planar_uv(v[:, :2], wc, hc)
+    v = unproject(v, seg, params.fov_deg)  # perspective: the front face shrinks, the back grows
     tex = smooth_texture(seg.rgba, seg.mask, params.texture_size)
     return finish(v, f, uv, tex, params, z_extent_m=params.depth_m)

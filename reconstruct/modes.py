@@ -30,7 +30,7 @@ def reconstruct(seg: Segmented, params: ReconstructParams = ReconstructParams())
     """Build the textured, watertight, placed mesh; `auto` picks the mode and says why."""
     check_params(params)
     if params.mode == "auto":
-        mode, reason = auto.choose(seg, params)
+        mode, reason, confidence = auto.choose(seg, params)
     else:
-        mode, reason = params.mode, "requested"
-    return Reconstruction(mesh=MODES[mode](seg, params), mode=mode, reason=reason)
+        mode, reason, confidence = params.mode, "requested", 1.0
+    return Reconstruction(mesh=MODES[mode](seg, params), mode=mode, reason=reason, confidence=confidence)

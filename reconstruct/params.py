@@ -40,6 +40,7 @@ class Reconstruction:
     mesh: trimesh.Trimesh
     mode: str      # the mode actually used
     reason: str    # one human sentence: why auto chose it, or "requested"
+    confidence: float = 1.0  # 0..1: how sure auto is of its choice (1.0 for a requested mode)
 
 
 def check_params(p: ReconstructParams) -> None:
@@ -51,6 +52,7 @@ def check_params(p: ReconstructParams) -> None:
             limits.check(name, getattr(p, name))
     limits.check("texture_size", p.texture_size)
     limits.check("seed", p.seed)
+    limits.check("fov_deg", p.fov_deg)
 
 
 def metres_per_pixel(p: ReconstructParams, width_px: float, height_px: float) -> float:

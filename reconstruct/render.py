@@ -26,7 +26,7 @@ from PIL import Image
 
 from meshsmith.errors import InvalidInput
 
-__all__ = ["Camera", "RenderParams", "render", "render_views", "render_silhouette", "mask_iou"]
+__all__ = ["Camera", "RenderParams", "render", "render_views", "render_silhouette", "mask_iou", "fit_distance"]
 
 GREY = (0.7, 0.7, 0.7)
 MAX_TEXTURE = 2048
@@ -41,13 +41,22 @@ class Camera:
     the image minus `RenderParams.margin` on each side, centred (tight; the
     front view frames the bbox x/y extents). fit "sphere": the smallest sphere
     about the bbox centre holding every vertex fills it, so scale and centre are the same for every
-    yaw/pitch (turntables). Both centre on the bounding-box centre.
+    yaw/pitch (turntables). fit "none" (perspective only): a true pinhole picture, principal point
+    at the image centre, no 2D rescaling. All centre on the bounding-box centre.
+
+    distance (perspective only): camera distance from that centre in mesh units; None = the
+    bounding sphere just fills the cone, or with fit "none" the distance at which the projected
+    extents fill the image minus the margin (see `fit_distance`).
+    bounds: ((x, y, z) lo, (x, y, z) hi) to frame instead of the mesh's own box, so several meshes
+    are seen by exactly the same camera (benchmarks compare them pixel for pixel).
     """
 
     yaw_deg: float = 0.0
     pitch_deg: float = 0.0
     fov_deg: float | None = None
-    fit: Literal["view", "sphere"] = "view"
+    fit: Literal["view", "sphere", "none"] = "view"
+    distance: float | None = None
+    bounds: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -238,24 +247,60 @@ def _rotation(cam: Camera) -> np.ndarray:
     return rx @ ry
 
 
+def _frame(verts: np.ndarray, cam: Camera) -> tuple[np.ndarray, float]:
+    """(centre (3,), radius) the camera frames: the bbox of verts (N, 3), or cam.bounds' corners."""
+    if cam.bounds is not None:
+        lo, hi = np.asarray(cam.bounds[0], np.float64), np.asarray(cam.bounds[1], np.float64)
+        pts = np.array([[(lo, hi)[i][0], (lo, hi)[j][1], (lo, hi)[k][2]]
+                        for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+    else:
+        lo, hi = verts.min(axis=0), verts.max(axis=0)
+        pts = verts
+    centre = (lo + hi) / 2.0
+    return centre, max(float(np.sqrt(((pts - centre) ** 2).sum(axis=1).max())), 1e-12)
+
+
+def fit_distance(verts: np.ndarray, cam: Camera, margin: float = 0.05) -> float:
+    """Perspective camera distance from the bbox centre at which the vertices (N, 3) fill the picture
+    (largest |x| or |y| in normalised device coordinates = 1 - 2 margin), principal point at the centre."""
+    if cam.fov_deg is None:
+        raise InvalidInput("fit_distance needs a perspective camera (fov_deg)")
+    centre, radius = _frame(verts, cam)
+    p = (verts - centre) @ _rotation(cam).T
+    f = 1.0 / math.tan(math.radians(cam.fov_deg) / 2.0)
+    span = 1.0 - 2.0 * margin
+    lo, hi = float(p[:, 2].max()) + 1e-6 * radius, radius / math.sin(math.radians(cam.fov_deg) / 2.0) * 4.0
+    for _ in range(60):  # bisection: the extent shrinks as the camera backs away
+        mid = (lo + hi) / 2.0
+        ext = f * float(np.abs(p[:, :2] / (mid - p[:, 2:3])).max())
+        lo, hi = (mid, hi) if ext > span else (lo, mid)
+    return hi
+
+
 def _matrices(verts: np.ndarray, cam: Camera, margin: float) -> tuple[np.ndarray, np.ndarray]:
     """(view (4, 4), proj (4, 4)) row-major for the vertices (N, 3) and camera."""
-    if not all(math.isfinite(v) for v in (cam.yaw_deg, cam.pitch_deg, cam.fov_deg or 0.0)):
+    if not all(math.isfinite(v) for v in (cam.yaw_deg, cam.pitch_deg, cam.fov_deg or 0.0, cam.distance or 0.0)):
         raise InvalidInput(f"camera angles must be finite, got {cam}")
-    lo, hi = verts.min(axis=0), verts.max(axis=0)
-    centre = (lo + hi) / 2.0
-    radius = max(float(np.sqrt(((verts - centre) ** 2).sum(axis=1).max())), 1e-12)
+    centre, radius = _frame(verts, cam)
     rot = _rotation(cam)
     view = np.eye(4)
     view[:3, :3] = rot
     view[:3, 3] = -rot @ centre
     if cam.fov_deg is None:
+        if cam.fit == "none":
+            raise InvalidInput("camera fit 'none' needs a perspective camera (fov_deg)")
         proj = np.diag([1.0 / radius, 1.0 / radius, -1.0 / (1.02 * radius), 1.0])
     else:
         if not (1.0 <= cam.fov_deg <= 150.0):
             raise InvalidInput(f"fov_deg must be in 1..150, got {cam.fov_deg}")
         half = math.radians(cam.fov_deg) / 2.0
         dist = radius / math.sin(half)
+        if cam.distance is not None:
+            dist = float(cam.distance)
+        elif cam.fit == "none":
+            dist = fit_distance(verts, cam, margin)
+        if not dist > 0:
+            raise InvalidInput(f"camera distance must be positive, got {dist}")
         view[2, 3] -= dist
         near, far = max(dist - 1.02 * radius, 1e-3 * dist), dist + 1.02 * radius
         f = 1.0 / math.tan(half)
@@ -263,7 +308,9 @@ def _matrices(verts: np.ndarray, cam: Camera, margin: float) -> tuple[np.ndarray
                          [0, 0, (far + near) / (near - far), 2 * far * near / (near - far)],
                          [0, 0, -1, 0]])
     span = 1.0 - 2.0 * margin
-    if cam.fit == "sphere":
+    if cam.fit == "none":
+        fit = np.eye(4)
+    elif cam.fit == "sphere":
         if cam.fov_deg is None:
             fit = np.diag([span, span, 1.0, 1.0])
         else:  # sphere just inside the view cone at this distance
@@ -277,7 +324,7 @@ def _matrices(verts: np.ndarray, cam: Camera, margin: float) -> tuple[np.ndarray
         c = (nlo + nhi) / 2.0
         fit = np.array([[s, 0, 0, -s * c[0]], [0, s, 0, -s * c[1]], [0, 0, 1, 0], [0, 0, 0, 1]])
     else:
-        raise InvalidInput(f"camera fit must be 'view' or 'sphere', got {cam.fit!r}")
+        raise InvalidInput(f"camera fit must be 'view', 'sphere' or 'none', got {cam.fit!r}")
     return view, fit @ proj
 
 

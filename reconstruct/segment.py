@@ -35,6 +35,8 @@ class Segmented:
     rgba: np.ndarray   # (H, W, 4) uint8, cropped to the object with a small margin
     mask: np.ndarray   # (H, W) bool, the main object, its holes kept
     method: str        # "alpha" | "background" | "grabcut"
+    origin: tuple[int, int] = (0, 0)        # (x, y) of the crop's top-left pixel in the full picture
+    image_size: tuple[int, int] | None = None  # (width, height) of the full picture; None = the crop
 
 
 _SEND_INSTEAD = "send a photo of one object against a plain background, or a PNG cut-out with transparency"
@@ -188,4 +190,4 @@ def segment(rgba: np.ndarray, params: SegmentParams = SegmentParams()) -> Segmen
     cmask = np.ascontiguousarray(mask[y0:y1, x0:x1])
     alpha = crop[..., 3] if method == "alpha" else np.full(cmask.shape, 255, np.uint8)
     crop[..., 3] = np.where(cmask, np.maximum(alpha, 1), 0)
-    return Segmented(rgba=crop, mask=cmask, method=method)
+    return Segmented(rgba=crop, mask=cmask, method=method, origin=(int(x0), int(y0)), image_size=(int(w), int(h)))

@@ -8,6 +8,8 @@ from PIL import Image
 from scipy import ndimage
 
 
+EDGE = 0.003  # colours within this fraction of the long side (>= 1 px) of the outline are not trusted:
+              # photo edge pixels mix in the background (a grey fringe); the interior is pushed out instead
 GUTTER = 0.02  # empty border around the picture in the texture, fraction of its long side (>= 2 px):
                # glTF samplers default to REPEAT, so UVs must stay clear of the texture edges
 
@@ -44,7 +46,11 @@ def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
     """(H, W, 4) uint8 + (H, W) bool -> RGB PIL image, power-of-two sides, background filled (push-pull).
 
     The picture sits inside a gutter (see planar_uv), so nothing samples across the wrapped edge.
+    Colours come from the mask eroded by EDGE (parts thinner than that keep their own pixels); the
+    outline band and the background take the push-pull extension of the interior, so silhouette
+    texels carry the object's colour, not the background's.
     """
+    mask = colour_mask(mask)
     g = gutter(*mask.shape)
     rgba = np.pad(rgba[..., :3], ((g, g), (g, g), (0, 0)))
     mask = np.pad(mask, g)
@@ -62,9 +68,24 @@ def smooth_texture(rgba: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:
     out = cv2.resize(np.clip(filled + 0.5, 0, 255).astype(np.uint8), (tw, th), interpolation=cv2.INTER_LINEAR)
     inside = w_t == 255
     np.copyto(out, rgb_t, where=inside[..., None])
-    edge = np.nonzero((w_t > 0) & ~inside)  # partly covered texels: un-premultiply
+    # partly covered texels: un-premultiply; below a quarter coverage the 8-bit premultiplied value is too
+    # coarse (30 * 4 / 255 rounds to 0), so those keep the fill
+    edge = np.nonzero((w_t >= 64) & ~inside)
     out[edge] = np.clip(rgb_t[edge] * (255.0 / w_t[edge][:, None]) + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(out, "RGB")
+
+
+def colour_mask(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool -> the pixels whose colours are trusted: mask minus an EDGE-wide outline band."""
+    if mask.all():  # a whole picture (relief): no outline
+        return mask
+    k = max(1, int(round(EDGE * max(mask.shape))))
+    m = np.pad(mask, k + 2).view(np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+    inner = cv2.erode(m, disc)
+    near = cv2.dilate(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 3, 2 * k + 3)))
+    out = (inner > 0) | ((m > 0) & (near == 0))   # parts the erosion removed whole keep their pixels
+    return out[k + 2:-k - 2, k + 2:-k - 2]
 
 
 def blocky_texture(colors: np.ndarray, mask: np.ndarray, cap: int) -> Image.Image:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from meshsmith.errors import InvalidInput
+from reconstruct.inflate import DEPTH_SCALE
 from reconstruct.modes import MODES, ReconstructParams, reconstruct
 from reconstruct.segment import segment
 
@@ -146,7 +147,8 @@ def test_inflate_depth_and_symmetry():
     deep = reconstruct(seg, ReconstructParams(mode="inflate", depth_m=0.3)).mesh
     for m in (sym, flat_back, deep):
         assert_clean(m)
-    assert 0.3 < sym.extents[2] < 1.0  # a disc inflates to a flattened ball
+    # a disc inflates to a ball DEPTH_SCALE times as deep as wide (the calibrated prior, see inflate)
+    assert sym.extents[2] == pytest.approx(DEPTH_SCALE * sym.extents[0], rel=0.03)
     assert flat_back.extents[2] == pytest.approx(0.75 * sym.extents[2], rel=0.03)
     assert deep.extents[2] == pytest.approx(0.3, rel=1e-9)
 
