@@ -66,8 +66,8 @@ try {
   // --- search by prefix, then by tag
   await page.fill("input[name=prefix]", "props/");
   await page.click("form.search button[type=submit]");
-  await page.waitForSelector(".card");
-  await page.waitForFunction(() => document.querySelectorAll(".card .thumb img").length > 0);
+  await page.waitForFunction(() => location.hash.includes("prefix=props") && document.querySelectorAll(".card").length > 1
+    && document.querySelectorAll(".card .thumb img").length === document.querySelectorAll(".card").length);
   out.searchPrefix = await page.$$eval(".card", (cs) => cs.map((c) => c.dataset.asset));
   await shot(page, "02-search");
   await page.fill("input[name=prefix]", "");
