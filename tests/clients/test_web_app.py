@@ -141,6 +141,9 @@ def test_real_flows_in_chromium(secured, tmp_path):
     assert out["adminButtons"] >= 3
     assert out["stableAfterFirst"] == [1] and out["stableAfterSecond"] == [2]
     assert "stable → v2" in out["headerChannels"] and out["rollbackLabel"] == "Roll back here"
+    # deprecate v1 (it keeps its row, with a badge); download LOD0's GLB through the key header
+    assert out["deprecatedRows"] == [1] and out["deprecatedActions"] == "ViewLock entryRoll back here"
+    assert out["download"]["name"] == "props_chair.v2.glb" and out["download"]["magic"] == "glTF" and out["download"]["size"] > 1000
     # a lockfile entry (signed URL under --auth) and a diff
     entry = out["lockEntry"]["props/chair"]
     assert entry["version"] == 2 and len(entry["sha256"]) == 64 and "sig=" in entry["url"] and entry["integrity"].startswith("sha256-")
@@ -153,6 +156,7 @@ def test_real_flows_in_chromium(secured, tmp_path):
     assert "Stored as version 1" in gen["message"] and out["generatedRows"] == 1
     # a reload during a job re-attaches to it (WatchJob) and sees it to the end
     re = out["reattach"]
+    assert re["title"] == "Re-attached: generated web/dropped"
     assert len(re["jobId"]) >= 16 and re["state"] == "done" and re["stages"][-1] == "done" and re["jobAfter"] is None
     with Client(s.address, api_key=keys["admin"]) as c:
         assert [v.number for v in c.history("web/dropped")] == [2, 1]

@@ -115,6 +115,17 @@ try {
   out.rollbackLabel = await page.textContent("tr.version-row[data-number='1'] button.move");
   step("promote");
 
+  // --- deprecate v1 (the reason typed in the prompt), download the GLB of LOD0
+  page.once("dialog", (d) => d.accept("seam on the back leg"));
+  await page.click("tr.version-row[data-number='1'] button.deprecate");
+  await page.waitForSelector("tr.version-row[data-number='1'] .deprecated-badge");
+  out.deprecatedActions = await page.textContent("tr.version-row[data-number='1'] .actions");
+  out.deprecatedRows = await page.$$eval("tr.version-row.deprecated", (rs) => rs.map((r) => Number(r.dataset.number)));
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(".downloads button >> nth=0")]);
+  const saved = readFileSync(await download.path());
+  out.download = { name: download.suggestedFilename(), size: saved.length, magic: saved.subarray(0, 4).toString("latin1") };
+  step("deprecate+download");
+
   // --- lockfile entry and diff
   await page.click("tr.version-row[data-number='2'] button.copy-lock");
   await page.waitForSelector("#lock-entry:not(:empty)");
@@ -173,6 +184,7 @@ try {
   await page.reload();
   await page.waitForSelector("#job[data-state=done], #job[data-state=failed]");
   out.reattach.state = await page.getAttribute("#job", "data-state");
+  out.reattach.title = await page.textContent("#job .job-title");
   out.reattach.stages = await page.$$eval("#job ol.stages li", (ls) => ls.map((l) => l.textContent));
   out.reattach.jobAfter = await page.evaluate(() => sessionStorage.getItem("meshsmith.job"));
   await shot(page, "07-reattached");

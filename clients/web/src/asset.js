@@ -126,12 +126,12 @@ export async function assetPage(app, name, session, params) {
           location.hash = `#/asset/${name}?channel=${encodeURIComponent(ch)}`;
           reload();
         }) }, current(chanInput.value) !== undefined && v.number < current(chanInput.value) ? "Roll back here" : "Promote here"),
-        v.deprecated ? null : h("button.admin.deprecate", { type: "button", onclick: act(`Deprecate v${v.number}`, async () => {
+        ...[v.deprecated ? null : h("button.admin.deprecate", { type: "button", onclick: act(`Deprecate v${v.number}`, async () => {
           const reason = window.prompt(`Deprecate ${name} v${v.number}? Reason:`, "");
           if (reason === null) return;
           await admin.deprecateVersion({ asset: name, number: v.number, reason });
           reload();
-        }) }, "Deprecate"));
+        }) }, "Deprecate")].filter(Boolean));
     }
     const backend = `${fmtMode(v.mode)} / ${v.backend}${v.backendVersion ? ` ${v.backendVersion}` : ""}`;
     return h("tr.version-row", { dataset: { number: v.number }, className: v.deprecated ? "deprecated" : "" },

@@ -22,14 +22,15 @@ function loadJob() {
 }
 
 /** Render the progress panel for the events of one job; returns a function that takes each JobEvent. */
-function progress(asset) {
+function progress(asset, reattached) {
   const bar = h("progress", { max: 1, value: 0 });
   const stage = h("strong.stage", {}, "starting");
   const message = h("div.muted.message");
   const stages = h("ol.stages");
   const preview = h("div.job-preview");
   const close = h("button.link", { type: "button", onclick: () => { panel.hidden = true; } }, "close");
-  panel.replaceChildren(h("div.job-head", {}, h("span", {}, `Generating ${asset}`), close), stage, bar, message, preview, stages);
+  const title = h("span.job-title", {}, `${reattached ? "Re-attached: generating" : "Generating"} ${asset}`);
+  panel.replaceChildren(h("div.job-head", {}, title, close), stage, bar, message, preview, stages);
   panel.hidden = false;
   panel.dataset.state = "running";
   const seen = new Set();
@@ -48,23 +49,25 @@ function progress(asset) {
       preview.replaceChildren(h("img", { src: url, alt: "preview" }));
     } else if (p.case === "version") {
       panel.dataset.state = "done";
+      title.textContent = `${reattached ? "Re-attached: generated" : "Generated"} ${asset}`;
       bar.value = 1;
       message.replaceChildren(`Stored as version ${p.value.number}${p.value.reused ? " (identical request: reused)" : ""}. `,
         h("a", { href: `#/asset/${p.value.asset}`, id: "job-result" }, `Open ${p.value.asset}`));
     } else if (p.case === "error") {
       panel.dataset.state = "failed";
+      title.textContent = `Could not generate ${asset}`;
       message.textContent = `Failed (${p.value.code.toLowerCase()}): ${p.value.message}`;
       message.className = "error-text";
     }
   };
 }
 
-async function follow(stream, asset, known) {
+async function follow(stream, asset, known, reattached = false) {
   let show = null;
   try {
     for await (const r of stream) {
       const ev = r.event;
-      if (!show) show = progress(asset);
+      if (!show) show = progress(asset, reattached);
       if (!watching) watching = ev.jobId;
       if (ev.jobId && (!known || known.id !== ev.jobId || Number(ev.sequence) > known.seq)) {
         known = { id: ev.jobId, asset, seq: Number(ev.sequence) };
@@ -77,7 +80,7 @@ async function follow(stream, asset, known) {
       }
     }
   } catch (e) {
-    if (!show) show = progress(asset);
+    if (!show) show = progress(asset, reattached);
     panel.dataset.state = "failed";
     panel.querySelector(".message").textContent = describe(e);
     if (known) sessionStorage.removeItem(JOB);
@@ -91,7 +94,7 @@ export function resumeJob(session) {
   const job = loadJob();
   if (!job || watching || !(session.role === "creator" || session.role === "admin")) return;
   watching = job.id;
-  follow(jobs.watchJob({ jobId: job.id, fromSequence: 0n }, { timeoutMs: 3_600_000 }), job.asset, null);
+  follow(jobs.watchJob({ jobId: job.id, fromSequence: 0n }, { timeoutMs: 3_600_000 }), job.asset, null, true);
 }
 
 const MODES = ["AUTO", "INFLATE", "REVOLVE", "EXTRUDE", "RELIEF", "VOXEL"];
