@@ -144,6 +144,8 @@ def test_real_flows_in_chromium(secured, tmp_path):
     # deprecate v1 (it keeps its row, with a badge); download LOD0's GLB through the key header
     assert out["deprecatedRows"] == [1] and out["deprecatedActions"] == "ViewLock entryRoll back here"
     assert out["download"]["name"] == "props_chair.v2.glb" and out["download"]["magic"] == "glTF" and out["download"]["size"] > 1000
+    stl = out["stl"]  # the ExportVersion stream, assembled in the page: a binary STL of v2's 1,500 triangles
+    assert stl["name"] == "props_chair.v2.stl" and stl["triangles"] == 1500 and stl["size"] == 84 + 50 * 1500
     # a lockfile entry (signed URL under --auth) and a diff
     entry = out["lockEntry"]["props/chair"]
     assert entry["version"] == 2 and len(entry["sha256"]) == 64 and "sig=" in entry["url"] and entry["integrity"].startswith("sha256-")

@@ -124,6 +124,9 @@ try {
   const [download] = await Promise.all([page.waitForEvent("download"), page.click(".downloads button >> nth=0")]);
   const saved = readFileSync(await download.path());
   out.download = { name: download.suggestedFilename(), size: saved.length, magic: saved.subarray(0, 4).toString("latin1") };
+  const [stl] = await Promise.all([page.waitForEvent("download"), page.click(".downloads button:text-is('STL')")]);
+  const stlBytes = readFileSync(await stl.path());
+  out.stl = { name: stl.suggestedFilename(), size: stlBytes.length, triangles: stlBytes.length > 84 ? stlBytes.readUInt32LE(80) : 0 };
   step("deprecate+download");
 
   // --- lockfile entry and diff

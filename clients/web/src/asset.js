@@ -120,12 +120,12 @@ export async function assetPage(app, name, session, params) {
       }) }, "Lock entry"));
     if (isAdmin) {
       actions.append(
-        h("button.admin.move", { type: "button", disabled: current(chanInput.value) === v.number, onclick: act(`Move channel to v${v.number}`, async () => {
+        h("button.admin.move", { type: "button", dataset: { number: v.number }, onclick: act(`Move channel to v${v.number}`, async () => {
           const ch = chanInput.value.trim();
           await admin.moveChannel({ asset: name, channel: ch, ref: String(v.number) });
           location.hash = `#/asset/${name}?channel=${encodeURIComponent(ch)}`;
           reload();
-        }) }, current(chanInput.value) !== undefined && v.number < current(chanInput.value) ? "Roll back here" : "Promote here"),
+        }) }, "Promote here"),
         ...[v.deprecated ? null : h("button.admin.deprecate", { type: "button", onclick: act(`Deprecate v${v.number}`, async () => {
           const reason = window.prompt(`Deprecate ${name} v${v.number}? Reason:`, "");
           if (reason === null) return;
@@ -141,6 +141,16 @@ export async function assetPage(app, name, session, params) {
       h("td", {}, v.deprecated ? h("span.deprecated-badge", {}, "deprecated") : ""), h("td", {}, actions));
   });
   const lockOut = h("pre.lock", { id: "lock-entry" });
+  const labelMoves = () => { // what a row's button does to the channel named in the admin bar
+    const at = current(chanInput.value.trim());
+    for (const b of rows.flatMap((r) => [...r.querySelectorAll("button.move")])) {
+      const n = Number(b.dataset.number);
+      b.disabled = at === n;
+      b.textContent = at === n ? `${chanInput.value.trim()} is here` : at !== undefined && n < at ? "Roll back here" : "Promote here";
+    }
+  };
+  chanInput.addEventListener("input", labelMoves);
+  labelMoves();
 
   // --- diff
   const pick = (id, i) => h("select", { id }, versions.map((v, j) => h("option", { value: v.number, selected: j === i }, `v${v.number}`)));
