@@ -46,7 +46,7 @@ def _built() -> Path:
 def secured(tmp_path_factory):
     _built()
     data = tmp_path_factory.mktemp("web-data")
-    keys = {role: _create_key(data, role) for role in ("reader", "admin")}
+    keys = {role: _create_key(data, role) for role in ("reader", "creator", "admin")}
     s = start_server(data, "--auth", "--workers", "1")
     with Client(s.address, api_key=keys["admin"]) as c:
         chair = (IMAGES / "chair.png").read_bytes()
@@ -110,6 +110,7 @@ def test_real_flows_in_chromium(secured, tmp_path):
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     cfg = {"base": f"http://{s.http}", "adminKey": keys["admin"], "readerKey": keys["reader"],
+           "creatorKey": keys["creator"],
            "image": str(IMAGES / "chair.png"), "shots": str(SHOTS), "profile": str(tmp_path / "profile"),
            "chromium": CHROMIUM, "asset": "props/chair", "generated": "web/dropped"}
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))
@@ -167,3 +168,4 @@ def test_real_flows_in_chromium(secured, tmp_path):
     assert out["readerWho"] == "reader key" and out["readerGenerateLinkHidden"] is True
     assert out["readerAdminButtons"] == 0 and out["readerAdminBar"] == 0 and out["readerRows"] == 2
     assert out["readerError"] == ""
+    assert out["creator"] == {"who": "creator key", "generateLinkHidden": False, "adminButtons": 0}

@@ -1,6 +1,6 @@
 // The web app's real flows in headless Chromium from Debian, driven by playwright-core (never a downloaded browser).
 //   node web_app.mjs CONFIG.json  ->  one JSON line of observations; screenshots in config.shots
-// CONFIG: {base, adminKey, readerKey, image, shots, profile, chromium}
+// CONFIG: {base, adminKey, creatorKey, readerKey, image, shots, profile, chromium}
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
@@ -208,6 +208,19 @@ try {
   out.readerError = await reader.$eval("#error", (e) => (e.hidden ? "" : e.textContent));
   await shot(reader, "08-reader");
   step("reader");
+
+  // --- a creator key: Generate, but still no admin buttons
+  const creator = await context.newPage();
+  watch(creator);
+  await signIn(creator, cfg.creatorKey);
+  await creator.goto(`${cfg.base}/ui/#/asset/${cfg.asset}`);
+  await creator.waitForSelector("tr.version-row");
+  out.creator = {
+    who: await creator.textContent("#who"),
+    generateLinkHidden: await creator.$eval("a[href='#/generate']", (a) => a.hidden),
+    adminButtons: await creator.locator("button.admin").count(),
+  };
+  step("creator");
 } catch (e) {
   out.failure = String(e?.stack || e);
   for (const [i, p] of context.pages().entries()) await p.screenshot({ path: `${cfg.shots}/failure-${i}.png`, fullPage: true }).catch(() => {});
