@@ -7,12 +7,17 @@ PIP := $(VENV)/bin/pip
 # Debian packages: libGL for PyMeshLab's wheel, Mesa EGL for offscreen previews, openssl for the TLS tests;
 # mono + Newtonsoft.Json compile and test the Unity package's Unity-free core (clients/unity);
 # prusa-slicer slices exported STL/3MF in the print tests (headless);
-# Node (glTF-Validator, buf, grpc-js, connect-node) from Debian only when no node/npm is on the PATH already.
-APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl mono-devel libnewtonsoft-json-cil-dev prusa-slicer
+# chromium (headless, driven by playwright-core) runs the web app's browser tests (tests/clients/test_web_app.py);
+# Node (glTF-Validator, buf, grpc-js, connect-node, vite) from Debian only when no node/npm is on the PATH already.
+APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl mono-devel libnewtonsoft-json-cil-dev prusa-slicer \
+  chromium
+# The artists' web app (served at /ui/): vite bundles clients/web into clients/web/dist (not committed).
+WEB_UI := clients/web/dist/index.html
+WEB_SOURCES := $(shell find clients/web -path clients/web/dist -prune -o -type f -print 2>/dev/null)
 
-.PHONY: install system-deps services demo test proto proto-check lint bench clean
+.PHONY: install system-deps services demo test proto proto-check lint bench clean web
 
-install: system-deps $(VENV)/.installed node_modules/.installed
+install: system-deps $(VENV)/.installed node_modules/.installed $(WEB_UI)
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done; \
@@ -32,6 +37,13 @@ $(VENV)/.installed: pyproject.toml
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Rebuilt when any source under clients/web (gen/ included) or the npm lockfile changes.
+$(WEB_UI): node_modules/.installed $(WEB_SOURCES)
+	node_modules/.bin/vite build --config clients/web/vite.config.js
+	touch $@
+
+web: $(WEB_UI)
 
 # PostgreSQL on 127.0.0.1:5432 backs the registry tests; start the local cluster if it is down.
 services:
@@ -64,4 +76,4 @@ bench: install
 	$(PY) benchmarks/quality.py
 
 clean:
-	rm -rf $(VENV) node_modules .meshsmith-data
+	rm -rf $(VENV) node_modules .meshsmith-data clients/web/dist

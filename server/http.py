@@ -5,17 +5,21 @@ GET|HEAD /assets/{name}@{version|channel}      302 to /blobs/{sha256}; ?kind=glb
 CORS is open (`*`) so glTFast / three.js can load a GLB straight from a URL.
 POST /{package.Service}/{Method}               every RPC over gRPC-Web and Connect (server/web_api.py: its own
                                                auth = the gRPC interceptor, CORS = --cors-origin, errors)
+GET|HEAD /ui/, /ui/{file}                      the artists' web app (clients/web/dist, built by `make install`)
 With auth on, every request needs a key (`Authorization: Bearer`, `X-Api-Key`; reader role, /metrics admin)
-or a signed URL (server/url_signing.py) for /blobs and /assets; preflights stay open.
+or a signed URL (server/url_signing.py) for /blobs and /assets; preflights and the web app's files stay open
+(the app asks for a key and sends it in a header).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
 import re
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable
 
 from aiohttp import hdrs, web
@@ -57,6 +61,16 @@ ADMIN_PATHS = frozenset({"/metrics"})
 SIGNED_PREFIXES = ("/blobs/", "/assets/")
 REDIRECT_TTL_S = 300  # a header-authorized /assets redirect carries a /blobs URL signed for this long
 REGISTRY = web.AppKey("registry", Registry)
+WEB_UI_DIR = Path(__file__).resolve().parent.parent / "clients" / "web" / "dist"  # vite's output (`make install`)
+UI_PREFIX = "/ui"
+UI_ROOT = web.AppKey("ui_root", Path)
+UI_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+            ".css": "text/css; charset=utf-8", ".json": "application/json", ".map": "application/json", ".svg": "image/svg+xml",
+            ".png": "image/png", ".webp": "image/webp", ".ico": "image/x-icon", ".wasm": "application/wasm",
+            ".woff2": "font/woff2", ".txt": "text/plain; charset=utf-8"}
+# The app talks only to its own origin; GLTFLoader reads embedded textures through blob: URLs.
+UI_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+          "connect-src 'self' blob: data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
 @dataclass(frozen=True)
@@ -209,6 +223,41 @@ async def _authorize(request: web.Request, auth: HttpAuth) -> None:
     request["identity"] = ident
 
 
+def _ui_file(root: Path, rel: str) -> Path:
+    """The file under `root` for a /ui/ path; NotFound for anything else (dot segments, folders, links out)."""
+    if rel == "":
+        rel = "index.html"
+    parts = rel.split("/")
+    if "\\" in rel or "\0" in rel or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        raise NotFound(f"{UI_PREFIX}/{quote(rel)} is not a file of the web app")
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents or not path.is_file():
+        raise NotFound(f"{UI_PREFIX}/{quote(rel)} is not a file of the web app")
+    return path
+
+
+async def web_ui(request: web.Request) -> web.StreamResponse:
+    """The built web app: index.html for /ui/, its hashed files (cached for good) under /ui/assets/."""
+    root = request.app[UI_ROOT]
+    if not (await asyncio.to_thread((root / "index.html").is_file)):
+        raise Unavailable(f"the web app is not built in {root}: run `make install` (vite build of clients/web)")
+    path = await asyncio.to_thread(_ui_file, root, request.match_info["path"])
+    media_type = UI_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    headers = {hdrs.CONTENT_TYPE: media_type, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+               hdrs.CACHE_CONTROL: IMMUTABLE if path.parent.name == "assets" else "no-cache"}
+    if path.suffix == ".html":
+        headers.update({"Content-Security-Policy": UI_CSP, "X-Frame-Options": "DENY"})
+    return web.FileResponse(path, headers=headers)
+
+
+async def web_ui_root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPMovedPermanently(f"{UI_PREFIX}/")
+
+
+def _is_ui(path: str) -> bool:
+    return path == UI_PREFIX or path.startswith(UI_PREFIX + "/")
+
+
 def _error(status: int, message: str) -> web.Response:
     headers = {hdrs.CACHE_CONTROL: "no-store"}
     if status == 401:
@@ -225,7 +274,7 @@ async def _cors_and_errors(request: web.Request, handler):
         if request.method == hdrs.METH_OPTIONS:  # CORS preflight, for every path (browsers send no key)
             resp = web.Response(status=204, headers=PREFLIGHT)
         else:
-            if (auth := request.app.get(AUTH)) is not None:
+            if (auth := request.app.get(AUTH)) is not None and not _is_ui(request.path):
                 await _authorize(request, auth)
             resp = await handler(request)
     except MeshsmithError as e:
@@ -245,11 +294,13 @@ async def _cors_and_errors(request: web.Request, handler):
 
 
 def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = (), auth: HttpAuth | None = None,
-                  api: WebApi | None = None) -> web.Application:
+                  api: WebApi | None = None, web_ui_dir: Path = WEB_UI_DIR) -> web.Application:
     """The HTTP app; `extra_routes` (e.g. `web.get('/metrics', handler)`) are added as they are.
-    With `auth`, every request needs a key or a signed URL; with `api`, every RPC is served too."""
+    With `auth`, every request needs a key or a signed URL; with `api`, every RPC is served too;
+    the web app's files are served from `web_ui_dir` at /ui/."""
     app = web.Application(middlewares=[_cors_and_errors])
     app[REGISTRY] = registry
+    app[UI_ROOT] = web_ui_dir
     if auth is not None:
         app[AUTH] = auth
     if api is not None:
@@ -259,6 +310,8 @@ def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = (),
         [
             web.get("/blobs/{sha256}", blob),  # GET routes answer HEAD too
             web.get("/assets/{spec:.+}", asset),
+            web.get(UI_PREFIX, web_ui_root),
+            web.get(UI_PREFIX + "/{path:.*}", web_ui),
             *extra_routes,
         ]
     )
