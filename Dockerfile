@@ -19,6 +19,14 @@ COPY package.json package-lock.json ./
 # gltf-validator is needed at run time; buf and gltfpack are dev tools
 RUN npm ci --omit=dev --no-audit --no-fund && rm -rf node_modules/@bufbuild node_modules/gltfpack
 
+FROM node:20-bookworm-slim AS web
+# the artists' web app (/ui/): vite bundles clients/web, as `make install` does
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY clients/web clients/web
+RUN node_modules/.bin/vite build --config clients/web/vite.config.js
+
 FROM python:3.11-slim-bookworm
 # libGL for PyMeshLab's wheel; Mesa EGL for offscreen previews on the CPU
 RUN apt-get update \
@@ -30,7 +38,8 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 # validation/ finds node_modules by walking up from its own directory: /opt/node_modules
 COPY --from=node /opt/node_modules /opt/node_modules
 COPY --from=build /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1
+COPY --from=web /src/clients/web/dist /opt/meshsmith-ui
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 MESHSMITH_WEB_UI_DIR=/opt/meshsmith-ui
 USER meshsmith
 WORKDIR /data
 EXPOSE 50051 8080

@@ -122,7 +122,8 @@ class App:
             host, port = split_address(s.http_address)
             self.http = await http.start_http(
                 self.registry, host, port, [web.get("/metrics", self._metrics)],
-                auth=http.HttpAuth(auth, signer) if s.auth else None, limits=limits, tls=tls, api=api)
+                auth=http.HttpAuth(auth, signer) if s.auth else None, limits=limits, tls=tls, api=api,
+                web_ui_dir=s.web_ui_dir)
         if s.metrics_address:
             host, port = split_address(s.metrics_address)
             self.metrics_http = await http.start_http(self.registry, host, port, limits=limits,

@@ -376,10 +376,10 @@ def ssl_context(cert, key, client_ca=None) -> ssl.SSLContext:
 async def start_http(
     registry: Registry, host: str, port: int, extra_routes: Iterable[web.RouteDef] = (), *,
     auth: HttpAuth | None = None, limits: HttpLimits = HttpLimits(), tls: ssl.SSLContext | None = None,
-    app: web.Application | None = None, api: WebApi | None = None,
+    app: web.Application | None = None, api: WebApi | None = None, web_ui_dir: Path | None = None,
 ) -> web.AppRunner:
     """Start serving (`app`, or the registry app); stop with `await runner.cleanup()`."""
-    runner = _Runner(app or make_http_app(registry, extra_routes, auth, api), limits)
+    runner = _Runner(app or make_http_app(registry, extra_routes, auth, api, web_ui_dir or WEB_UI_DIR), limits)
     await runner.setup()
     await web.TCPSite(runner, host, port, ssl_context=tls).start()
     return runner

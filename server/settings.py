@@ -53,6 +53,7 @@ class Settings:
     db_pool_timeout_s: float = 10.0  # wait for a free pooled connection, then RESOURCE_EXHAUSTED
     db_retry_s: float = 60.0  # a running job retries database calls this long while the database is away
     max_reads_per_caller: int = 4  # concurrent calls of one read method per caller; more wait, then RESOURCE_EXHAUSTED
+    web_ui_dir: Path | None = None  # the built web app (default: clients/web/dist beside the sources)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -67,6 +68,7 @@ class Settings:
 _ENV = {
     "address": ("MESHSMITH_ADDRESS", str),
     "http_address": ("MESHSMITH_HTTP_ADDRESS", str),
+    "web_ui_dir": ("MESHSMITH_WEB_UI_DIR", Path),
     "cors_origins": ("MESHSMITH_CORS_ORIGINS", lambda v: tuple(o.strip() for o in v.split(",") if o.strip())),
     "data_dir": ("MESHSMITH_DATA_DIR", Path),
     "database_url": ("MESHSMITH_DATABASE_URL", str),
