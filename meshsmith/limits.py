@@ -95,7 +95,6 @@ LIMITS: dict[str, Limit] = {
     "target_faces": Limit(4, 2_000_000, "triangles", integer=True),
     "texture_size": Limit(16, 8192, "px", integer=True),
     "fov_deg": Limit(0, 120, "degrees"),  # vertical field of view of the picture; 0 = orthographic
-    "extra_views": Limit(0, 5, "pictures besides the front one (6 in all)", integer=True),
     "seed": Limit(0, 2**53 - 1, integer=True),  # recorded in the version's parameters as a JSON number
     "lod_ratios": Limit(1e-4, 1.0),  # each share of LOD0's triangles
     "unit_scale": Limit(1e-6, 1e6, "metres per file unit"),  # micrometres .. thousands of kilometres

@@ -9,7 +9,7 @@ import grpc
 
 from meshsmith import limits
 from meshsmith.errors import BY_STATUS, InvalidInput, MeshsmithError
-from meshsmith.limits import check as check_limit, check_choice
+from meshsmith.limits import check_choice
 from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
 from reconstruct.cameras import parse_label
 from reconstruct.rgbd import decode_depth
@@ -81,7 +81,6 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
 
     async def _extra_inputs(self, request: ingest_pb2.GenerateRequest):
         """Extra views and the depth map, checked and stored as blobs -> ([(label, sha256)], (sha256, units) | None)."""
-        check_limit("extra_views", len(request.views))
         if request.views and request.HasField("depth"):
             raise InvalidInput("send extra views or a depth map, not both")
         mode = convert.MODES.get(request.params.mode)

@@ -134,7 +134,7 @@ def test_bad_extra_inputs_are_invalid_argument(server, box_views, sphere_rgbd):
         ("views/bad-2", colour, {"depth": small.getvalue()}, "same size"),
         ("views/bad-3", colour, {"depth": colour}, "colour picture"),
         ("views/bad-4", box_views["front"], {"views": [("sideways", box_views["right"])]}, "unknown view label"),
-        ("views/bad-5", box_views["front"], {"views": [(str(i * 30 + 30), box_views["right"]) for i in range(6)]}, "extra_views"),
+        ("views/bad-5", box_views["front"], {"views": [(str(i * 30 + 30), box_views["right"]) for i in range(6)]}, "views has 6 items; the limit is 5"),
         ("views/bad-6", box_views["front"], {"views": [("right", box_views["right"])], "depth": depth_png}, "not both"),
         ("views/bad-7", box_views["front"], {"views": [("right", b"GIF89a broken")]}, "view 'right'"),
     ]
