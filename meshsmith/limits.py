@@ -153,6 +153,7 @@ TEXTS: dict[str, Text] = {
     "fit": Text(32),  # printer names
     "bed": Text(40),  # "XxYxZ" millimetres
     "orient": Text(16),
+    "backend": Text(32),  # GenerateParams.backend: "classical" or a learned backend's name
 }
 
 # Repeated fields: how many items one request may carry.

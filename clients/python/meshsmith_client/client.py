@@ -185,6 +185,10 @@ class Client:
     def history(self, asset: str, **filters) -> list[pb.Version]:
         return list(self._call(self.assets.ListVersions, assets_pb2.ListVersionsRequest(asset=asset, **filters)).versions)
 
+    def list_backends(self) -> list[ingest_pb2.BackendInfo]:
+        """The server's reconstruction backends (classical and learned): available or not, and why."""
+        return list(self._call(self.ingest.ListBackends, ingest_pb2.ListBackendsRequest()).backends)
+
     def get_asset(self, asset: str) -> pb.Asset:
         return self._call(self.assets.GetAsset, assets_pb2.GetAssetRequest(asset=asset)).asset
 

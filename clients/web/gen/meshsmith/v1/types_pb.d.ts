@@ -99,6 +99,14 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
    * @generated from field: meshsmith.v1.ReliefOptions relief = 12;
    */
   relief?: ReliefOptions | undefined;
+
+  /**
+   * What makes the shape: "" or "classical" (geometric reconstruction, no model) or a learned backend
+   * the server has a model for ("depth": a depth-estimation model feeds the RGB-D path). See ListBackends.
+   *
+   * @generated from field: string backend = 13;
+   */
+  backend: string;
 };
 
 /**
