@@ -153,7 +153,8 @@ TEXTS: dict[str, Text] = {
     "fit": Text(32),  # printer names
     "bed": Text(40),  # "XxYxZ" millimetres
     "orient": Text(16),
-    "backend": Text(32),  # GenerateParams.backend: "classical" or a learned backend's name
+    "backend": Text(32),
+    "ViewImage.label": Text(32),  # front, back, left, right, top, bottom or a yaw in degrees  # GenerateParams.backend: "classical" or a learned backend's name
 }
 
 # Repeated fields: how many items one request may carry.
@@ -165,6 +166,7 @@ COUNTS: dict[str, int] = {
     "SetAssetInfoRequest.tags": 64,
     "specs": 1000,
     "items": 1000,
+    "GenerateRequest.views": 5,  # as LIMITS["extra_views"]
 }
 
 # Parameters that take one of a few names.
