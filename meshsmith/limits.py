@@ -154,6 +154,7 @@ TEXTS: dict[str, Text] = {
     "bed": Text(40),  # "XxYxZ" millimetres
     "orient": Text(16),
     "backend": Text(32),
+    "SearchAssetsRequest.text": Text(200),  # caption words (at most 16 are used)
     "ViewImage.label": Text(32),  # front, back, left, right, top, bottom or a yaw in degrees  # GenerateParams.backend: "classical" or a learned backend's name
 }
 

@@ -6,6 +6,7 @@ unless --device cuda asks whether a GPU is visible.
 
 from __future__ import annotations
 
+from meshsmith.errors import InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct import learned
 from reconstruct.learned import CLASSICAL, Availability, LearnedConfig
@@ -26,6 +27,9 @@ def check_backend(settings: Settings, params: pb.GenerateParams) -> str:
     the install step) when a learned one has no model or package here. Cheap: nothing is loaded."""
     name = backend_name(params)
     if name != CLASSICAL:
+        if learned.spec(name).produces not in learned.base.SHAPE_PRODUCTS:
+            raise InvalidInput(f"backend {name!r} makes no shape, so --backend cannot name it: with "
+                               f"--model {name}=DIR on the server it runs on every generate")
         learned.check_ready(name, learned_config(settings))
     return name
 

@@ -207,6 +207,8 @@ def version_to_pb(v) -> pb.Version:
         channels=list(v.channels),
         reused=v.reused,
         job_id=v.job_id or "",
+        caption=getattr(v, "caption", None) or "",
+        caption_tags=list(getattr(v, "caption_tags", ()) or ()),
     )
 
 

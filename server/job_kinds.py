@@ -71,6 +71,8 @@ def _inputs_record(request: dict, out: Output) -> dict:
         inputs["fov_deg"] = out.fov_deg
     if getattr(out, "backend", None):
         inputs["backend"] = out.backend
+    if getattr(out, "caption", None):
+        inputs["caption_model"] = out.caption["lineage"]
     return inputs
 
 
@@ -131,6 +133,8 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             parameters=convert.parameters_dict(rec_params, dec, profiles, lods, _inputs_record(rec.request, out)),
             backend=backend,
             backend_version=backend_version,
+            caption=(out.caption or {}).get("text"),
+            caption_tags=tuple((out.caption or {}).get("tags", ())),
             seed=rec_params.seed,
             mode=out.mode,
             artifacts=_artifacts(data, sniff_image_type(data), out) + tuple(_extra_artifacts(registry, rec.request)),

@@ -109,11 +109,12 @@ class Output:
     timings_ms: dict = field(default_factory=dict)
     fov_deg: float = 0.0  # the field of view reconstruction used (requested, from EXIF, or 0)
     backend: dict = field(default_factory=dict)  # a learned backend's lineage (reconstruct.learned.ModelInfo)
+    caption: dict = field(default_factory=dict)  # {"text", "tags", "lineage"} when the server has a caption model
 
 
 # Share of the whole job at the end of each stage, in pipeline order.
 PROGRESS = {
-    "decode": 0.05, "load": 0.05, "model": 0.10, "segment": 0.15, "reconstruct": 0.35, "decimate": 0.50, "repair": 0.62,
+    "decode": 0.05, "load": 0.05, "model": 0.10, "caption": 0.12, "segment": 0.15, "reconstruct": 0.35, "decimate": 0.50, "repair": 0.62,
     "export": 0.68, "validate": 0.76, "lods": 0.86, "preview": 0.95,
 }
 
@@ -154,6 +155,13 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     if job.backend != CLASSICAL:
         depth, units, lineage = _learned_depth(rgba, job)
         clock.done("model", f"depth from {lineage['model_id']}@{lineage['revision']} on {lineage['device']} ({units})")
+    caption = {}
+    if job.learned.model("caption") is not None:
+        from reconstruct.learned.caption import caption_image
+
+        said = caption_image(rgba[..., :3], job.learned, seed=job.reconstruct.seed)
+        caption = {"text": said.text, "tags": list(said.tags), "lineage": said.info.lineage()}
+        clock.done("caption", f"caption by {said.info.model_id}: {said.text[:80]!r}")
     relief_mode = job.reconstruct.mode == "relief"
     seg = relief_input(rgba, job.segment) if relief_mode else segment(rgba, job.segment)
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
@@ -174,7 +182,7 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     mesh = place(mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
     out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
-    return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage)
+    return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption)
 
 
 def _learned_depth(rgba, job: GenerateJob):

@@ -22,3 +22,33 @@ def tiny_depth_model(path: Path, seed: int = 0) -> Path:
     DepthAnythingForDepthEstimation(config).save_pretrained(path)
     DPTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(path)
     return path
+
+
+CAPTION_WORDS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[DEC]", "a", "red", "chair", "blue", "cat", "wooden",
+                 "table", "the", "on", "of", "with", "small", "toy", "lamp")
+
+
+def tiny_caption_model(path: Path, seed: int = 0) -> Path:
+    """A tiny BLIP captioner (ViT 32 px, 2 layers) with a WordPiece tokenizer built here, saved at `path`."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import BertTokenizerFast, BlipConfig, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    tok = Tokenizer(models.WordPiece(vocab={w: i for i, w in enumerate(CAPTION_WORDS)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    fast = BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                             sep_token="[SEP]", mask_token="[MASK]", bos_token="[DEC]")
+    torch.manual_seed(seed)
+    config = BlipConfig(
+        vision_config=dict(image_size=32, patch_size=16, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                           num_attention_heads=2),
+        text_config=dict(vocab_size=len(CAPTION_WORDS), hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=48, bos_token_id=5, pad_token_id=0,
+                         sep_token_id=3, eos_token_id=3, encoder_hidden_size=16),
+        projection_dim=16)
+    BlipForConditionalGeneration(config).save_pretrained(path)
+    BlipProcessor(BlipImageProcessor(size={"height": 32, "width": 32}), fast).save_pretrained(path)
+    return path

@@ -49,7 +49,11 @@ BACKENDS: dict[str, BackendSpec] = {
     "depth": BackendSpec("depth", "depth", "reconstruct.learned.depth", ("torch", "transformers"),
                          "transformers AutoModelForDepthEstimation + AutoImageProcessor (Depth Anything V2, DPT, "
                          "ZoeDepth, Depth Pro)"),
+    "caption": BackendSpec("caption", "caption", "reconstruct.learned.caption", ("torch", "transformers"),
+                           "transformers AutoModelForImageTextToText + AutoProcessor (BLIP, BLIP-2, GIT); captions "
+                           "every generated version when configured"),
 }
+SHAPE_PRODUCTS = ("depth", "mesh")  # what `generate --backend` may name; the others run beside any backend
 
 
 def model_flag(kind: str) -> str:

@@ -23,7 +23,7 @@ from reconstruct.params import ReconstructParams
 from reconstruct.rgbd import crop_depth, reconstruct_rgbd
 from reconstruct.segment import segment
 from tests.conftest import IMAGES, ROOT
-from tests.learned_models import tiny_depth_model
+from tests.learned_models import CAPTION_WORDS, tiny_caption_model, tiny_depth_model
 
 from .helpers import assert_clean, assert_valid_glb
 
@@ -141,7 +141,7 @@ def test_a_directory_without_a_model_or_weights_is_refused(tmp_path, depth_dir, 
 
 
 def test_bad_names_and_devices_are_refused():
-    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth"):
+    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, caption"):
         learned.spec("nerf")
     for device in ("gpu", "cuda:x:1", "tpu"):
         with pytest.raises(ValueError, match="--device must be auto, cpu, cuda"):
@@ -164,3 +164,19 @@ def test_the_server_and_classical_reconstruction_never_import_torch():
             "bad = [m for m in ('torch', 'transformers', 'diffusers') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_caption_is_words_of_the_models_vocabulary_deterministic_with_tags(tmp_path, cold):
+    from reconstruct.learned.caption import STOPWORDS, caption_image
+
+    config = learned.LearnedConfig.build({"caption": str(tiny_caption_model(tmp_path / "tiny-blip"))}, DEVICE,
+                                         threads=1)
+    rgb = _picture()[..., :3]
+    said = caption_image(rgb, config)
+    words = said.text.split()
+    assert len(words) >= 3 and set(words) <= set(CAPTION_WORDS), said.text  # decoded by the tokenizer built here
+    assert said.tags and set(said.tags) <= set(words) and not set(said.tags) & STOPWORDS
+    assert len(set(said.tags)) == len(said.tags)
+    base._WARM.clear()
+    assert caption_image(rgb, config).text == said.text
+    assert said.info.lineage()["model_id"] == "tiny-blip"

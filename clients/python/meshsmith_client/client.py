@@ -221,8 +221,10 @@ class Client:
     def batch(self, request: ingest_pb2.BatchGenerateRequest) -> Iterator[ingest_pb2.BatchGenerateResponse]:
         yield from self._stream(self.ingest.BatchGenerate, request)
 
-    def search(self, prefix: str, tags: list[str] | None = None, limit: int = 50) -> list[pb.Asset]:
-        return list(self._call(self.assets.SearchAssets, assets_pb2.SearchAssetsRequest(prefix=prefix, tags=tags, limit=limit)).assets)
+    def search(self, prefix: str, tags: list[str] | None = None, limit: int = 50, text: str = "") -> list[pb.Asset]:
+        """Assets by name prefix, tags and (`text`) words in a version's caption."""
+        request = assets_pb2.SearchAssetsRequest(prefix=prefix, tags=tags, limit=limit, text=text)
+        return list(self._call(self.assets.SearchAssets, request).assets)
 
     def diff(self, asset: str, ref_a: str, ref_b: str) -> assets_pb2.DiffVersionsResponse:
         return self._call(self.assets.DiffVersions, assets_pb2.DiffVersionsRequest(asset=asset, ref_a=ref_a, ref_b=ref_b))

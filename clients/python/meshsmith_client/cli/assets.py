@@ -123,6 +123,8 @@ def summary(v: pb.Version) -> str:
         device = model.struct_value.fields["device"].string_value if model else "?"
         digest = model.struct_value.fields["weights_sha256"].string_value[:12] if model else "?"
         lines.append(f"  backend     {v.backend}: {v.backend_version} on {device}, weights sha256 {digest}…, seed {v.seed}")
+    if v.caption:
+        lines.append(f"  caption     {v.caption} (tags: {', '.join(v.caption_tags) or '-'})")
     if glb:
         lines.append(f"  glb         {glb.size} bytes, sha256 {glb.sha256}")
     for report in v.reports:
@@ -236,7 +238,7 @@ def history(args) -> int:
         created = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
         backend = "classical" if v.backend == "geometry" else v.backend
         print(f"{v.number:>4}  {created}  {v.author[:12]:12}  {mode:8}  {backend[:10]:10}  {v.stats.faces:>7}  "
-              f"{v.source_sha256[:12]}  {verdicts}{flags}")
+              f"{v.source_sha256[:12]}  {verdicts}{flags}" + (f"  \"{v.caption[:60]}\"" if v.caption else ""))
     return 0
 
 

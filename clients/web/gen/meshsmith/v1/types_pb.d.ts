@@ -554,6 +554,20 @@ export declare type Version = Message<"meshsmith.v1.Version"> & {
    * @generated from field: string job_id = 18;
    */
   jobId: string;
+
+  /**
+   * What the caption backend saw in the source picture (when the server has `--model caption=DIR`), lower
+   * case, and its content words; `meshsmith search --text` matches the caption. Its model's lineage is in
+   * parameters.caption_model.
+   *
+   * @generated from field: string caption = 19;
+   */
+  caption: string;
+
+  /**
+   * @generated from field: repeated string caption_tags = 20;
+   */
+  captionTags: string[];
 };
 
 /**
