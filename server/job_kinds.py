@@ -73,6 +73,8 @@ def _inputs_record(request: dict, out: Output) -> dict:
         inputs["backend"] = out.backend
     if getattr(out, "caption", None):
         inputs["caption_model"] = out.caption["lineage"]
+    if getattr(out, "segment", None):
+        inputs["segment_model"] = out.segment
     return inputs
 
 

@@ -110,6 +110,7 @@ class Output:
     fov_deg: float = 0.0  # the field of view reconstruction used (requested, from EXIF, or 0)
     backend: dict = field(default_factory=dict)  # a learned backend's lineage (reconstruct.learned.ModelInfo)
     caption: dict = field(default_factory=dict)  # {"text", "tags", "lineage"} when the server has a caption model
+    segment: dict = field(default_factory=dict)  # the segmentation model's lineage and box prompt, when one cut it out
 
 
 # Share of the whole job at the end of each stage, in pipeline order.
@@ -163,7 +164,16 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
         caption = {"text": said.text, "tags": list(said.tags), "lineage": said.info.lineage()}
         clock.done("caption", f"caption by {said.info.model_id}: {said.text[:80]!r}")
     relief_mode = job.reconstruct.mode == "relief"
-    seg = relief_input(rgba, job.segment) if relief_mode else segment(rgba, job.segment)
+    cut = {}
+    if relief_mode:
+        seg = relief_input(rgba, job.segment)
+    elif job.learned.model("segment") is not None:  # the server's segmentation model replaces the cut-out
+        from reconstruct.learned.segment import segment_learned
+
+        learned_cut = segment_learned(rgba, job.learned, job.segment, seed=job.reconstruct.seed)
+        seg, cut = learned_cut.segmented, {**learned_cut.info.lineage(), "box": list(learned_cut.box)}
+    else:
+        seg = segment(rgba, job.segment)
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
     if relief_mode and job.relief is not None:
         rec = Reconstruction(mesh=relief_with(seg, rparams, job.relief), mode="relief", reason="requested")
@@ -182,7 +192,7 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     mesh = place(mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
     out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
-    return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption)
+    return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut)
 
 
 def _learned_depth(rgba, job: GenerateJob):

@@ -52,3 +52,24 @@ def tiny_caption_model(path: Path, seed: int = 0) -> Path:
     BlipForConditionalGeneration(config).save_pretrained(path)
     BlipProcessor(BlipImageProcessor(size={"height": 32, "width": 32}), fast).save_pretrained(path)
     return path
+
+
+def tiny_sam_model(path: Path, seed: int = 0) -> Path:
+    """A tiny SAM (ViT 64 px, 2 layers) + SamProcessor saved at `path`: box prompt -> mask."""
+    import torch
+    from transformers import SamConfig, SamImageProcessor, SamModel, SamProcessor
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    torch.manual_seed(seed)
+    config = SamConfig(
+        vision_config=dict(hidden_size=16, output_channels=16, num_hidden_layers=2, num_attention_heads=2, image_size=64,
+                           patch_size=16, mlp_dim=32, global_attn_indexes=[1], window_size=2, num_pos_feats=8),
+        prompt_encoder_config=dict(hidden_size=16, image_size=64, patch_size=16, mask_input_channels=4),
+        mask_decoder_config=dict(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, mlp_dim=16,
+                                 iou_head_hidden_dim=8))
+    SamModel(config).save_pretrained(path)
+    SamProcessor(SamImageProcessor(size={"longest_edge": 64}, pad_size={"height": 64, "width": 64},
+                                   mask_size={"longest_edge": 16}, mask_pad_size={"height": 16, "width": 16})
+                 ).save_pretrained(path)
+    return path

@@ -52,6 +52,9 @@ BACKENDS: dict[str, BackendSpec] = {
     "caption": BackendSpec("caption", "caption", "reconstruct.learned.caption", ("torch", "transformers"),
                            "transformers AutoModelForImageTextToText + AutoProcessor (BLIP, BLIP-2, GIT); captions "
                            "every generated version when configured"),
+    "segment": BackendSpec("segment", "mask", "reconstruct.learned.segment", ("torch", "transformers"),
+                           "transformers SamModel + SamProcessor with a box prompt (SAM, SlimSAM); replaces the "
+                           "classical cut-out of single pictures when configured"),
 }
 SHAPE_PRODUCTS = ("depth", "mesh")  # what `generate --backend` may name; the others run beside any backend
 

@@ -21,9 +21,9 @@ from reconstruct.image import decode_image
 from reconstruct.learned import base
 from reconstruct.params import ReconstructParams
 from reconstruct.rgbd import crop_depth, reconstruct_rgbd
-from reconstruct.segment import segment
+from reconstruct.segment import SegmentParams, segment
 from tests.conftest import IMAGES, ROOT
-from tests.learned_models import CAPTION_WORDS, tiny_caption_model, tiny_depth_model
+from tests.learned_models import CAPTION_WORDS, tiny_caption_model, tiny_depth_model, tiny_sam_model
 
 from .helpers import assert_clean, assert_valid_glb
 
@@ -141,7 +141,7 @@ def test_a_directory_without_a_model_or_weights_is_refused(tmp_path, depth_dir, 
 
 
 def test_bad_names_and_devices_are_refused():
-    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, caption"):
+    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, caption, segment"):
         learned.spec("nerf")
     for device in ("gpu", "cuda:x:1", "tpu"):
         with pytest.raises(ValueError, match="--device must be auto, cpu, cuda"):
@@ -180,3 +180,22 @@ def test_caption_is_words_of_the_models_vocabulary_deterministic_with_tags(tmp_p
     base._WARM.clear()
     assert caption_image(rgb, config).text == said.text
     assert said.info.lineage()["model_id"] == "tiny-blip"
+
+
+def test_segment_cuts_the_object_out_inside_its_box_prompt_and_feeds_reconstruction(tmp_path, cold):
+    from reconstruct.learned.segment import prompt_box, segment_learned
+    from reconstruct.modes import reconstruct
+
+    config = learned.LearnedConfig.build({"segment": str(tiny_sam_model(tmp_path / "tiny-sam"))}, DEVICE, threads=1)
+    rgba = _picture()
+    cut = segment_learned(rgba, config)
+    x0, y0, x1, y1 = cut.box
+    assert cut.box == prompt_box(rgba, SegmentParams())  # the classical cut-out's crop prompts the model
+    seg = cut.segmented
+    assert seg.method == "model" and seg.mask.any() and seg.rgba.shape[:2] == seg.mask.shape
+    oy, ox = locate_crop(rgba, seg)
+    assert x0 - 20 <= ox and oy >= y0 - 20 and ox + seg.mask.shape[1] <= x1 + 20 and oy + seg.mask.shape[0] <= y1 + 20
+    assert (seg.rgba[..., 3] > 0).tolist() == seg.mask.tolist()  # transparent outside the model's mask
+    base._WARM.clear()
+    assert np.array_equal(segment_learned(rgba, config).segmented.mask, seg.mask)  # deterministic
+    assert_clean(reconstruct(seg, ReconstructParams(mode="inflate", texture_size=128)).mesh, texture_cap=128)

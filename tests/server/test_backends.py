@@ -16,7 +16,7 @@ import trimesh
 from meshsmith.errors import FailedPrecondition, InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES, ROOT
-from tests.learned_models import tiny_caption_model, tiny_depth_model
+from tests.learned_models import tiny_caption_model, tiny_depth_model, tiny_sam_model
 from tests.server.conftest import start_server, stop_server
 from validation.gltf_validator import validate_glb
 
@@ -105,7 +105,7 @@ def test_backends_lists_the_depth_model_as_available(learned_server, depth_dir):
 def test_learned_backend_requests_that_cannot_work_are_refused_clearly(learned_server):
     image = (IMAGES / IMAGE).read_bytes()
     with learned_server.client() as client:
-        with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, caption"):
+        with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, caption, segment"):
             client.generate(image, "learned/bad", pb.GenerateParams(backend="nerf"))
         with pytest.raises(InvalidInput, match="leave the mode on auto"):
             client.generate(image, "learned/bad", _params(mode=pb.RECONSTRUCT_MODE_INFLATE))
@@ -143,15 +143,22 @@ def test_backends_reports_a_missing_model_as_unavailable_with_the_reason(tmp_pat
     assert "depth       depth     unavailable" in text.stdout and "--model depth=" in text.stdout, text.stdout
 
 
-def test_a_caption_model_captions_each_version_and_search_finds_it_by_text(tmp_path, depth_dir):
-    """`--model caption=DIR`: every generate stores the caption and tags; `search --text` matches its words."""
-    blip = tiny_caption_model(tmp_path / "tiny-blip")
+def test_caption_and_segment_models_caption_each_version_cut_it_out_and_search_finds_it(tmp_path, depth_dir):
+    """`--model caption=DIR`: every generate stores the caption and tags; `search --text` matches its words.
+    `--model segment=DIR`: the model's mask replaces the classical cut-out; its lineage and box are recorded."""
+    blip, sam = tiny_caption_model(tmp_path / "tiny-blip"), tiny_sam_model(tmp_path / "tiny-sam")
     s = start_server(tmp_path / "data", "--workers", "1", "--no-previews", "--model", f"caption={blip}",
-                     "--device", DEVICE, "--torch-threads", "1", env=ENV)
+                     "--model", f"segment={sam}", "--device", DEVICE, "--torch-threads", "1", env=ENV)
     try:
         with s.client() as client:
+            events = []
             v = client.generate((IMAGES / IMAGE).read_bytes(), "props/captioned", pb.GenerateParams(
-                mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, texture_size=128, lod_ratios=[1.0]))
+                mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, texture_size=128, lod_ratios=[1.0]),
+                on_event=events.append)
+            assert any(e.stage == "segment" and "separated by model" in e.message for e in events)
+            cut = v.parameters.fields["segment_model"].struct_value.fields
+            assert cut["model_id"].string_value == "tiny-sam" and len(cut["box"].list_value.values) == 4
+            assert v.stats.watertight
             client.generate((IMAGES / "fox.jpg").read_bytes(), "props/other", pb.GenerateParams(
                 mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, texture_size=128, lod_ratios=[1.0]))
             assert v.caption and v.caption_tags and v.backend == "geometry"
@@ -161,8 +168,9 @@ def test_a_caption_model_captions_each_version_and_search_finds_it_by_text(tmp_p
             found = [a.name for a in client.search("", text=two)]
             assert "props/captioned" in found
             assert client.search("", text=f"{v.caption_tags[0]} zebra") == []
-            with pytest.raises(InvalidInput, match="backend 'caption' makes no shape"):
-                client.generate((IMAGES / IMAGE).read_bytes(), "props/x", pb.GenerateParams(backend="caption"))
+            for name in ("caption", "segment"):
+                with pytest.raises(InvalidInput, match=f"backend '{name}' makes no shape"):
+                    client.generate((IMAGES / IMAGE).read_bytes(), "props/x", pb.GenerateParams(backend=name))
         cli = _cli(s, "search", "--text", v.caption_tags[0])
         assert cli.returncode == 0 and "props/captioned" in cli.stdout, cli.stdout + cli.stderr
         history = _cli(s, "history", "props/captioned")
