@@ -80,6 +80,44 @@ def bench_depth(model_dir: str, device: str, repeat: int, threads: int, import_s
     }
 
 
+def bench_model(kind: str, model_dir: str, device: str, repeat: int, threads: int, import_s: float) -> dict:
+    """caption / segment: load, first and warm inference on the picture, peak memory."""
+    import torch
+
+    from reconstruct.image import decode_image
+    from reconstruct.learned import LearnedConfig, load
+
+    config = LearnedConfig.build({kind: model_dir}, device, threads=threads)
+    rgba = decode_image(IMAGE.read_bytes())
+    if kind == "caption":
+        from reconstruct.learned.caption import caption_image
+
+        def run():
+            return caption_image(rgba[..., :3], config)
+    else:
+        from reconstruct.learned.segment import segment_learned
+
+        def run():
+            return segment_learned(rgba, config)
+    t = time.perf_counter()
+    loaded = load(kind, config)
+    load_s = time.perf_counter() - t
+    cuda = loaded.info.device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    t = time.perf_counter()
+    run()
+    first_s = time.perf_counter() - t
+    warm_s = _median_s(run, repeat)
+    return {
+        "backend": kind, "model": loaded.info.model_id, "device": loaded.info.device,
+        "picture": f"{rgba.shape[1]}x{rgba.shape[0]}", "torch_threads": torch.get_num_threads(),
+        "import_s": round(import_s, 2), "load_s": round(load_s, 3), "first_inference_s": round(first_s, 3),
+        "warm_inference_s": round(warm_s, 3), "peak_rss_mib_model": round(_peak_rss_mib()),
+        "peak_gpu_mib": round(torch.cuda.max_memory_allocated() / 2**20) if cuda else None,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cpu")
@@ -95,12 +133,19 @@ def main() -> int:
 
     import_s = time.perf_counter() - t
     with tempfile.TemporaryDirectory() as tmp:
-        if "depth" not in models:
-            sys.path.insert(0, str(ROOT))
-            from tests.learned_models import tiny_depth_model
+        from tests import learned_models
 
-            models["depth"] = str(tiny_depth_model(Path(tmp) / "tiny-depth"))
-        results = [bench_depth(models["depth"], args.device, args.repeat, args.threads, import_s)]
+        tiny = {"depth": learned_models.tiny_depth_model, "caption": learned_models.tiny_caption_model,
+                "segment": learned_models.tiny_sam_model}
+        for kind, build in tiny.items():
+            if kind not in models and not args.model:  # real weights given: measure only those
+                models[kind] = str(build(Path(tmp) / f"tiny-{kind}"))
+        results = []
+        for kind, where in models.items():
+            if kind == "depth":
+                results.append(bench_depth(where, args.device, args.repeat, args.threads, import_s))
+            else:
+                results.append(bench_model(kind, where, args.device, args.repeat, args.threads, import_s))
     for r in results:
         print(json.dumps(r))
     if args.json:
