@@ -153,7 +153,8 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     clock.done("decode", f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image" + (f", {len(extra)} more views" if extra else "")
                + (", a depth map" if depth is not None else "") + (f", field of view {fov:.1f} deg" if fov else ""))
     units, lineage = job.depth_units, {}
-    if job.backend != CLASSICAL:
+    makes = _learned_product(job)
+    if makes == "depth":
         depth, units, lineage = _learned_depth(rgba, job)
         clock.done("model", f"depth from {lineage['model_id']}@{lineage['revision']} on {lineage['device']} ({units})")
     caption = {}
@@ -177,6 +178,11 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
     if relief_mode and job.relief is not None:
         rec = Reconstruction(mesh=relief_with(seg, rparams, job.relief), mode="relief", reason="requested")
+    elif makes == "mesh":
+        from reconstruct.learned.shape import shape_from_picture
+
+        made = shape_from_picture(seg, job.learned, rparams, seed=job.reconstruct.seed)
+        rec, lineage = made.reconstruction, made.info.lineage()
     else:
         rec = _reconstruct(rgba, seg, extra, depth, job, rparams, units)
     confidence = getattr(rec, "confidence", 1.0)
@@ -195,17 +201,27 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut)
 
 
-def _learned_depth(rgba, job: GenerateJob):
-    """The picture's depth from the configured model -> ((H, W) depth, units, lineage dict)."""
+def _learned_product(job: GenerateJob) -> str | None:
+    """What the job's learned backend makes ("depth" or "mesh"), None for classical; InvalidInput when the
+    request asks for more than one picture or a mode the backend replaces."""
+    if job.backend == CLASSICAL:
+        return None
     from reconstruct.learned import spec
 
-    if spec(job.backend).produces != "depth":
-        raise InvalidInput(f"backend {job.backend!r} does not make shapes for generate")
+    makes = spec(job.backend).produces
+    if makes not in ("depth", "mesh"):
+        raise InvalidInput(f"backend {job.backend!r} makes no shape for generate")
     if job.views or job.depth is not None:
-        raise InvalidInput(f"backend {job.backend!r} makes the depth map itself: send one picture, without views "
-                           "or a depth map (or drop the backend)")
+        raise InvalidInput(f"backend {job.backend!r} works from one picture: send it without views or a depth map "
+                           "(or drop the backend)")
     if job.reconstruct.mode != "auto":
-        raise InvalidInput(f"backend {job.backend!r} reconstructs from depth (mode rgbd): leave the mode on auto")
+        what = "from depth (mode rgbd)" if makes == "depth" else "with its model"
+        raise InvalidInput(f"backend {job.backend!r} reconstructs {what}: leave the mode on auto")
+    return makes
+
+
+def _learned_depth(rgba, job: GenerateJob):
+    """The picture's depth from the configured model -> ((H, W) depth, units, lineage dict)."""
     from reconstruct.learned.depth import predict_depth
 
     pred = predict_depth(rgba[..., :3], job.learned, seed=job.reconstruct.seed, backend=job.backend)

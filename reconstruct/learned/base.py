@@ -49,6 +49,8 @@ BACKENDS: dict[str, BackendSpec] = {
     "depth": BackendSpec("depth", "depth", "reconstruct.learned.depth", ("torch", "transformers"),
                          "transformers AutoModelForDepthEstimation + AutoImageProcessor (Depth Anything V2, DPT, "
                          "ZoeDepth, Depth Pro)"),
+    "shap-e": BackendSpec("shap-e", "mesh", "reconstruct.learned.shape", ("torch", "diffusers", "transformers"),
+                          "diffusers ShapEImg2ImgPipeline (openai/shap-e-img2img), mesh by marching cubes"),
     "caption": BackendSpec("caption", "caption", "reconstruct.learned.caption", ("torch", "transformers"),
                            "transformers AutoModelForImageTextToText + AutoProcessor (BLIP, BLIP-2, GIT); captions "
                            "every generated version when configured"),

@@ -23,7 +23,7 @@ from reconstruct.params import ReconstructParams
 from reconstruct.rgbd import crop_depth, reconstruct_rgbd
 from reconstruct.segment import SegmentParams, segment
 from tests.conftest import IMAGES, ROOT
-from tests.learned_models import CAPTION_WORDS, tiny_caption_model, tiny_depth_model, tiny_sam_model
+from tests.learned_models import CAPTION_WORDS, tiny_caption_model, tiny_depth_model, tiny_sam_model, tiny_shap_e_model
 
 from .helpers import assert_clean, assert_valid_glb
 
@@ -141,7 +141,7 @@ def test_a_directory_without_a_model_or_weights_is_refused(tmp_path, depth_dir, 
 
 
 def test_bad_names_and_devices_are_refused():
-    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, caption, segment"):
+    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment"):
         learned.spec("nerf")
     for device in ("gpu", "cuda:x:1", "tpu"):
         with pytest.raises(ValueError, match="--device must be auto, cpu, cuda"):
@@ -199,3 +199,40 @@ def test_segment_cuts_the_object_out_inside_its_box_prompt_and_feeds_reconstruct
     base._WARM.clear()
     assert np.array_equal(segment_learned(rgba, config).segmented.mask, seg.mask)  # deterministic
     assert_clean(reconstruct(seg, ReconstructParams(mode="inflate", texture_size=128)).mesh, texture_cap=128)
+
+
+def test_the_marching_cubes_tables_give_a_closed_outward_sphere():
+    """The tables the loader fills into diffusers' MeshDecoder (a real checkpoint carries its own)."""
+    import torch
+    import trimesh
+    from diffusers.pipelines.shap_e.renderer import MeshDecoder
+
+    from reconstruct.learned.shape import marching_cubes_tables
+
+    decoder = MeshDecoder()
+    cases, masks = marching_cubes_tables()
+    decoder.cases.copy_(torch.from_numpy(cases))
+    decoder.masks.copy_(torch.from_numpy(masks))
+    s = np.linspace(-1, 1, 40)
+    x, y, z = np.meshgrid(s, s, s, indexing="ij")
+    field = torch.tensor(0.6 - np.sqrt(x**2 + y**2 + z**2), dtype=torch.float32)  # > 0 inside
+    out = decoder(field, torch.tensor([-1.0, -1.0, -1.0]), torch.tensor([2.0, 2.0, 2.0]))
+    sphere = trimesh.Trimesh(out.verts.numpy(), out.faces.numpy())
+    assert sphere.is_watertight and sphere.is_winding_consistent
+    assert abs(sphere.volume - 4 / 3 * np.pi * 0.6**3) < 0.03 * 4 / 3 * np.pi * 0.6**3  # positive: outward
+
+
+def test_shap_e_tiny_gives_a_watertight_textured_solid_deterministically(tmp_path, cold):
+    from reconstruct.learned.shape import shape_from_picture
+
+    config = learned.LearnedConfig.build({"shap-e": str(tiny_shap_e_model(tmp_path / "tiny-shap-e"))}, DEVICE,
+                                         threads=1)
+    seg = segment(_picture())
+    params = ReconstructParams(texture_size=128)
+    made = shape_from_picture(seg, config, params, seed=5)
+    assert made.reconstruction.mode == "shap-e" and made.info.model_id == "tiny-shap-e"
+    assert_clean(made.reconstruction.mesh, texture_cap=128)
+    assert_valid_glb(made.reconstruction.mesh)
+    base._WARM.clear()
+    again = shape_from_picture(seg, config, params, seed=5).reconstruction.mesh
+    assert np.array_equal(again.vertices, made.reconstruction.mesh.vertices)
