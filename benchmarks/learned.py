@@ -81,7 +81,7 @@ def bench_depth(model_dir: str, device: str, repeat: int, threads: int, import_s
 
 
 def bench_model(kind: str, model_dir: str, device: str, repeat: int, threads: int, import_s: float) -> dict:
-    """caption / segment: load, first and warm inference on the picture, peak memory."""
+    """caption / segment / shap-e: load, first and warm inference on the picture, peak memory."""
     import torch
 
     from reconstruct.image import decode_image
@@ -94,6 +94,15 @@ def bench_model(kind: str, model_dir: str, device: str, repeat: int, threads: in
 
         def run():
             return caption_image(rgba[..., :3], config)
+    elif kind == "shap-e":
+        from reconstruct.learned.shape import shape_from_picture
+        from reconstruct.modes import ReconstructParams
+        from reconstruct.segment import segment
+
+        seg = segment(rgba)
+
+        def run():
+            return shape_from_picture(seg, config, ReconstructParams(texture_size=1024))
     else:
         from reconstruct.learned.segment import segment_learned
 
@@ -136,7 +145,7 @@ def main() -> int:
         from tests import learned_models
 
         tiny = {"depth": learned_models.tiny_depth_model, "caption": learned_models.tiny_caption_model,
-                "segment": learned_models.tiny_sam_model}
+                "segment": learned_models.tiny_sam_model, "shap-e": learned_models.tiny_shap_e_model}
         for kind, build in tiny.items():
             if kind not in models and not args.model:  # real weights given: measure only those
                 models[kind] = str(build(Path(tmp) / f"tiny-{kind}"))

@@ -102,7 +102,8 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
 
   /**
    * What makes the shape: "" or "classical" (geometric reconstruction, no model) or a learned backend
-   * the server has a model for ("depth": a depth-estimation model feeds the RGB-D path). See ListBackends.
+   * the server has a model for ("depth": a depth-estimation model feeds the RGB-D path; "shap-e": an
+   * image-to-3D model makes the mesh). See ListBackends.
    *
    * @generated from field: string backend = 13;
    */
