@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 export HF_HUB_OFFLINE=1 MESHSMITH_TEST_DEVICE=cuda
+# CUDA reserves far more virtual address space than the workers' default RLIMIT_AS cap (6 GiB) allows:
+# the servers the tests start run their workers uncapped here (GPU memory is bounded by the card instead).
+export MESHSMITH_WORKER_MEMORY_MB=0
 mkdir -p benchmarks/out
 status=0
 
