@@ -1,4 +1,5 @@
 # meshsmith — two commands on a fresh machine: `make demo` and `make test`.
+# `make install` adds the `learned` extra (torch 2.13.0 CPU wheel, diffusers, transformers); `make demo` uses none of it.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -31,7 +32,7 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,learned]"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

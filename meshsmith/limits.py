@@ -153,6 +153,9 @@ TEXTS: dict[str, Text] = {
     "fit": Text(32),  # printer names
     "bed": Text(40),  # "XxYxZ" millimetres
     "orient": Text(16),
+    "backend": Text(32),
+    "SearchAssetsRequest.text": Text(200),  # caption words (at most 16 are used)
+    "ViewImage.label": Text(32),  # front, back, left, right, top, bottom or a yaw in degrees  # GenerateParams.backend: "classical" or a learned backend's name
 }
 
 # Repeated fields: how many items one request may carry.

@@ -56,8 +56,9 @@ def history(s: Session, asset: Asset, q: HistoryQuery) -> list[VersionRecord]:
     return version_records(s, [(asset.name, v) for v in rows])
 
 
-def search(s: Session, prefix: str, tags, limit: int) -> list[AssetRecord]:
-    """Assets whose name starts with `prefix` and that carry every tag in `tags`, by name."""
+def search(s: Session, prefix: str, tags, limit: int, text: str = "") -> list[AssetRecord]:
+    """Assets whose name starts with `prefix`, that carry every tag in `tags` and (with `text`) have a version
+    whose caption holds every word of `text` (case-insensitive), by name."""
     check_prefix(prefix)
     if isinstance(tags, str):
         tags = (tags,)
@@ -68,5 +69,10 @@ def search(s: Session, prefix: str, tags, limit: int) -> list[AssetRecord]:
     for t in dict.fromkeys(tags):
         check_tag(t)
         stmt = stmt.where(sa.exists().where(AssetTag.asset_id == Asset.id, AssetTag.tag == t))
+    words = [w for w in text.lower().split() if w][:16]
+    if words:
+        cond = [Version.asset_id == Asset.id, Version.caption.is_not(None)]
+        cond += [sa.func.lower(Version.caption).contains(w, autoescape=True) for w in words]
+        stmt = stmt.where(sa.exists().where(*cond))
     assets = s.execute(stmt.order_by(Asset.name).limit(_limit(limit))).all()
     return asset_records(s, assets)

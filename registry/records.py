@@ -39,6 +39,8 @@ class NewVersion:
     request_id: str | None = None
     job_id: str | None = None
     caller: str = ""  # who owns request_id (request ids are per caller)
+    caption: str | None = None  # from the caption backend, when the server has one
+    caption_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class VersionRecord:
     channels: tuple[str, ...]
     reused: bool
     job_id: str | None
+    caption: str | None = None
+    caption_tags: tuple[str, ...] = ()
 
     def artifact(self, kind: str = "glb", lod: int = 0) -> ArtifactRecord | None:
         """The artifact of that kind and LOD, or None."""

@@ -113,6 +113,8 @@ class Version(Base):
     deprecated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deprecated_by: Mapped[str | None] = mapped_column(sa.String(200))
     deprecated_reason: Mapped[str | None] = mapped_column(sa.Text)
+    caption: Mapped[str | None] = mapped_column(sa.Text)  # the caption backend's words (searched by text)
+    caption_tags: Mapped[list | None] = mapped_column(Json)
 
 
 class Artifact(Base):

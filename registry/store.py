@@ -123,10 +123,10 @@ class Registry:
         with self.db.read() as s:
             return asset_records(s, [find_asset(s, asset)])[0]
 
-    def search(self, prefix: str = "", tags: tuple[str, ...] = (), limit: int = 50) -> list[AssetRecord]:
-        """Assets by name prefix carrying all `tags`, sorted by name."""
+    def search(self, prefix: str = "", tags: tuple[str, ...] = (), limit: int = 50, text: str = "") -> list[AssetRecord]:
+        """Assets by name prefix carrying all `tags` (and with `text`: a version whose caption has its words)."""
         with self.db.read() as s:
-            return queries.search(s, prefix, tags, limit)
+            return queries.search(s, prefix, tags, limit, text)
 
     def diff(self, asset: str, a: int | str, b: int | str) -> VersionDiff:
         """What changed from version `a` to `b` (refs allowed): metrics, parameters, check levels."""

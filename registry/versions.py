@@ -166,6 +166,8 @@ def insert(s: Session, asset: Asset, new: NewVersion, key: str, blobs: dict[tupl
         texture_size=_int(stats.get("texture_size")),
         job_id=new.job_id,
         deprecated=False,
+        caption=new.caption,
+        caption_tags=list(new.caption_tags) if new.caption else None,
     )
     s.add(v)
     s.flush()

@@ -74,6 +74,8 @@ def to_record(name: str, v, artifacts, channels, reused: bool) -> VersionRecord:
         channels=tuple(sorted(channels, key=lambda c: (c != "latest", c))),
         reused=reused,
         job_id=v.job_id,
+        caption=getattr(v, "caption", None),
+        caption_tags=tuple(getattr(v, "caption_tags", None) or ()),
     )
 
 

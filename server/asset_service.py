@@ -96,7 +96,8 @@ class AssetService(assets_pb2_grpc.AssetServiceServicer):
 
     @unary
     async def SearchAssets(self, request, context):
-        found = await asyncio.to_thread(self.registry.search, request.prefix, tuple(request.tags), request.limit or 50)
+        found = await asyncio.to_thread(self.registry.search, request.prefix, tuple(request.tags), request.limit or 50,
+                                        request.text)
         return assets_pb2.SearchAssetsResponse(assets=[convert.asset_to_pb(a) for a in found])
 
     @unary

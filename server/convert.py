@@ -14,7 +14,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from meshsmith import limits
 from meshsmith.errors import InvalidInput
 from meshsmith.limits import check as check_limit
-from meshsmith.v1 import assets_pb2
+from meshsmith.v1 import assets_pb2, ingest_pb2
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.modes import ReconstructParams
 from validation.decimate import DecimateParams
@@ -207,6 +207,8 @@ def version_to_pb(v) -> pb.Version:
         channels=list(v.channels),
         reused=v.reused,
         job_id=v.job_id or "",
+        caption=getattr(v, "caption", None) or "",
+        caption_tags=list(getattr(v, "caption_tags", ()) or ()),
     )
 
 
@@ -285,3 +287,10 @@ def relief_params(params: pb.GenerateParams):
         raise InvalidInput(f"relief max_mm ({r.max_mm:g}) must be above min_mm ({r.min_mm:g})")
     return ReliefParams(width_mm=r.width_mm or None, min_mm=r.min_mm or None, max_mm=r.max_mm or None,
                         frame_mm=r.frame_mm, invert=r.invert)
+
+
+def backend_to_pb(b) -> ingest_pb2.BackendInfo:
+    """reconstruct.learned.Availability -> BackendInfo."""
+    return ingest_pb2.BackendInfo(name=b.name, produces=b.produces, available=b.available, reason=b.reason,
+                                  model_id=b.model_id, revision=b.revision, weights_sha256=b.weights_sha256,
+                                  device=b.device, loads=b.loads)

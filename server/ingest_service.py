@@ -16,6 +16,7 @@ from reconstruct.rgbd import decode_depth
 from registry import check_asset_name
 from server import convert
 from server.auth import Authenticator
+from server.backends import check_backend, list_backends
 from server.job_kinds import generate_request, import_request
 from server.jobs import JobManager
 from server.pipeline import ValidateJob
@@ -72,6 +73,7 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         asset = check_asset_name(request.asset)
         image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes)
         convert.generate_params(request.params, self.settings.default_faces)  # reject bad parameters before queueing
+        check_backend(self.settings, request.params)  # a learned backend without its model: FAILED_PRECONDITION now
         views, depth = await self._extra_inputs(request)
         caller = await self.auth.caller(context)
         rec, _ = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name, image,
@@ -165,6 +167,7 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
     async def BatchGenerate(self, request: ingest_pb2.BatchGenerateRequest, context):
         """Items run `concurrency` at a time; each item's request id makes a re-run resume, not redo."""
         convert.generate_params(request.params, self.settings.default_faces)
+        check_backend(self.settings, request.params)
         caller = await self.auth.caller(context)
         concurrency = max(1, min(request.concurrency or 2, self.settings.max_jobs_per_caller))
         gate = asyncio.Semaphore(concurrency)
@@ -205,3 +208,8 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
             for t in tasks:
                 t.cancel()
         yield ingest_pb2.BatchGenerateResponse(summary=summary)
+
+    @unary
+    async def ListBackends(self, request: ingest_pb2.ListBackendsRequest, context) -> ingest_pb2.ListBackendsResponse:
+        backends = await asyncio.to_thread(list_backends, self.settings)  # may hash weights once
+        return ingest_pb2.ListBackendsResponse(backends=[convert.backend_to_pb(b) for b in backends])

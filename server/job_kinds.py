@@ -20,6 +20,7 @@ from validation.formats import MeshLimits
 from validation.repair import RepairParams
 from validation.units import check_units, check_up
 from server.settings import Settings
+from server.backends import backend_name, learned_config
 
 BACKEND = "geometry"
 BACKEND_VERSION = "0.1.0"
@@ -63,11 +64,26 @@ def _extra_inputs(registry: Registry, request: dict) -> tuple[tuple[tuple[str, b
 
 
 def _inputs_record(request: dict, out: Output) -> dict:
-    """The extra inputs a version records in its parameters (and so in its idempotence key)."""
+    """The extra inputs a version records in its parameters (and so in its idempotence key); a learned
+    backend's lineage (name, model id, revision, weights sha256, device) goes in too, under "backend"."""
     inputs = {key: request[key] for key in ("views", "depth") if key in request}
     if getattr(out, "fov_deg", 0.0):
         inputs["fov_deg"] = out.fov_deg
+    if getattr(out, "backend", None):
+        inputs["backend"] = out.backend
+    if getattr(out, "caption", None):
+        inputs["caption_model"] = out.caption["lineage"]
+    if getattr(out, "segment", None):
+        inputs["segment_model"] = out.segment
     return inputs
+
+
+def _backend_record(out: Output) -> tuple[str, str]:
+    """(versions.backend, versions.backend_version): the geometry code, or the learned backend and its model."""
+    lineage = getattr(out, "backend", None)
+    if not lineage:
+        return BACKEND, BACKEND_VERSION
+    return lineage["name"], f"{lineage['model_id']}@{lineage['revision']}"[-100:]
 
 
 def _extra_artifacts(registry: Registry, request: dict) -> list[NewArtifact]:
@@ -98,6 +114,7 @@ def _artifacts(source: bytes, source_type: str, out: Output) -> tuple[NewArtifac
 
 def generate_kind(settings: Settings, registry: Registry) -> JobKind:
     image_limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    learned = learned_config(settings)
 
     def payload(rec, data: bytes) -> GenerateJob:
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
@@ -105,17 +122,21 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
         views, depth, units = _extra_inputs(registry, rec.request)
         return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
                            lod_ratios=lods, previews=settings.previews, views=views, depth=depth,
-                           depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params))
+                           depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params),
+                           backend=backend_name(params), learned=learned)
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
+        backend, backend_version = _backend_record(out)
         return registry.create_version(NewVersion(
             asset=rec.asset,
             author=rec.author,
             source_sha256=hashlib.sha256(data).hexdigest(),
             parameters=convert.parameters_dict(rec_params, dec, profiles, lods, _inputs_record(rec.request, out)),
-            backend=BACKEND,
-            backend_version=BACKEND_VERSION,
+            backend=backend,
+            backend_version=backend_version,
+            caption=(out.caption or {}).get("text"),
+            caption_tags=tuple((out.caption or {}).get("tags", ())),
             seed=rec_params.seed,
             mode=out.mode,
             artifacts=_artifacts(data, sniff_image_type(data), out) + tuple(_extra_artifacts(registry, rec.request)),

@@ -19,6 +19,7 @@ from meshsmith.errors import InvalidInput, MeshsmithError
 from reconstruct.cameras import locate_crop
 from reconstruct.exif import fov_from_exif
 from reconstruct.image import ImageLimits, decode_image
+from reconstruct.learned import CLASSICAL, LearnedConfig
 from reconstruct.modes import ReconstructParams, Reconstruction, reconstruct
 from reconstruct.multiview import View, reconstruct_views
 from reconstruct.rgbd import crop_depth, decode_depth, reconstruct_rgbd
@@ -54,6 +55,8 @@ class GenerateJob:
     depth_units: str = "m"
     fov_deg: float | None = None                # None: the image's EXIF focal length, else orthographic
     relief: ReliefParams | None = None  # millimetre plate options (mode relief)
+    backend: str = CLASSICAL                    # or a learned backend (reconstruct.learned.BACKENDS)
+    learned: LearnedConfig = LearnedConfig()    # the server's models and device
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,14 @@ class Output:
     turntable_webp: bytes | None = None
     timings_ms: dict = field(default_factory=dict)
     fov_deg: float = 0.0  # the field of view reconstruction used (requested, from EXIF, or 0)
+    backend: dict = field(default_factory=dict)  # a learned backend's lineage (reconstruct.learned.ModelInfo)
+    caption: dict = field(default_factory=dict)  # {"text", "tags", "lineage"} when the server has a caption model
+    segment: dict = field(default_factory=dict)  # the segmentation model's lineage and box prompt, when one cut it out
 
 
 # Share of the whole job at the end of each stage, in pipeline order.
 PROGRESS = {
-    "decode": 0.05, "load": 0.05, "segment": 0.15, "reconstruct": 0.35, "decimate": 0.50, "repair": 0.62,
+    "decode": 0.05, "load": 0.05, "model": 0.10, "caption": 0.12, "segment": 0.15, "reconstruct": 0.35, "decimate": 0.50, "repair": 0.62,
     "export": 0.68, "validate": 0.76, "lods": 0.86, "preview": 0.95,
 }
 
@@ -146,13 +152,39 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     depth = decode_depth(job.depth, job.limits.max_pixels) if job.depth is not None else None
     clock.done("decode", f"decoded a {rgba.shape[1]}x{rgba.shape[0]} image" + (f", {len(extra)} more views" if extra else "")
                + (", a depth map" if depth is not None else "") + (f", field of view {fov:.1f} deg" if fov else ""))
+    units, lineage = job.depth_units, {}
+    makes = _learned_product(job)
+    if makes == "depth":
+        depth, units, lineage = _learned_depth(rgba, job)
+        clock.done("model", f"depth from {lineage['model_id']}@{lineage['revision']} on {lineage['device']} ({units})")
+    caption = {}
+    if job.learned.model("caption") is not None:
+        from reconstruct.learned.caption import caption_image
+
+        said = caption_image(rgba[..., :3], job.learned, seed=job.reconstruct.seed)
+        caption = {"text": said.text, "tags": list(said.tags), "lineage": said.info.lineage()}
+        clock.done("caption", f"caption by {said.info.model_id}: {said.text[:80]!r}")
     relief_mode = job.reconstruct.mode == "relief"
-    seg = relief_input(rgba, job.segment) if relief_mode else segment(rgba, job.segment)
+    cut = {}
+    if relief_mode:
+        seg = relief_input(rgba, job.segment)
+    elif job.learned.model("segment") is not None:  # the server's segmentation model replaces the cut-out
+        from reconstruct.learned.segment import segment_learned
+
+        learned_cut = segment_learned(rgba, job.learned, job.segment, seed=job.reconstruct.seed)
+        seg, cut = learned_cut.segmented, {**learned_cut.info.lineage(), "box": list(learned_cut.box)}
+    else:
+        seg = segment(rgba, job.segment)
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
     if relief_mode and job.relief is not None:
         rec = Reconstruction(mesh=relief_with(seg, rparams, job.relief), mode="relief", reason="requested")
+    elif makes == "mesh":
+        from reconstruct.learned.shape import shape_from_picture
+
+        made = shape_from_picture(seg, job.learned, rparams, seed=job.reconstruct.seed)
+        rec, lineage = made.reconstruction, made.info.lineage()
     else:
-        rec = _reconstruct(rgba, seg, extra, depth, job, rparams)
+        rec = _reconstruct(rgba, seg, extra, depth, job, rparams, units)
     confidence = getattr(rec, "confidence", 1.0)
     clock.done("reconstruct", f"mode {rec.mode} (confidence {confidence:.2f}): {rec.reason}; {len(rec.mesh.faces)} triangles")
     dec = decimate(rec.mesh, job.decimate)
@@ -166,7 +198,34 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     mesh = place(mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
     out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
-    return dataclasses.replace(out, fov_deg=rparams.fov_deg)
+    return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut)
+
+
+def _learned_product(job: GenerateJob) -> str | None:
+    """What the job's learned backend makes ("depth" or "mesh"), None for classical; InvalidInput when the
+    request asks for more than one picture or a mode the backend replaces."""
+    if job.backend == CLASSICAL:
+        return None
+    from reconstruct.learned import spec
+
+    makes = spec(job.backend).produces
+    if makes not in ("depth", "mesh"):
+        raise InvalidInput(f"backend {job.backend!r} makes no shape for generate")
+    if job.views or job.depth is not None:
+        raise InvalidInput(f"backend {job.backend!r} works from one picture: send it without views or a depth map "
+                           "(or drop the backend)")
+    if job.reconstruct.mode != "auto":
+        what = "from depth (mode rgbd)" if makes == "depth" else "with its model"
+        raise InvalidInput(f"backend {job.backend!r} reconstructs {what}: leave the mode on auto")
+    return makes
+
+
+def _learned_depth(rgba, job: GenerateJob):
+    """The picture's depth from the configured model -> ((H, W) depth, units, lineage dict)."""
+    from reconstruct.learned.depth import predict_depth
+
+    pred = predict_depth(rgba[..., :3], job.learned, seed=job.reconstruct.seed, backend=job.backend)
+    return pred.depth, pred.units, pred.info.lineage()
 
 
 def _decode_view(label: str, data: bytes, limits: ImageLimits):
@@ -176,8 +235,8 @@ def _decode_view(label: str, data: bytes, limits: ImageLimits):
         raise type(err)(f"view {label!r}: {err.message}") from None
 
 
-def _reconstruct(rgba, seg, extra, depth, job: GenerateJob, rp: ReconstructParams):
-    """One picture, several labelled views (segmented each), or a picture with its depth map."""
+def _reconstruct(rgba, seg, extra, depth, job: GenerateJob, rp: ReconstructParams, units: str | None = None):
+    """One picture, several labelled views (segmented each), or a picture with its depth map (in `units`)."""
     if not extra and depth is None:
         return reconstruct(seg, rp)
     picture = rgba.shape[:2]
@@ -193,7 +252,7 @@ def _reconstruct(rgba, seg, extra, depth, job: GenerateJob, rp: ReconstructParam
         return reconstruct_views(views, rp)
     crop = crop_depth(depth, picture, offset, seg.mask.shape)
     principal = (picture[1] / 2 - offset[1], picture[0] / 2 - offset[0])
-    return reconstruct_rgbd(seg, crop, job.depth_units, rp, principal=principal, picture_height=picture[0])
+    return reconstruct_rgbd(seg, crop, units or job.depth_units, rp, principal=principal, picture_height=picture[0])
 
 
 def import_mesh(job: ImportJob, emit: Emit) -> Output:

@@ -54,6 +54,11 @@ class Settings:
     db_retry_s: float = 60.0  # a running job retries database calls this long while the database is away
     max_reads_per_caller: int = 4  # concurrent calls of one read method per caller; more wait, then RESOURCE_EXHAUSTED
     web_ui_dir: Path | None = None  # the built web app (default: clients/web/dist beside the sources)
+    # learned backends (reconstruct/learned): kind -> local model directory or cached hub id (`--model KIND=PATH`),
+    # the device they run on (auto|cpu|cuda[:N]) and torch's CPU threads (0: torch's default)
+    models: dict = field(default_factory=dict)
+    device: str = "auto"
+    torch_threads: int = 0
     extra: dict = field(default_factory=dict)
 
     @property

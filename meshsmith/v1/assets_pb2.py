@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from meshsmith.v1 import types_pb2 as meshsmith_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19meshsmith/v1/assets.proto\x12\x0cmeshsmith.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18meshsmith/v1/types.proto\" \n\x0fGetAssetRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\"6\n\x10GetAssetResponse\x12\"\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x13.meshsmith.v1.Asset\"\x81\x02\n\x13ListVersionsRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x15\n\rbefore_number\x18\x03 \x01(\r\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\x12)\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x0f\n\x07profile\x18\x08 \x01(\t\x12)\n\x07verdict\x18\t \x01(\x0e\x32\x18.meshsmith.v1.CheckLevel\"?\n\x14ListVersionsResponse\x12\'\n\x08versions\x18\x01 \x03(\x0b\x32\x15.meshsmith.v1.Version\"`\n\x13PullArtifactRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0b\n\x03lod\x18\x04 \x01(\r\x12\x12\n\nchunk_size\x18\x05 \x01(\r\"[\n\x14PullArtifactResponse\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.meshsmith.v1.PullHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"^\n\nPullHeader\x12&\n\x07version\x18\x01 \x01(\x0b\x32\x15.meshsmith.v1.Version\x12(\n\x08\x61rtifact\x18\x02 \x01(\x0b\x32\x16.meshsmith.v1.Artifact\"B\n\x13SearchAssetsRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\r\";\n\x14SearchAssetsResponse\x12#\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x13.meshsmith.v1.Asset\"B\n\x13\x44iffVersionsRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\r\n\x05ref_a\x18\x02 \x01(\t\x12\r\n\x05ref_b\x18\x03 \x01(\t\"Y\n\x0bMetricDelta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x06\x62\x65\x66ore\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05\x61\x66ter\x18\x03 \x01(\x01H\x01\x88\x01\x01\x42\t\n\x07_beforeB\x08\n\x06_after\"G\n\x0fParameterChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x02 \x01(\t\x12\x12\n\nafter_json\x18\x03 \x01(\t\"\x83\x01\n\x0b\x43heckChange\x12\x0f\n\x07profile\x18\x01 \x01(\t\x12\x10\n\x08\x63heck_id\x18\x02 \x01(\t\x12(\n\x06\x62\x65\x66ore\x18\x03 \x01(\x0e\x32\x18.meshsmith.v1.CheckLevel\x12\'\n\x05\x61\x66ter\x18\x04 \x01(\x0e\x32\x18.meshsmith.v1.CheckLevel\"\xe0\x01\n\x14\x44iffVersionsResponse\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\t\n\x01\x61\x18\x02 \x01(\r\x12\t\n\x01\x62\x18\x03 \x01(\r\x12*\n\x07metrics\x18\x04 \x03(\x0b\x32\x19.meshsmith.v1.MetricDelta\x12\x31\n\nparameters\x18\x05 \x03(\x0b\x32\x1d.meshsmith.v1.ParameterChange\x12)\n\x06\x63hecks\x18\x06 \x03(\x0b\x32\x19.meshsmith.v1.CheckChange\x12\x19\n\x11\x61rtifacts_changed\x18\x07 \x03(\t\"L\n\x12ResolveLockRequest\x12\r\n\x05specs\x18\x01 \x03(\t\x12\x10\n\x08\x62\x61se_url\x18\x02 \x01(\t\x12\x15\n\rurl_expires_s\x18\x03 \x01(\r\"\x84\x01\n\tLockEntry\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x0b\n\x03lod\x18\x05 \x01(\r\x12\x0b\n\x03url\x18\x06 \x01(\t\x12\x11\n\tintegrity\x18\x07 \x01(\t\x12\x0c\n\x04spec\x18\x08 \x01(\t\"?\n\x13ResolveLockResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.meshsmith.v1.LockEntry\"\xd1\x01\n\x14\x45xportVersionRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x0b\n\x03lod\x18\x04 \x01(\r\x12\r\n\x05scale\x18\x14 \x01(\x01\x12\x11\n\theight_mm\x18\x15 \x01(\x01\x12\x0e\n\x06max_mm\x18\x16 \x01(\x01\x12\x0b\n\x03\x66it\x18\x17 \x01(\t\x12\x0b\n\x03\x62\x65\x64\x18\x18 \x01(\t\x12\x16\n\tmargin_mm\x18\x19 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06orient\x18\x1a \x01(\tB\x0c\n\n_margin_mm\"\\\n\x15\x45xportVersionResponse\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.meshsmith.v1.PullHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"6\n\x16ListAuditEventsRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"\xa5\x01\n\nAuditEvent\x12\n\n\x02id\x18\x01 \x01(\x04\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\r\n\x05\x61sset\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\r\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x08 \x01(\t\"C\n\x17ListAuditEventsResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.meshsmith.v1.AuditEvent2\xc7\x05\n\x0c\x41ssetService\x12I\n\x08GetAsset\x12\x1d.meshsmith.v1.GetAssetRequest\x1a\x1e.meshsmith.v1.GetAssetResponse\x12U\n\x0cListVersions\x12!.meshsmith.v1.ListVersionsRequest\x1a\".meshsmith.v1.ListVersionsResponse\x12W\n\x0cPullArtifact\x12!.meshsmith.v1.PullArtifactRequest\x1a\".meshsmith.v1.PullArtifactResponse0\x01\x12U\n\x0cSearchAssets\x12!.meshsmith.v1.SearchAssetsRequest\x1a\".meshsmith.v1.SearchAssetsResponse\x12U\n\x0c\x44iffVersions\x12!.meshsmith.v1.DiffVersionsRequest\x1a\".meshsmith.v1.DiffVersionsResponse\x12R\n\x0bResolveLock\x12 .meshsmith.v1.ResolveLockRequest\x1a!.meshsmith.v1.ResolveLockResponse\x12Z\n\rExportVersion\x12\".meshsmith.v1.ExportVersionRequest\x1a#.meshsmith.v1.ExportVersionResponse0\x01\x12^\n\x0fListAuditEvents\x12$.meshsmith.v1.ListAuditEventsRequest\x1a%.meshsmith.v1.ListAuditEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19meshsmith/v1/assets.proto\x12\x0cmeshsmith.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18meshsmith/v1/types.proto\" \n\x0fGetAssetRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\"6\n\x10GetAssetResponse\x12\"\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x13.meshsmith.v1.Asset\"\x81\x02\n\x13ListVersionsRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x15\n\rbefore_number\x18\x03 \x01(\r\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\x12)\n\x05since\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x0f\n\x07profile\x18\x08 \x01(\t\x12)\n\x07verdict\x18\t \x01(\x0e\x32\x18.meshsmith.v1.CheckLevel\"?\n\x14ListVersionsResponse\x12\'\n\x08versions\x18\x01 \x03(\x0b\x32\x15.meshsmith.v1.Version\"`\n\x13PullArtifactRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0b\n\x03lod\x18\x04 \x01(\r\x12\x12\n\nchunk_size\x18\x05 \x01(\r\"[\n\x14PullArtifactResponse\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.meshsmith.v1.PullHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"^\n\nPullHeader\x12&\n\x07version\x18\x01 \x01(\x0b\x32\x15.meshsmith.v1.Version\x12(\n\x08\x61rtifact\x18\x02 \x01(\x0b\x32\x16.meshsmith.v1.Artifact\"P\n\x13SearchAssetsRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\x12\x0c\n\x04tags\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\r\x12\x0c\n\x04text\x18\x04 \x01(\t\";\n\x14SearchAssetsResponse\x12#\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x13.meshsmith.v1.Asset\"B\n\x13\x44iffVersionsRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\r\n\x05ref_a\x18\x02 \x01(\t\x12\r\n\x05ref_b\x18\x03 \x01(\t\"Y\n\x0bMetricDelta\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x06\x62\x65\x66ore\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05\x61\x66ter\x18\x03 \x01(\x01H\x01\x88\x01\x01\x42\t\n\x07_beforeB\x08\n\x06_after\"G\n\x0fParameterChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x13\n\x0b\x62\x65\x66ore_json\x18\x02 \x01(\t\x12\x12\n\nafter_json\x18\x03 \x01(\t\"\x83\x01\n\x0b\x43heckChange\x12\x0f\n\x07profile\x18\x01 \x01(\t\x12\x10\n\x08\x63heck_id\x18\x02 \x01(\t\x12(\n\x06\x62\x65\x66ore\x18\x03 \x01(\x0e\x32\x18.meshsmith.v1.CheckLevel\x12\'\n\x05\x61\x66ter\x18\x04 \x01(\x0e\x32\x18.meshsmith.v1.CheckLevel\"\xe0\x01\n\x14\x44iffVersionsResponse\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\t\n\x01\x61\x18\x02 \x01(\r\x12\t\n\x01\x62\x18\x03 \x01(\r\x12*\n\x07metrics\x18\x04 \x03(\x0b\x32\x19.meshsmith.v1.MetricDelta\x12\x31\n\nparameters\x18\x05 \x03(\x0b\x32\x1d.meshsmith.v1.ParameterChange\x12)\n\x06\x63hecks\x18\x06 \x03(\x0b\x32\x19.meshsmith.v1.CheckChange\x12\x19\n\x11\x61rtifacts_changed\x18\x07 \x03(\t\"L\n\x12ResolveLockRequest\x12\r\n\x05specs\x18\x01 \x03(\t\x12\x10\n\x08\x62\x61se_url\x18\x02 \x01(\t\x12\x15\n\rurl_expires_s\x18\x03 \x01(\r\"\x84\x01\n\tLockEntry\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x0b\n\x03lod\x18\x05 \x01(\r\x12\x0b\n\x03url\x18\x06 \x01(\t\x12\x11\n\tintegrity\x18\x07 \x01(\t\x12\x0c\n\x04spec\x18\x08 \x01(\t\"?\n\x13ResolveLockResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.meshsmith.v1.LockEntry\"\xd1\x01\n\x14\x45xportVersionRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0b\n\x03ref\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x0b\n\x03lod\x18\x04 \x01(\r\x12\r\n\x05scale\x18\x14 \x01(\x01\x12\x11\n\theight_mm\x18\x15 \x01(\x01\x12\x0e\n\x06max_mm\x18\x16 \x01(\x01\x12\x0b\n\x03\x66it\x18\x17 \x01(\t\x12\x0b\n\x03\x62\x65\x64\x18\x18 \x01(\t\x12\x16\n\tmargin_mm\x18\x19 \x01(\x01H\x00\x88\x01\x01\x12\x0e\n\x06orient\x18\x1a \x01(\tB\x0c\n\n_margin_mm\"\\\n\x15\x45xportVersionResponse\x12*\n\x06header\x18\x01 \x01(\x0b\x32\x18.meshsmith.v1.PullHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"6\n\x16ListAuditEventsRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\"\xa5\x01\n\nAuditEvent\x12\n\n\x02id\x18\x01 \x01(\x04\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\r\n\x05\x61sset\x18\x05 \x01(\t\x12\x0f\n\x07version\x18\x06 \x01(\r\x12\x0f\n\x07\x63hannel\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65tail_json\x18\x08 \x01(\t\"C\n\x17ListAuditEventsResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.meshsmith.v1.AuditEvent2\xc7\x05\n\x0c\x41ssetService\x12I\n\x08GetAsset\x12\x1d.meshsmith.v1.GetAssetRequest\x1a\x1e.meshsmith.v1.GetAssetResponse\x12U\n\x0cListVersions\x12!.meshsmith.v1.ListVersionsRequest\x1a\".meshsmith.v1.ListVersionsResponse\x12W\n\x0cPullArtifact\x12!.meshsmith.v1.PullArtifactRequest\x1a\".meshsmith.v1.PullArtifactResponse0\x01\x12U\n\x0cSearchAssets\x12!.meshsmith.v1.SearchAssetsRequest\x1a\".meshsmith.v1.SearchAssetsResponse\x12U\n\x0c\x44iffVersions\x12!.meshsmith.v1.DiffVersionsRequest\x1a\".meshsmith.v1.DiffVersionsResponse\x12R\n\x0bResolveLock\x12 .meshsmith.v1.ResolveLockRequest\x1a!.meshsmith.v1.ResolveLockResponse\x12Z\n\rExportVersion\x12\".meshsmith.v1.ExportVersionRequest\x1a#.meshsmith.v1.ExportVersionResponse0\x01\x12^\n\x0fListAuditEvents\x12$.meshsmith.v1.ListAuditEventsRequest\x1a%.meshsmith.v1.ListAuditEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,35 +48,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PULLHEADER']._serialized_start=708
   _globals['_PULLHEADER']._serialized_end=802
   _globals['_SEARCHASSETSREQUEST']._serialized_start=804
-  _globals['_SEARCHASSETSREQUEST']._serialized_end=870
-  _globals['_SEARCHASSETSRESPONSE']._serialized_start=872
-  _globals['_SEARCHASSETSRESPONSE']._serialized_end=931
-  _globals['_DIFFVERSIONSREQUEST']._serialized_start=933
-  _globals['_DIFFVERSIONSREQUEST']._serialized_end=999
-  _globals['_METRICDELTA']._serialized_start=1001
-  _globals['_METRICDELTA']._serialized_end=1090
-  _globals['_PARAMETERCHANGE']._serialized_start=1092
-  _globals['_PARAMETERCHANGE']._serialized_end=1163
-  _globals['_CHECKCHANGE']._serialized_start=1166
-  _globals['_CHECKCHANGE']._serialized_end=1297
-  _globals['_DIFFVERSIONSRESPONSE']._serialized_start=1300
-  _globals['_DIFFVERSIONSRESPONSE']._serialized_end=1524
-  _globals['_RESOLVELOCKREQUEST']._serialized_start=1526
-  _globals['_RESOLVELOCKREQUEST']._serialized_end=1602
-  _globals['_LOCKENTRY']._serialized_start=1605
-  _globals['_LOCKENTRY']._serialized_end=1737
-  _globals['_RESOLVELOCKRESPONSE']._serialized_start=1739
-  _globals['_RESOLVELOCKRESPONSE']._serialized_end=1802
-  _globals['_EXPORTVERSIONREQUEST']._serialized_start=1805
-  _globals['_EXPORTVERSIONREQUEST']._serialized_end=2014
-  _globals['_EXPORTVERSIONRESPONSE']._serialized_start=2016
-  _globals['_EXPORTVERSIONRESPONSE']._serialized_end=2108
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=2110
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=2164
-  _globals['_AUDITEVENT']._serialized_start=2167
-  _globals['_AUDITEVENT']._serialized_end=2332
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=2334
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=2401
-  _globals['_ASSETSERVICE']._serialized_start=2404
-  _globals['_ASSETSERVICE']._serialized_end=3115
+  _globals['_SEARCHASSETSREQUEST']._serialized_end=884
+  _globals['_SEARCHASSETSRESPONSE']._serialized_start=886
+  _globals['_SEARCHASSETSRESPONSE']._serialized_end=945
+  _globals['_DIFFVERSIONSREQUEST']._serialized_start=947
+  _globals['_DIFFVERSIONSREQUEST']._serialized_end=1013
+  _globals['_METRICDELTA']._serialized_start=1015
+  _globals['_METRICDELTA']._serialized_end=1104
+  _globals['_PARAMETERCHANGE']._serialized_start=1106
+  _globals['_PARAMETERCHANGE']._serialized_end=1177
+  _globals['_CHECKCHANGE']._serialized_start=1180
+  _globals['_CHECKCHANGE']._serialized_end=1311
+  _globals['_DIFFVERSIONSRESPONSE']._serialized_start=1314
+  _globals['_DIFFVERSIONSRESPONSE']._serialized_end=1538
+  _globals['_RESOLVELOCKREQUEST']._serialized_start=1540
+  _globals['_RESOLVELOCKREQUEST']._serialized_end=1616
+  _globals['_LOCKENTRY']._serialized_start=1619
+  _globals['_LOCKENTRY']._serialized_end=1751
+  _globals['_RESOLVELOCKRESPONSE']._serialized_start=1753
+  _globals['_RESOLVELOCKRESPONSE']._serialized_end=1816
+  _globals['_EXPORTVERSIONREQUEST']._serialized_start=1819
+  _globals['_EXPORTVERSIONREQUEST']._serialized_end=2028
+  _globals['_EXPORTVERSIONRESPONSE']._serialized_start=2030
+  _globals['_EXPORTVERSIONRESPONSE']._serialized_end=2122
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=2124
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=2178
+  _globals['_AUDITEVENT']._serialized_start=2181
+  _globals['_AUDITEVENT']._serialized_end=2346
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=2348
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=2415
+  _globals['_ASSETSERVICE']._serialized_start=2418
+  _globals['_ASSETSERVICE']._serialized_end=3129
 # @@protoc_insertion_point(module_scope)

@@ -81,14 +81,16 @@ class PullHeader(_message.Message):
     def __init__(self, version: _Optional[_Union[_types_pb2.Version, _Mapping]] = ..., artifact: _Optional[_Union[_types_pb2.Artifact, _Mapping]] = ...) -> None: ...
 
 class SearchAssetsRequest(_message.Message):
-    __slots__ = ("prefix", "tags", "limit")
+    __slots__ = ("prefix", "tags", "limit", "text")
     PREFIX_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
     prefix: str
     tags: _containers.RepeatedScalarFieldContainer[str]
     limit: int
-    def __init__(self, prefix: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+    text: str
+    def __init__(self, prefix: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
 
 class SearchAssetsResponse(_message.Message):
     __slots__ = ("assets",)

@@ -7,6 +7,38 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ListBackendsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBackendsResponse(_message.Message):
+    __slots__ = ("backends",)
+    BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    backends: _containers.RepeatedCompositeFieldContainer[BackendInfo]
+    def __init__(self, backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ...) -> None: ...
+
+class BackendInfo(_message.Message):
+    __slots__ = ("name", "produces", "available", "reason", "model_id", "revision", "weights_sha256", "device", "loads")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PRODUCES_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_SHA256_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    LOADS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    produces: str
+    available: bool
+    reason: str
+    model_id: str
+    revision: str
+    weights_sha256: str
+    device: str
+    loads: str
+    def __init__(self, name: _Optional[str] = ..., produces: _Optional[str] = ..., available: _Optional[bool] = ..., reason: _Optional[str] = ..., model_id: _Optional[str] = ..., revision: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., device: _Optional[str] = ..., loads: _Optional[str] = ...) -> None: ...
+
 class GenerateRequest(_message.Message):
     __slots__ = ("asset", "image", "params", "author", "request_id", "upload_id", "views", "depth")
     ASSET_FIELD_NUMBER: _ClassVar[int]

@@ -60,6 +60,11 @@ class IngestServiceStub:
                 request_serializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateRequest.SerializeToString,
                 response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateResponse.FromString,
                 _registered_method=True)
+        self.ListBackends = channel.unary_unary(
+                '/meshsmith.v1.IngestService/ListBackends',
+                request_serializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -102,6 +107,13 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBackends(self, request, context):
+        """The reconstruction backends this server offers (classical and learned): available or not, and why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +141,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.BatchGenerate,
                     request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateRequest.FromString,
                     response_serializer=meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateResponse.SerializeToString,
+            ),
+            'ListBackends': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBackends,
+                    request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -267,6 +284,33 @@ class IngestService:
             '/meshsmith.v1.IngestService/BatchGenerate',
             meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateRequest.SerializeToString,
             meshsmith_dot_v1_dot_ingest__pb2.BatchGenerateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBackends(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshsmith.v1.IngestService/ListBackends',
+            meshsmith_dot_v1_dot_ingest__pb2.ListBackendsRequest.SerializeToString,
+            meshsmith_dot_v1_dot_ingest__pb2.ListBackendsResponse.FromString,
             options,
             channel_credentials,
             insecure,

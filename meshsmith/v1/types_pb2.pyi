@@ -44,7 +44,7 @@ CHECK_LEVEL_WARN: CheckLevel
 CHECK_LEVEL_FAIL: CheckLevel
 
 class GenerateParams(_message.Message):
-    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios", "fov_deg", "relief")
+    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios", "fov_deg", "relief", "backend")
     MODE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FACES_FIELD_NUMBER: _ClassVar[int]
     TARGET_HEIGHT_M_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class GenerateParams(_message.Message):
     LOD_RATIOS_FIELD_NUMBER: _ClassVar[int]
     FOV_DEG_FIELD_NUMBER: _ClassVar[int]
     RELIEF_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
     mode: ReconstructMode
     target_faces: int
     target_height_m: float
@@ -69,7 +70,8 @@ class GenerateParams(_message.Message):
     lod_ratios: _containers.RepeatedScalarFieldContainer[float]
     fov_deg: float
     relief: ReliefOptions
-    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., fov_deg: _Optional[float] = ..., relief: _Optional[_Union[ReliefOptions, _Mapping]] = ...) -> None: ...
+    backend: str
+    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., fov_deg: _Optional[float] = ..., relief: _Optional[_Union[ReliefOptions, _Mapping]] = ..., backend: _Optional[str] = ...) -> None: ...
 
 class ReliefOptions(_message.Message):
     __slots__ = ("width_mm", "min_mm", "max_mm", "frame_mm", "invert")
@@ -190,7 +192,7 @@ class Artifact(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., lod: _Optional[int] = ..., sha256: _Optional[str] = ..., size: _Optional[int] = ..., media_type: _Optional[str] = ...) -> None: ...
 
 class Version(_message.Message):
-    __slots__ = ("asset", "number", "created_at", "author", "source_sha256", "parameters", "backend", "backend_version", "seed", "mode", "artifacts", "stats", "reports", "repair", "deprecated", "channels", "reused", "job_id")
+    __slots__ = ("asset", "number", "created_at", "author", "source_sha256", "parameters", "backend", "backend_version", "seed", "mode", "artifacts", "stats", "reports", "repair", "deprecated", "channels", "reused", "job_id", "caption", "caption_tags")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +211,8 @@ class Version(_message.Message):
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     REUSED_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_FIELD_NUMBER: _ClassVar[int]
+    CAPTION_TAGS_FIELD_NUMBER: _ClassVar[int]
     asset: str
     number: int
     created_at: _timestamp_pb2.Timestamp
@@ -227,7 +231,9 @@ class Version(_message.Message):
     channels: _containers.RepeatedScalarFieldContainer[str]
     reused: bool
     job_id: str
-    def __init__(self, asset: _Optional[str] = ..., number: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., source_sha256: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., backend: _Optional[str] = ..., backend_version: _Optional[str] = ..., seed: _Optional[int] = ..., mode: _Optional[_Union[ReconstructMode, str]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., stats: _Optional[_Union[MeshStats, _Mapping]] = ..., reports: _Optional[_Iterable[_Union[ValidationReport, _Mapping]]] = ..., repair: _Optional[_Union[RepairLog, _Mapping]] = ..., deprecated: _Optional[bool] = ..., channels: _Optional[_Iterable[str]] = ..., reused: _Optional[bool] = ..., job_id: _Optional[str] = ...) -> None: ...
+    caption: str
+    caption_tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, asset: _Optional[str] = ..., number: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., source_sha256: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., backend: _Optional[str] = ..., backend_version: _Optional[str] = ..., seed: _Optional[int] = ..., mode: _Optional[_Union[ReconstructMode, str]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., stats: _Optional[_Union[MeshStats, _Mapping]] = ..., reports: _Optional[_Iterable[_Union[ValidationReport, _Mapping]]] = ..., repair: _Optional[_Union[RepairLog, _Mapping]] = ..., deprecated: _Optional[bool] = ..., channels: _Optional[_Iterable[str]] = ..., reused: _Optional[bool] = ..., job_id: _Optional[str] = ..., caption: _Optional[str] = ..., caption_tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Channel(_message.Message):
     __slots__ = ("name", "version", "moved_by", "moved_at")

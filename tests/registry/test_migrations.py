@@ -1,5 +1,6 @@
 """Upgrading a database made at revision 0001 keeps its data and backfills revision 0002."""
 
+import dataclasses
 import json
 import uuid
 
@@ -7,6 +8,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from alembic import command
 from alembic.script import ScriptDirectory
 
 from registry import HistoryQuery, Registry
@@ -92,4 +94,33 @@ def test_upgrade_from_revision_3_scopes_request_ids_to_their_caller(empty_url, t
     jobs = JobStore(reg.db)
     rec, new = jobs.create("e" * 32, "generate", "props/b", "key:b", "key:b", "b" * 64, {}, "req-1")
     assert new and rec.caller == "key:b"
+    reg.close()
+
+
+def test_revision_5_adds_captions_keeps_versions_and_downgrades(empty_url, tmp_path):
+    """Revision 0005: versions.caption / caption_tags (nullable); old versions read back without a caption."""
+    reg = Registry(empty_url, tmp_path / "blobs")
+    reg.migrate("0004")
+    t = "2024-01-02 03:04:05+00:00" if "postgresql" in empty_url else "2024-01-02 03:04:05.000000"
+    with reg.engine.begin() as c:
+        c.execute(sa.text("INSERT INTO assets (name, description, created_at, version_count) VALUES ('props/a', '', :t, 1)"), {"t": t})
+        aid = c.execute(sa.text("SELECT id FROM assets")).scalar()
+        c.execute(sa.text(
+            "INSERT INTO versions (asset_id, number, created_at, author, source_sha256, parameters, idem_key, backend,"
+            " backend_version, seed, mode, stats, reports, repair, deprecated)"
+            " VALUES (:a, 1, :t, 'x', :sha, '{}', 'k', 'geometry', '0.1.0', 0, 'inflate', '{}', '[]', '{}', false)"),
+            {"a": aid, "t": t, "sha": "a" * 64})
+    reg.migrate()
+    old = reg.history("props/a")[0]
+    assert (old.caption, old.caption_tags) == (None, ())
+    new = reg.create_version(dataclasses.replace(new_version("props/b", 1), caption="a red chair", caption_tags=("red", "chair")))
+    assert (new.caption, new.caption_tags) == ("a red chair", ("red", "chair"))
+    assert [a.name for a in reg.search(text="RED chair")] == ["props/b"]
+    assert reg.search(text="blue chair") == []
+    cfg = alembic_config(reg.database_url)
+    with reg.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    with reg.engine.begin() as c:
+        assert "caption" not in [col["name"] for col in sa.inspect(c).get_columns("versions")]
     reg.close()

@@ -185,6 +185,10 @@ class Client:
     def history(self, asset: str, **filters) -> list[pb.Version]:
         return list(self._call(self.assets.ListVersions, assets_pb2.ListVersionsRequest(asset=asset, **filters)).versions)
 
+    def list_backends(self) -> list[ingest_pb2.BackendInfo]:
+        """The server's reconstruction backends (classical and learned): available or not, and why."""
+        return list(self._call(self.ingest.ListBackends, ingest_pb2.ListBackendsRequest()).backends)
+
     def get_asset(self, asset: str) -> pb.Asset:
         return self._call(self.assets.GetAsset, assets_pb2.GetAssetRequest(asset=asset)).asset
 
@@ -217,8 +221,10 @@ class Client:
     def batch(self, request: ingest_pb2.BatchGenerateRequest) -> Iterator[ingest_pb2.BatchGenerateResponse]:
         yield from self._stream(self.ingest.BatchGenerate, request)
 
-    def search(self, prefix: str, tags: list[str] | None = None, limit: int = 50) -> list[pb.Asset]:
-        return list(self._call(self.assets.SearchAssets, assets_pb2.SearchAssetsRequest(prefix=prefix, tags=tags, limit=limit)).assets)
+    def search(self, prefix: str, tags: list[str] | None = None, limit: int = 50, text: str = "") -> list[pb.Asset]:
+        """Assets by name prefix, tags and (`text`) words in a version's caption."""
+        request = assets_pb2.SearchAssetsRequest(prefix=prefix, tags=tags, limit=limit, text=text)
+        return list(self._call(self.assets.SearchAssets, request).assets)
 
     def diff(self, asset: str, ref_a: str, ref_b: str) -> assets_pb2.DiffVersionsResponse:
         return self._call(self.assets.DiffVersions, assets_pb2.DiffVersionsRequest(asset=asset, ref_a=ref_a, ref_b=ref_b))

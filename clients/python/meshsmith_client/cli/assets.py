@@ -56,7 +56,13 @@ def add_parser(sub) -> None:
     p.add_argument("--depth-map", type=Path, help="depth map aligned with IMAGE (16-bit PNG or 32-bit float TIFF)")
     p.add_argument("--depth-units", choices=("m", "mm", "relative"), default="m", help="units of --depth-map (default m)")
     p.add_argument("--fov", type=float, help="vertical field of view in degrees (0 = orthographic; default: from EXIF)")
+    p.add_argument("--backend", default="", help="classical (default) or a learned backend the server has a model "
+                   "for: depth (a depth-estimation model feeds the RGB-D path) or shap-e (an image-to-3D model makes the mesh); "
+                   "see `meshsmith backends`")
     p.set_defaults(func=generate)
+
+    p = sub.add_parser("backends", parents=[common], help="the server's reconstruction backends: available or not, and why")
+    p.set_defaults(func=backends)
 
     p = sub.add_parser("pull", parents=[common], help="download an artifact of a version (or a lockfile's assets), verifying sha256")
     p.add_argument("spec", help="NAME[@N|@latest|@channel], or the target DIR with --lock")
@@ -81,7 +87,7 @@ def add_parser(sub) -> None:
 def _params(args) -> pb.GenerateParams:
     """GenerateParams from the flags, checked against meshsmith.limits before anything is sent."""
     params = pb.GenerateParams(mode=MODES[args.mode], seed=limits.check("seed", args.seed), no_symmetry=args.no_symmetry,
-                               profiles=args.profile)
+                               profiles=args.profile, backend=getattr(args, "backend", "") or "")
     for field, value in (
         ("target_height_m", args.height),
         ("target_width_m", args.width),
@@ -113,6 +119,13 @@ def summary(v: pb.Version) -> str:
         f"  size        {size[0]:.3f} x {size[1]:.3f} x {size[2]:.3f} m",
         f"  validation  {verdicts}",
     ]
+    if v.backend not in ("geometry", "import", ""):
+        model = v.parameters.fields.get("backend")
+        device = model.struct_value.fields["device"].string_value if model else "?"
+        digest = model.struct_value.fields["weights_sha256"].string_value[:12] if model else "?"
+        lines.append(f"  backend     {v.backend}: {v.backend_version} on {device}, weights sha256 {digest}…, seed {v.seed}")
+    if v.caption:
+        lines.append(f"  caption     {v.caption} (tags: {', '.join(v.caption_tags) or '-'})")
     if glb:
         lines.append(f"  glb         {glb.size} bytes, sha256 {glb.sha256}")
     for report in v.reports:
@@ -218,13 +231,15 @@ def history(args) -> int:
     if args.json:
         print("[" + ",\n".join(to_json(v) for v in versions) + "]")
         return 0
-    print(f"{'ver':>4}  {'created (UTC)':19}  {'author':12}  {'mode':8}  {'faces':>7}  {'source':12}  verdicts")
+    print(f"{'ver':>4}  {'created (UTC)':19}  {'author':12}  {'mode':8}  {'backend':10}  {'faces':>7}  {'source':12}  verdicts")
     for v in versions:
         mode = pb.ReconstructMode.Name(v.mode).removeprefix("RECONSTRUCT_MODE_").lower()
         verdicts = ",".join(f"{r.profile}:{VERDICT.get(r.verdict, '?')}" for r in v.reports)
         flags = (" deprecated" if v.deprecated else "") + (f" [{', '.join(v.channels)}]" if v.channels else "")
         created = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{v.number:>4}  {created}  {v.author[:12]:12}  {mode:8}  {v.stats.faces:>7}  {v.source_sha256[:12]}  {verdicts}{flags}")
+        backend = "classical" if v.backend == "geometry" else v.backend
+        print(f"{v.number:>4}  {created}  {v.author[:12]:12}  {mode:8}  {backend[:10]:10}  {v.stats.faces:>7}  "
+              f"{v.source_sha256[:12]}  {verdicts}{flags}" + (f"  \"{v.caption[:60]}\"" if v.caption else ""))
     return 0
 
 
@@ -235,4 +250,19 @@ def pull_lock(args) -> int:
     for f in fetched:
         print(f"{'ok (present)' if f.skipped else 'fetched':13} {f.key} -> {f.path}")
     print(f"{len(fetched)} assets verified against {args.lock}")
+    return 0
+
+
+def backends(args) -> int:
+    with connect(args) as client:
+        found = client.list_backends()
+    if args.json:
+        print("[" + ",\n".join(to_json(b) for b in found) + "]")
+        return 0
+    for b in found:
+        state = "available" if b.available else "unavailable"
+        model = f"  {b.model_id}@{b.revision} weights sha256 {b.weights_sha256[:12]}…" if b.model_id else ""
+        print(f"{b.name:10}  {b.produces:8}  {state:11}  device {b.device or '-'}{model}")
+        if b.reason:
+            print(f"{'':10}  {b.reason}")
     return 0

@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("search", parents=[common], help="assets by name prefix and tags")
     p.add_argument("prefix", nargs="?", default="")
     p.add_argument("--tag", action="append", default=[])
+    p.add_argument("--text", default="", help="words that must all appear in a version's caption (servers with "
+                   "--model caption=DIR caption every generated version), e.g. \"red chair\"")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=search)
 
@@ -105,7 +107,7 @@ def diff(args) -> int:
 
 def search(args) -> int:
     with connect(args) as client:
-        assets = client.search(args.prefix, args.tag, args.limit)
+        assets = client.search(args.prefix, args.tag, args.limit, args.text)
     for a in assets:
         print(to_json(a) if args.json else f"{a.name:40} {a.version_count:>4} versions  tags: {', '.join(a.tags) or '-'}")
     return 0

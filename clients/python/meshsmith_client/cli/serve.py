@@ -45,7 +45,34 @@ def add_parser(sub) -> None:
     p.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates signed by it (mTLS)")
     p.add_argument("--allow-insecure", action="store_true", default=None, help="allow plaintext beyond loopback (behind a TLS proxy)")
     p.add_argument("--log-json", action="store_true", help="structured JSON logs")
+    g = p.add_argument_group("learned backends (need `pip install -e '.[learned]'`; see `meshsmith backends`)")
+    g.add_argument("--model", action="append", default=[], metavar="KIND=PATH_OR_ID",
+                   help="the model of a learned backend, e.g. depth=/models/depth-anything-v2-small: a local directory "
+                        "in the Hugging Face layout, or a hub id already in the local cache (nothing is downloaded); "
+                        "repeatable")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where learned backends run (default auto: cuda "
+                   "when torch sees a GPU, else cpu)")
+    g.add_argument("--torch-threads", type=int, help="torch CPU threads per worker (default: torch's own); pin it "
+                   "for byte-identical results across machines")
     p.set_defaults(func=run)
+
+
+def _models(specs: list[str]) -> dict | None:
+    """['depth=/models/x', ...] -> {'depth': '/models/x'}; ValueError on a malformed or repeated kind."""
+    from reconstruct.learned import BACKENDS
+
+    models: dict = {}
+    for spec in specs:
+        kind, sep, where = spec.partition("=")
+        kind = kind.strip()
+        if not sep or not kind or not where:
+            raise ValueError(f"--model takes KIND=PATH_OR_ID (e.g. depth=/models/depth-anything), got {spec!r}")
+        if kind not in BACKENDS:
+            raise ValueError(f"--model {spec}: unknown kind {kind!r}; kinds: {', '.join(BACKENDS)}")
+        if kind in models:
+            raise ValueError(f"--model {kind}=... given twice")
+        models[kind] = where
+    return models or None
 
 
 def run(args) -> int:
@@ -79,6 +106,7 @@ def run(args) -> int:
         "allow_insecure": args.allow_insecure,
     }
     try:
+        flags.update(models=_models(args.model), device=args.device, torch_threads=args.torch_threads)
         settings = load_settings(flags)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -235,6 +235,13 @@ export declare type SearchAssetsRequest = Message<"meshsmith.v1.SearchAssetsRequ
    * @generated from field: uint32 limit = 3;
    */
   limit: number;
+
+  /**
+   * Words that must all appear (case-insensitive) in the caption of one of the asset's versions.
+   *
+   * @generated from field: string text = 4;
+   */
+  text: string;
 };
 
 /**

@@ -12,6 +12,106 @@ import type { Error, GenerateParams, JobEvent, MeshStats, RepairLog, ValidationR
 export declare const file_meshsmith_v1_ingest: GenFile;
 
 /**
+ * @generated from message meshsmith.v1.ListBackendsRequest
+ */
+export declare type ListBackendsRequest = Message<"meshsmith.v1.ListBackendsRequest"> & {
+};
+
+/**
+ * Describes the message meshsmith.v1.ListBackendsRequest.
+ * Use `create(ListBackendsRequestSchema)` to create a new message.
+ */
+export declare const ListBackendsRequestSchema: GenMessage<ListBackendsRequest>;
+
+/**
+ * @generated from message meshsmith.v1.ListBackendsResponse
+ */
+export declare type ListBackendsResponse = Message<"meshsmith.v1.ListBackendsResponse"> & {
+  /**
+   * @generated from field: repeated meshsmith.v1.BackendInfo backends = 1;
+   */
+  backends: BackendInfo[];
+};
+
+/**
+ * Describes the message meshsmith.v1.ListBackendsResponse.
+ * Use `create(ListBackendsResponseSchema)` to create a new message.
+ */
+export declare const ListBackendsResponseSchema: GenMessage<ListBackendsResponse>;
+
+/**
+ * One backend as this server sees it. Learned backends need a model (`serve --model KIND=DIR`).
+ *
+ * @generated from message meshsmith.v1.BackendInfo
+ */
+export declare type BackendInfo = Message<"meshsmith.v1.BackendInfo"> & {
+  /**
+   * "classical", "depth", ... : the value of GenerateParams.backend.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * What it makes: "mesh", "depth" (fed to the RGB-D path), "mask" or "caption".
+   *
+   * @generated from field: string produces = 2;
+   */
+  produces: string;
+
+  /**
+   * @generated from field: bool available = 3;
+   */
+  available: boolean;
+
+  /**
+   * Why not, and the flag or install step that fixes it (package missing, weights missing, no CUDA).
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * The model: hub id (or directory name) and revision ("local" outside the Hugging Face cache layout).
+   *
+   * @generated from field: string model_id = 5;
+   */
+  modelId: string;
+
+  /**
+   * @generated from field: string revision = 6;
+   */
+  revision: string;
+
+  /**
+   * sha256 over the model's weight files, as recorded on the versions it makes.
+   *
+   * @generated from field: string weights_sha256 = 7;
+   */
+  weightsSha256: string;
+
+  /**
+   * "auto", "cpu", "cuda" or "cuda:N": what the server was started with.
+   *
+   * @generated from field: string device = 8;
+   */
+  device: string;
+
+  /**
+   * Which library classes load it.
+   *
+   * @generated from field: string loads = 9;
+   */
+  loads: string;
+};
+
+/**
+ * Describes the message meshsmith.v1.BackendInfo.
+ * Use `create(BackendInfoSchema)` to create a new message.
+ */
+export declare const BackendInfoSchema: GenMessage<BackendInfo>;
+
+/**
  * @generated from message meshsmith.v1.GenerateRequest
  */
 export declare type GenerateRequest = Message<"meshsmith.v1.GenerateRequest"> & {
@@ -702,6 +802,16 @@ export declare const IngestService: GenService<{
     methodKind: "server_streaming";
     input: typeof BatchGenerateRequestSchema;
     output: typeof BatchGenerateResponseSchema;
+  },
+  /**
+   * The reconstruction backends this server offers (classical and learned): available or not, and why.
+   *
+   * @generated from rpc meshsmith.v1.IngestService.ListBackends
+   */
+  listBackends: {
+    methodKind: "unary";
+    input: typeof ListBackendsRequestSchema;
+    output: typeof ListBackendsResponseSchema;
   },
 }>;
 

@@ -9,126 +9,147 @@ import { file_meshsmith_v1_types } from "./types_pb.js";
  * Describes the file meshsmith/v1/ingest.proto.
  */
 export const file_meshsmith_v1_ingest = /*@__PURE__*/
-  fileDesc("ChltZXNoc21pdGgvdjEvaW5nZXN0LnByb3RvEgxtZXNoc21pdGgudjEi4wEKD0dlbmVyYXRlUmVxdWVzdBINCgVhc3NldBgBIAEoCRINCgVpbWFnZRgCIAEoDBIsCgZwYXJhbXMYAyABKAsyHC5tZXNoc21pdGgudjEuR2VuZXJhdGVQYXJhbXMSDgoGYXV0aG9yGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKAkSEQoJdXBsb2FkX2lkGAYgASgJEiYKBXZpZXdzGAcgAygLMhcubWVzaHNtaXRoLnYxLlZpZXdJbWFnZRIlCgVkZXB0aBgIIAEoCzIWLm1lc2hzbWl0aC52MS5EZXB0aE1hcCI8CglWaWV3SW1hZ2USDQoFbGFiZWwYASABKAkSDQoFaW1hZ2UYAiABKAwSEQoJdXBsb2FkX2lkGAMgASgJIjoKCERlcHRoTWFwEgwKBGRhdGEYASABKAwSEQoJdXBsb2FkX2lkGAIgASgJEg0KBXVuaXRzGAMgASgJIjkKEEdlbmVyYXRlUmVzcG9uc2USJQoFZXZlbnQYASABKAsyFi5tZXNoc21pdGgudjEuSm9iRXZlbnQigQEKD1ZhbGlkYXRlUmVxdWVzdBIMCgRtZXNoGAEgASgMEhAKCGZpbGVuYW1lGAIgASgJEhAKCHByb2ZpbGVzGAMgAygJEhEKCXVwbG9hZF9pZBgEIAEoCRIOCgZyZXBhaXIYBSABKAgSDQoFdW5pdHMYFCABKAkSCgoCdXAYFSABKAkivAEKEFZhbGlkYXRlUmVzcG9uc2USLwoHcmVwb3J0cxgBIAMoCzIeLm1lc2hzbWl0aC52MS5WYWxpZGF0aW9uUmVwb3J0EiYKBXN0YXRzGAIgASgLMhcubWVzaHNtaXRoLnYxLk1lc2hTdGF0cxInCgZyZXBhaXIYAyABKAsyFy5tZXNoc21pdGgudjEuUmVwYWlyTG9nEiYKBWZyYW1lGBQgASgLMhcubWVzaHNtaXRoLnYxLlJlYWRGcmFtZSJLCglSZWFkRnJhbWUSDQoFdW5pdHMYASABKAkSCgoCdXAYAiABKAkSDgoGc291cmNlGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJIogCCg1JbXBvcnRSZXF1ZXN0Eg0KBWFzc2V0GAEgASgJEgwKBG1lc2gYAiABKAwSEAoIZmlsZW5hbWUYAyABKAkSEQoJdXBsb2FkX2lkGAQgASgJEhQKDHRhcmdldF9mYWNlcxgFIAEoDRISCgpsb2RfcmF0aW9zGAYgAygBEhAKCHByb2ZpbGVzGAcgAygJEg4KBmF1dGhvchgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJEhIKCndhdGVydGlnaHQYCiABKAgSFwoKdW5pdF9zY2FsZRgLIAEoAUgAiAEBEg0KBXVuaXRzGBQgASgJEgoKAnVwGBUgASgJQg0KC191bml0X3NjYWxlIjcKDkltcG9ydFJlc3BvbnNlEiUKBWV2ZW50GAEgASgLMhYubWVzaHNtaXRoLnYxLkpvYkV2ZW50IlYKDVVwbG9hZFJlcXVlc3QSLAoGaGVhZGVyGAEgASgLMhoubWVzaHNtaXRoLnYxLlVwbG9hZEhlYWRlckgAEg8KBWNodW5rGAIgASgMSABCBgoEcGFydCI+CgxVcGxvYWRIZWFkZXISEAoIZmlsZW5hbWUYASABKAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkiQQoOVXBsb2FkUmVzcG9uc2USEQoJdXBsb2FkX2lkGAEgASgJEgwKBHNpemUYAiABKAQSDgoGc2hhMjU2GAMgASgJIlAKCUJhdGNoSXRlbRINCgVhc3NldBgBIAEoCRIRCgl1cGxvYWRfaWQYAiABKAkSDQoFaW1hZ2UYAyABKAwSEgoKcmVxdWVzdF9pZBgEIAEoCSKRAQoUQmF0Y2hHZW5lcmF0ZVJlcXVlc3QSJgoFaXRlbXMYASADKAsyFy5tZXNoc21pdGgudjEuQmF0Y2hJdGVtEiwKBnBhcmFtcxgCIAEoCzIcLm1lc2hzbWl0aC52MS5HZW5lcmF0ZVBhcmFtcxITCgtjb25jdXJyZW5jeRgDIAEoDRIOCgZhdXRob3IYBCABKAkikAEKD0JhdGNoSXRlbVJlc3VsdBINCgVpbmRleBgBIAEoDRINCgVhc3NldBgCIAEoCRIKCgJvaxgDIAEoCBIPCgd2ZXJzaW9uGAQgASgNEg4KBnJldXNlZBgFIAEoCBIiCgVlcnJvchgGIAEoCzITLm1lc2hzbWl0aC52MS5FcnJvchIOCgZqb2JfaWQYByABKAkiSQoMQmF0Y2hTdW1tYXJ5Eg0KBXRvdGFsGAEgASgNEgoKAm9rGAIgASgNEg4KBmZhaWxlZBgDIAEoDRIOCgZyZXVzZWQYBCABKA0ifQoVQmF0Y2hHZW5lcmF0ZVJlc3BvbnNlEi0KBGl0ZW0YASABKAsyHS5tZXNoc21pdGgudjEuQmF0Y2hJdGVtUmVzdWx0SAASLQoHc3VtbWFyeRgCIAEoCzIaLm1lc2hzbWl0aC52MS5CYXRjaFN1bW1hcnlIAEIGCgRwYXJ0MpEDCg1Jbmdlc3RTZXJ2aWNlEksKCEdlbmVyYXRlEh0ubWVzaHNtaXRoLnYxLkdlbmVyYXRlUmVxdWVzdBoeLm1lc2hzbWl0aC52MS5HZW5lcmF0ZVJlc3BvbnNlMAESSQoIVmFsaWRhdGUSHS5tZXNoc21pdGgudjEuVmFsaWRhdGVSZXF1ZXN0Gh4ubWVzaHNtaXRoLnYxLlZhbGlkYXRlUmVzcG9uc2USRQoGSW1wb3J0EhsubWVzaHNtaXRoLnYxLkltcG9ydFJlcXVlc3QaHC5tZXNoc21pdGgudjEuSW1wb3J0UmVzcG9uc2UwARJFCgZVcGxvYWQSGy5tZXNoc21pdGgudjEuVXBsb2FkUmVxdWVzdBocLm1lc2hzbWl0aC52MS5VcGxvYWRSZXNwb25zZSgBEloKDUJhdGNoR2VuZXJhdGUSIi5tZXNoc21pdGgudjEuQmF0Y2hHZW5lcmF0ZVJlcXVlc3QaIy5tZXNoc21pdGgudjEuQmF0Y2hHZW5lcmF0ZVJlc3BvbnNlMAFiBnByb3RvMw", [file_meshsmith_v1_types]);
+  fileDesc("ChltZXNoc21pdGgvdjEvaW5nZXN0LnByb3RvEgxtZXNoc21pdGgudjEiFQoTTGlzdEJhY2tlbmRzUmVxdWVzdCJDChRMaXN0QmFja2VuZHNSZXNwb25zZRIrCghiYWNrZW5kcxgBIAMoCzIZLm1lc2hzbWl0aC52MS5CYWNrZW5kSW5mbyKrAQoLQmFja2VuZEluZm8SDAoEbmFtZRgBIAEoCRIQCghwcm9kdWNlcxgCIAEoCRIRCglhdmFpbGFibGUYAyABKAgSDgoGcmVhc29uGAQgASgJEhAKCG1vZGVsX2lkGAUgASgJEhAKCHJldmlzaW9uGAYgASgJEhYKDndlaWdodHNfc2hhMjU2GAcgASgJEg4KBmRldmljZRgIIAEoCRINCgVsb2FkcxgJIAEoCSLjAQoPR2VuZXJhdGVSZXF1ZXN0Eg0KBWFzc2V0GAEgASgJEg0KBWltYWdlGAIgASgMEiwKBnBhcmFtcxgDIAEoCzIcLm1lc2hzbWl0aC52MS5HZW5lcmF0ZVBhcmFtcxIOCgZhdXRob3IYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRIRCgl1cGxvYWRfaWQYBiABKAkSJgoFdmlld3MYByADKAsyFy5tZXNoc21pdGgudjEuVmlld0ltYWdlEiUKBWRlcHRoGAggASgLMhYubWVzaHNtaXRoLnYxLkRlcHRoTWFwIjwKCVZpZXdJbWFnZRINCgVsYWJlbBgBIAEoCRINCgVpbWFnZRgCIAEoDBIRCgl1cGxvYWRfaWQYAyABKAkiOgoIRGVwdGhNYXASDAoEZGF0YRgBIAEoDBIRCgl1cGxvYWRfaWQYAiABKAkSDQoFdW5pdHMYAyABKAkiOQoQR2VuZXJhdGVSZXNwb25zZRIlCgVldmVudBgBIAEoCzIWLm1lc2hzbWl0aC52MS5Kb2JFdmVudCKBAQoPVmFsaWRhdGVSZXF1ZXN0EgwKBG1lc2gYASABKAwSEAoIZmlsZW5hbWUYAiABKAkSEAoIcHJvZmlsZXMYAyADKAkSEQoJdXBsb2FkX2lkGAQgASgJEg4KBnJlcGFpchgFIAEoCBINCgV1bml0cxgUIAEoCRIKCgJ1cBgVIAEoCSK8AQoQVmFsaWRhdGVSZXNwb25zZRIvCgdyZXBvcnRzGAEgAygLMh4ubWVzaHNtaXRoLnYxLlZhbGlkYXRpb25SZXBvcnQSJgoFc3RhdHMYAiABKAsyFy5tZXNoc21pdGgudjEuTWVzaFN0YXRzEicKBnJlcGFpchgDIAEoCzIXLm1lc2hzbWl0aC52MS5SZXBhaXJMb2cSJgoFZnJhbWUYFCABKAsyFy5tZXNoc21pdGgudjEuUmVhZEZyYW1lIksKCVJlYWRGcmFtZRINCgV1bml0cxgBIAEoCRIKCgJ1cBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkiiAIKDUltcG9ydFJlcXVlc3QSDQoFYXNzZXQYASABKAkSDAoEbWVzaBgCIAEoDBIQCghmaWxlbmFtZRgDIAEoCRIRCgl1cGxvYWRfaWQYBCABKAkSFAoMdGFyZ2V0X2ZhY2VzGAUgASgNEhIKCmxvZF9yYXRpb3MYBiADKAESEAoIcHJvZmlsZXMYByADKAkSDgoGYXV0aG9yGAggASgJEhIKCnJlcXVlc3RfaWQYCSABKAkSEgoKd2F0ZXJ0aWdodBgKIAEoCBIXCgp1bml0X3NjYWxlGAsgASgBSACIAQESDQoFdW5pdHMYFCABKAkSCgoCdXAYFSABKAlCDQoLX3VuaXRfc2NhbGUiNwoOSW1wb3J0UmVzcG9uc2USJQoFZXZlbnQYASABKAsyFi5tZXNoc21pdGgudjEuSm9iRXZlbnQiVgoNVXBsb2FkUmVxdWVzdBIsCgZoZWFkZXIYASABKAsyGi5tZXNoc21pdGgudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIAEIGCgRwYXJ0Ij4KDFVwbG9hZEhlYWRlchIQCghmaWxlbmFtZRgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCSJBCg5VcGxvYWRSZXNwb25zZRIRCgl1cGxvYWRfaWQYASABKAkSDAoEc2l6ZRgCIAEoBBIOCgZzaGEyNTYYAyABKAkiUAoJQmF0Y2hJdGVtEg0KBWFzc2V0GAEgASgJEhEKCXVwbG9hZF9pZBgCIAEoCRINCgVpbWFnZRgDIAEoDBISCgpyZXF1ZXN0X2lkGAQgASgJIpEBChRCYXRjaEdlbmVyYXRlUmVxdWVzdBImCgVpdGVtcxgBIAMoCzIXLm1lc2hzbWl0aC52MS5CYXRjaEl0ZW0SLAoGcGFyYW1zGAIgASgLMhwubWVzaHNtaXRoLnYxLkdlbmVyYXRlUGFyYW1zEhMKC2NvbmN1cnJlbmN5GAMgASgNEg4KBmF1dGhvchgEIAEoCSKQAQoPQmF0Y2hJdGVtUmVzdWx0Eg0KBWluZGV4GAEgASgNEg0KBWFzc2V0GAIgASgJEgoKAm9rGAMgASgIEg8KB3ZlcnNpb24YBCABKA0SDgoGcmV1c2VkGAUgASgIEiIKBWVycm9yGAYgASgLMhMubWVzaHNtaXRoLnYxLkVycm9yEg4KBmpvYl9pZBgHIAEoCSJJCgxCYXRjaFN1bW1hcnkSDQoFdG90YWwYASABKA0SCgoCb2sYAiABKA0SDgoGZmFpbGVkGAMgASgNEg4KBnJldXNlZBgEIAEoDSJ9ChVCYXRjaEdlbmVyYXRlUmVzcG9uc2USLQoEaXRlbRgBIAEoCzIdLm1lc2hzbWl0aC52MS5CYXRjaEl0ZW1SZXN1bHRIABItCgdzdW1tYXJ5GAIgASgLMhoubWVzaHNtaXRoLnYxLkJhdGNoU3VtbWFyeUgAQgYKBHBhcnQy6AMKDUluZ2VzdFNlcnZpY2USSwoIR2VuZXJhdGUSHS5tZXNoc21pdGgudjEuR2VuZXJhdGVSZXF1ZXN0Gh4ubWVzaHNtaXRoLnYxLkdlbmVyYXRlUmVzcG9uc2UwARJJCghWYWxpZGF0ZRIdLm1lc2hzbWl0aC52MS5WYWxpZGF0ZVJlcXVlc3QaHi5tZXNoc21pdGgudjEuVmFsaWRhdGVSZXNwb25zZRJFCgZJbXBvcnQSGy5tZXNoc21pdGgudjEuSW1wb3J0UmVxdWVzdBocLm1lc2hzbWl0aC52MS5JbXBvcnRSZXNwb25zZTABEkUKBlVwbG9hZBIbLm1lc2hzbWl0aC52MS5VcGxvYWRSZXF1ZXN0GhwubWVzaHNtaXRoLnYxLlVwbG9hZFJlc3BvbnNlKAESWgoNQmF0Y2hHZW5lcmF0ZRIiLm1lc2hzbWl0aC52MS5CYXRjaEdlbmVyYXRlUmVxdWVzdBojLm1lc2hzbWl0aC52MS5CYXRjaEdlbmVyYXRlUmVzcG9uc2UwARJVCgxMaXN0QmFja2VuZHMSIS5tZXNoc21pdGgudjEuTGlzdEJhY2tlbmRzUmVxdWVzdBoiLm1lc2hzbWl0aC52MS5MaXN0QmFja2VuZHNSZXNwb25zZWIGcHJvdG8z", [file_meshsmith_v1_types]);
+
+/**
+ * Describes the message meshsmith.v1.ListBackendsRequest.
+ * Use `create(ListBackendsRequestSchema)` to create a new message.
+ */
+export const ListBackendsRequestSchema = /*@__PURE__*/
+  messageDesc(file_meshsmith_v1_ingest, 0);
+
+/**
+ * Describes the message meshsmith.v1.ListBackendsResponse.
+ * Use `create(ListBackendsResponseSchema)` to create a new message.
+ */
+export const ListBackendsResponseSchema = /*@__PURE__*/
+  messageDesc(file_meshsmith_v1_ingest, 1);
+
+/**
+ * Describes the message meshsmith.v1.BackendInfo.
+ * Use `create(BackendInfoSchema)` to create a new message.
+ */
+export const BackendInfoSchema = /*@__PURE__*/
+  messageDesc(file_meshsmith_v1_ingest, 2);
 
 /**
  * Describes the message meshsmith.v1.GenerateRequest.
  * Use `create(GenerateRequestSchema)` to create a new message.
  */
 export const GenerateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 0);
+  messageDesc(file_meshsmith_v1_ingest, 3);
 
 /**
  * Describes the message meshsmith.v1.ViewImage.
  * Use `create(ViewImageSchema)` to create a new message.
  */
 export const ViewImageSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 1);
+  messageDesc(file_meshsmith_v1_ingest, 4);
 
 /**
  * Describes the message meshsmith.v1.DepthMap.
  * Use `create(DepthMapSchema)` to create a new message.
  */
 export const DepthMapSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 2);
+  messageDesc(file_meshsmith_v1_ingest, 5);
 
 /**
  * Describes the message meshsmith.v1.GenerateResponse.
  * Use `create(GenerateResponseSchema)` to create a new message.
  */
 export const GenerateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 3);
+  messageDesc(file_meshsmith_v1_ingest, 6);
 
 /**
  * Describes the message meshsmith.v1.ValidateRequest.
  * Use `create(ValidateRequestSchema)` to create a new message.
  */
 export const ValidateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 4);
+  messageDesc(file_meshsmith_v1_ingest, 7);
 
 /**
  * Describes the message meshsmith.v1.ValidateResponse.
  * Use `create(ValidateResponseSchema)` to create a new message.
  */
 export const ValidateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 5);
+  messageDesc(file_meshsmith_v1_ingest, 8);
 
 /**
  * Describes the message meshsmith.v1.ReadFrame.
  * Use `create(ReadFrameSchema)` to create a new message.
  */
 export const ReadFrameSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 6);
+  messageDesc(file_meshsmith_v1_ingest, 9);
 
 /**
  * Describes the message meshsmith.v1.ImportRequest.
  * Use `create(ImportRequestSchema)` to create a new message.
  */
 export const ImportRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 7);
+  messageDesc(file_meshsmith_v1_ingest, 10);
 
 /**
  * Describes the message meshsmith.v1.ImportResponse.
  * Use `create(ImportResponseSchema)` to create a new message.
  */
 export const ImportResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 8);
+  messageDesc(file_meshsmith_v1_ingest, 11);
 
 /**
  * Describes the message meshsmith.v1.UploadRequest.
  * Use `create(UploadRequestSchema)` to create a new message.
  */
 export const UploadRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 9);
+  messageDesc(file_meshsmith_v1_ingest, 12);
 
 /**
  * Describes the message meshsmith.v1.UploadHeader.
  * Use `create(UploadHeaderSchema)` to create a new message.
  */
 export const UploadHeaderSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 10);
+  messageDesc(file_meshsmith_v1_ingest, 13);
 
 /**
  * Describes the message meshsmith.v1.UploadResponse.
  * Use `create(UploadResponseSchema)` to create a new message.
  */
 export const UploadResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 11);
+  messageDesc(file_meshsmith_v1_ingest, 14);
 
 /**
  * Describes the message meshsmith.v1.BatchItem.
  * Use `create(BatchItemSchema)` to create a new message.
  */
 export const BatchItemSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 12);
+  messageDesc(file_meshsmith_v1_ingest, 15);
 
 /**
  * Describes the message meshsmith.v1.BatchGenerateRequest.
  * Use `create(BatchGenerateRequestSchema)` to create a new message.
  */
 export const BatchGenerateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 13);
+  messageDesc(file_meshsmith_v1_ingest, 16);
 
 /**
  * Describes the message meshsmith.v1.BatchItemResult.
  * Use `create(BatchItemResultSchema)` to create a new message.
  */
 export const BatchItemResultSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 14);
+  messageDesc(file_meshsmith_v1_ingest, 17);
 
 /**
  * Describes the message meshsmith.v1.BatchSummary.
  * Use `create(BatchSummarySchema)` to create a new message.
  */
 export const BatchSummarySchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 15);
+  messageDesc(file_meshsmith_v1_ingest, 18);
 
 /**
  * Describes the message meshsmith.v1.BatchGenerateResponse.
  * Use `create(BatchGenerateResponseSchema)` to create a new message.
  */
 export const BatchGenerateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 16);
+  messageDesc(file_meshsmith_v1_ingest, 19);
 
 /**
  * Making new versions and checking meshes: what the Unity plugin, artists and CI use.

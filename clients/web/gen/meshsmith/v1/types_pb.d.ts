@@ -99,6 +99,15 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
    * @generated from field: meshsmith.v1.ReliefOptions relief = 12;
    */
   relief?: ReliefOptions | undefined;
+
+  /**
+   * What makes the shape: "" or "classical" (geometric reconstruction, no model) or a learned backend
+   * the server has a model for ("depth": a depth-estimation model feeds the RGB-D path; "shap-e": an
+   * image-to-3D model makes the mesh). See ListBackends.
+   *
+   * @generated from field: string backend = 13;
+   */
+  backend: string;
 };
 
 /**
@@ -546,6 +555,20 @@ export declare type Version = Message<"meshsmith.v1.Version"> & {
    * @generated from field: string job_id = 18;
    */
   jobId: string;
+
+  /**
+   * What the caption backend saw in the source picture (when the server has `--model caption=DIR`), lower
+   * case, and its content words; `meshsmith search --text` matches the caption. Its model's lineage is in
+   * parameters.caption_model.
+   *
+   * @generated from field: string caption = 19;
+   */
+  caption: string;
+
+  /**
+   * @generated from field: repeated string caption_tags = 20;
+   */
+  captionTags: string[];
 };
 
 /**

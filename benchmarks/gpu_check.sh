@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# GPU readiness of the learned backends, run as is on a machine with a CUDA GPU (from the repository root):
+#   bash benchmarks/gpu_check.sh [KIND=DIR ...]      e.g. depth=/models/depth-anything-v2-small
+# 1. the learned tests on cuda (MESHSMITH_TEST_DEVICE=cuda: tiny random-weight models, real server);
+# 2. per-backend latency and peak GPU memory with the tiny models (benchmarks/learned.py --device cuda);
+# 3. the same with real weights for each KIND=DIR given (or $MESHSMITH_GPU_MODELS, space-separated).
+# Results: benchmarks/out/gpu-*.json and the log on stdout. Exit 0 only when every step passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+[ -x "$PY" ] || PY=python3
+export HF_HUB_OFFLINE=1 MESHSMITH_TEST_DEVICE=cuda
+# CUDA reserves far more virtual address space than the workers' default RLIMIT_AS cap (6 GiB) allows:
+# the servers the tests start run their workers uncapped here (GPU memory is bounded by the card instead).
+export MESHSMITH_WORKER_MEMORY_MB=0
+mkdir -p benchmarks/out
+status=0
+
+echo "== machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "nvidia-smi not found"
+"$PY" - <<'PY' || { echo "torch sees no CUDA device: this torch build is $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null). Install a CUDA build of the same version, e.g. pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128, then run again."; exit 2; }
+import sys, torch
+print("torch", torch.__version__, "cuda", torch.version.cuda, "devices", torch.cuda.device_count())
+sys.exit(0 if torch.cuda.is_available() else 1)
+PY
+
+echo "== 1. learned tests on cuda"
+"$PY" -m pytest -q -p no:cacheprovider tests/reconstruct/test_learned.py tests/server/test_backends.py || status=1
+
+echo "== 2. tiny models on cuda: latency and peak GPU memory"
+"$PY" benchmarks/learned.py --device cuda --repeat 10 --json benchmarks/out/gpu-tiny.json || status=1
+
+echo "== 3. real weights"
+models=("$@")
+[ ${#models[@]} -eq 0 ] && [ -n "${MESHSMITH_GPU_MODELS:-}" ] && read -ra models <<< "$MESHSMITH_GPU_MODELS"
+if [ ${#models[@]} -eq 0 ]; then
+  echo "no real weights given (pass KIND=DIR or set MESHSMITH_GPU_MODELS): skipped"
+else
+  for m in "${models[@]}"; do
+    kind=${m%%=*}
+    "$PY" benchmarks/learned.py --device cuda --repeat 10 --model "$m" --json "benchmarks/out/gpu-$kind-real.json" || status=1
+  done
+fi
+echo "== gpu_check: $([ $status = 0 ] && echo PASSED || echo FAILED)"
+exit $status

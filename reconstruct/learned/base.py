@@ -1,0 +1,301 @@
+"""The learned-backend interface: what a backend declares, its configuration, model lookup and lineage.
+
+No torch here: a backend's own module (reconstruct.learned.depth, ...) imports torch lazily, inside the
+functions that load and run its model, so the server process and classical jobs never pay for it.
+
+A backend is a `BackendSpec` in the plain dict `BACKENDS` (name -> spec). Its module has
+`load(model_dir: Path, device: str) -> object` (called once per worker process and model, then kept warm
+in `_WARM`) and its own typed predict function. Models come only from local directories in the Hugging
+Face layout (or a hub id already in the local Hugging Face cache): nothing is downloaded, and a missing
+model, package or device is FailedPrecondition naming the flag that fixes it, never a fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meshsmith.errors import FailedPrecondition, InvalidInput
+
+CLASSICAL = "classical"  # the default geometric reconstruction: no model
+DEVICES = ("auto", "cpu", "cuda")
+PRODUCTS = ("depth", "mesh", "mask", "caption")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".msgpack", ".onnx", ".gguf", ".h5")
+INSTALL_HINT = "install the learned extra: pip install -e '.[learned]' (make install does)"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A learned backend: `produces` one of PRODUCTS; `module` has load() and its predict function;
+    `packages` are the import names it needs; `loads` says which transformers/diffusers classes read the model."""
+
+    name: str
+    produces: str
+    module: str
+    packages: tuple[str, ...]
+    loads: str
+
+
+BACKENDS: dict[str, BackendSpec] = {
+    "depth": BackendSpec("depth", "depth", "reconstruct.learned.depth", ("torch", "transformers"),
+                         "transformers AutoModelForDepthEstimation + AutoImageProcessor (Depth Anything V2, DPT, "
+                         "ZoeDepth, Depth Pro)"),
+    "shap-e": BackendSpec("shap-e", "mesh", "reconstruct.learned.shape", ("torch", "diffusers", "transformers"),
+                          "diffusers ShapEImg2ImgPipeline (openai/shap-e-img2img), mesh by marching cubes"),
+    "caption": BackendSpec("caption", "caption", "reconstruct.learned.caption", ("torch", "transformers"),
+                           "transformers AutoModelForImageTextToText + AutoProcessor (BLIP, BLIP-2, GIT); captions "
+                           "every generated version when configured"),
+    "segment": BackendSpec("segment", "mask", "reconstruct.learned.segment", ("torch", "transformers"),
+                           "transformers SamModel + SamProcessor with a box prompt (SAM, SlimSAM); replaces the "
+                           "classical cut-out of single pictures when configured"),
+}
+SHAPE_PRODUCTS = ("depth", "mesh")  # what `generate --backend` may name; the others run beside any backend
+
+
+def model_flag(kind: str) -> str:
+    return f"--model {kind}=/path/to/model"
+
+
+@dataclass(frozen=True)
+class LearnedConfig:
+    """What the server was started with: models (kind -> local dir or hub id), device, where GPU locks live.
+
+    device: "auto" (cuda when torch sees one, else cpu), "cpu" or "cuda"/"cuda:N".
+    threads: torch CPU threads (0: torch's default); results on CPU depend on it, so pin it to compare bytes.
+    """
+
+    models: tuple[tuple[str, str], ...] = ()
+    device: str = "auto"
+    lock_dir: str | None = None  # one lock file per GPU: jobs on the same device run one at a time
+    threads: int = 0
+
+    def __post_init__(self):
+        if not re.fullmatch(r"auto|cpu|cuda(:[0-9]{1,2})?", self.device):
+            raise ValueError(f"--device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        for kind, where in self.models:
+            if kind not in BACKENDS:
+                raise ValueError(f"--model {kind}=...: unknown kind {kind!r}; kinds: {', '.join(BACKENDS)}")
+            if not where:
+                raise ValueError(f"--model {kind}= needs a path or hub id after '='")
+
+    @classmethod
+    def build(cls, models: dict | None, device: str | None, lock_dir=None, threads: int = 0) -> "LearnedConfig":
+        return cls(tuple(sorted((models or {}).items())), device or "auto", str(lock_dir) if lock_dir else None, threads)
+
+    def model(self, kind: str) -> str | None:
+        return dict(self.models).get(kind)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Lineage of a loaded model: recorded on every version it made."""
+
+    backend: str
+    model_id: str
+    revision: str
+    weights_sha256: str
+    device: str
+
+    def lineage(self) -> dict:
+        return {"name": self.backend, "model_id": self.model_id, "revision": self.revision,
+                "weights_sha256": self.weights_sha256, "device": self.device}
+
+
+@dataclass(frozen=True)
+class Availability:
+    name: str
+    produces: str
+    available: bool
+    reason: str = ""
+    model_id: str = ""
+    revision: str = ""
+    weights_sha256: str = ""
+    device: str = ""
+    loads: str = ""
+
+
+def spec(name: str) -> BackendSpec:
+    """The spec of a learned backend; InvalidInput listing the names for an unknown one."""
+    if name not in BACKENDS:
+        raise InvalidInput(f"unknown backend {name[:40]!r}; use one of {', '.join((CLASSICAL, *BACKENDS))}")
+    return BACKENDS[name]
+
+
+def missing_packages(s: BackendSpec) -> list[str]:
+    return [p for p in s.packages if importlib.util.find_spec(p) is None]
+
+
+def resolve_model_dir(kind: str, config: LearnedConfig) -> Path:
+    """The local directory of `kind`'s model; FailedPrecondition naming `--model KIND=...` when there is none."""
+    where = config.model(kind)
+    if where is None:
+        raise FailedPrecondition(f"backend {kind!r} has no model: start the server with {model_flag(kind)} (a local "
+                                 "directory in the Hugging Face layout, e.g. from `huggingface-cli download ID "
+                                 "--local-dir DIR` on a machine with access)")
+    path = Path(where).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file() and not (path / "model_index.json").is_file():
+            raise FailedPrecondition(f"the {kind} model directory {where} has no config.json or model_index.json: "
+                                     f"point {model_flag(kind)} at a directory in the Hugging Face layout")
+        return path.resolve()
+    if path.exists() or where.startswith((".", "/", "~")) or where.count("/") != 1:
+        raise FailedPrecondition(f"the {kind} model {where} is not a directory: fix {model_flag(kind)} "
+                                 "(a local directory in the Hugging Face layout)")
+    return _from_hub_cache(kind, where)
+
+
+def _from_hub_cache(kind: str, repo_id: str) -> Path:
+    """A hub id, resolved only from the local Hugging Face cache (nothing is downloaded)."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id=repo_id, local_files_only=True))
+    except Exception as err:  # noqa: BLE001 - not cached, bad id, package missing: the same advice
+        raise FailedPrecondition(
+            f"the {kind} model {repo_id!r} is not a local directory and not in the local Hugging Face cache "
+            f"({type(err).__name__}); nothing is downloaded here: copy the model to a directory and start the "
+            f"server with {model_flag(kind)}") from None
+
+
+def model_identity(path: Path) -> tuple[str, str]:
+    """(model id, revision): from the Hugging Face cache layout (models--ORG--NAME/snapshots/REV) when the
+    directory lies in one, else config.json's `_name_or_path` or the directory name, and revision "local"."""
+    parts = path.parts
+    if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
+        return parts[-3].removeprefix("models--").replace("--", "/"), parts[-1]
+    name = ""
+    for cfg in ("config.json", "model_index.json"):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            name = json.loads((path / cfg).read_text()).get("_name_or_path") or ""
+            break
+    if not name or name.startswith(("/", ".")):
+        name = path.name
+    return name, "local"
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def weights_digest(path: Path) -> str:
+    """sha256 over the model's weight files (relative path + bytes each, sorted); cached per file signature."""
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES
+                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    if not files:
+        raise FailedPrecondition(f"the model directory {path} holds no weight files ({', '.join(WEIGHT_SUFFIXES)})")
+    signature = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    if signature not in _DIGESTS:
+        h = hashlib.sha256()
+        for p in files:
+            h.update(str(p.relative_to(path)).encode() + b"\0")
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        _DIGESTS[signature] = h.hexdigest()
+    return _DIGESTS[signature]
+
+
+def check_ready(name: str, config: LearnedConfig) -> BackendSpec:
+    """Before queueing: the backend exists, its packages are installed and its model directory is there.
+    Cheap (no torch import, no hashing); FailedPrecondition names the fix."""
+    s = spec(name)
+    missing = missing_packages(s)
+    if missing:
+        raise FailedPrecondition(f"backend {name!r} needs {', '.join(missing)}: {INSTALL_HINT}")
+    resolve_model_dir(name, config)
+    return s
+
+
+def availability(name: str, config: LearnedConfig) -> Availability:
+    """What `meshsmith backends` shows for one backend (hashes the weights once per file signature)."""
+    s = BACKENDS[name]
+    base = dict(name=name, produces=s.produces, loads=s.loads)
+    missing = missing_packages(s)
+    if missing:
+        return Availability(**base, available=False, reason=f"package missing: {', '.join(missing)}; {INSTALL_HINT}")
+    try:
+        path = resolve_model_dir(name, config)
+        model_id, revision = model_identity(path)
+        digest = weights_digest(path)
+    except FailedPrecondition as err:
+        return Availability(**base, available=False, reason=f"weights missing: {err.message}")
+    device = config.device
+    if device.startswith("cuda") and not cuda_available():
+        return Availability(**base, available=False, reason=f"no CUDA device visible ({device} asked for): start "
+                            "the server with --device cpu or auto", model_id=model_id, revision=revision,
+                            weights_sha256=digest, device=device)
+    return Availability(**base, available=True, model_id=model_id, revision=revision, weights_sha256=digest,
+                        device=device)
+
+
+def cuda_available() -> bool:
+    import torch  # only asked when --device cuda was given
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(config: LearnedConfig) -> str:
+    """"auto" -> "cuda" when torch sees a GPU, else "cpu"; "cuda" without one -> FailedPrecondition."""
+    import torch
+
+    if config.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if config.device.startswith("cuda") and not torch.cuda.is_available():
+        raise FailedPrecondition(f"--device {config.device} but torch sees no CUDA device: start the server with "
+                                 "--device cpu or auto, or on a machine with a GPU and a CUDA build of torch")
+    return config.device
+
+
+@dataclass
+class Loaded:
+    model: object
+    info: ModelInfo
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_WARM: dict[tuple[str, str, str], Loaded] = {}  # (backend, model dir, device) -> loaded model, per process
+
+
+def load(name: str, config: LearnedConfig) -> Loaded:
+    """The backend's model on its device, loaded once per process and kept warm."""
+    s = check_ready(name, config)
+    path = resolve_model_dir(name, config)
+    device = resolve_device(config)
+    key = (name, str(path), device)
+    if key not in _WARM:
+        if config.threads:
+            import torch
+
+            torch.set_num_threads(config.threads)
+        module = importlib.import_module(s.module)
+        model = module.load(path, device)
+        model_id, revision = model_identity(path)
+        _WARM[key] = Loaded(model, ModelInfo(name, model_id, revision, weights_digest(path), device))
+    return _WARM[key]
+
+
+def warm_keys() -> list[tuple[str, str, str]]:
+    return list(_WARM)
+
+
+@contextlib.contextmanager
+def device_lock(config: LearnedConfig, device: str):
+    """Jobs on one GPU run one at a time across worker processes (an flock per device); CPU jobs never wait."""
+    if not device.startswith("cuda") or not config.lock_dir:
+        yield
+        return
+    os.makedirs(config.lock_dir, exist_ok=True)
+    with open(Path(config.lock_dir) / f"{device.replace(':', '-')}.lock", "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

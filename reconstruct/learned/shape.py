@@ -1,0 +1,113 @@
+"""`shap-e` backend: diffusers' ShapEImg2ImgPipeline -> a closed mesh, textured by front projection of the
+picture, then meshsmith's own tail (decimation, repair, validation, LODs).
+
+The pipeline runs to latents (`output_type="latent"`), which the renderer decodes by marching cubes on a
+GRID_SIZE³ grid (`decode_to_mesh`). A checkpoint whose marching-cubes tables are empty (diffusers fills
+`MeshDecoder.cases/masks` only from the real checkpoint's weights) gets the standard table here. Shap-E meshes
+are +Z up; they are turned +Y up and the picture is taken to look along -Z. torch is imported here only.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from meshsmith.errors import MeshsmithError
+from reconstruct.assemble import check_closed, finish
+from reconstruct.params import ReconstructParams, Reconstruction
+from reconstruct.segment import Segmented
+from reconstruct.texture import planar_uv, smooth_texture
+
+from .base import LearnedConfig, ModelInfo, device_lock, load as load_backend
+
+STEPS = 64          # Shap-E's own default
+GUIDANCE = 3.0
+GRID_SIZE = 64      # marching-cubes grid: ~20-40k triangles at the surface, decimated after
+FRAME_SIZE = 64     # the renderer's frame; unused for meshes but the pipeline asks for it
+
+
+@dataclass(frozen=True)
+class ShapeResult:
+    reconstruction: Reconstruction
+    info: ModelInfo
+
+
+@functools.cache
+def marching_cubes_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(cases (256, 5, 3) int64 edge ids, masks (256, 5) bool) in diffusers' MeshDecoder convention: corner bit
+    ox + 2*oy + 4*oz set = inside; edge id axis*4 + o1 + 2*o2 (o1, o2: the other axes' offsets, in order);
+    triangles wound outward. Built by scikit-image's Lorensen marching cubes on each ±1 cube."""
+    from skimage.measure import marching_cubes
+
+    cases, masks = np.zeros((256, 5, 3), np.int64), np.zeros((256, 5), bool)
+    for c in range(1, 255):
+        vol = np.array([[[1.0 if c >> (ox + 2 * oy + 4 * oz) & 1 else -1.0 for oz in (0, 1)] for oy in (0, 1)]
+                        for ox in (0, 1)])
+        verts, faces, _, _ = marching_cubes(vol, 0.0, method="lorensen")
+        ids = []
+        for p in verts:
+            axis = int(np.argmin(np.abs(p - 0.5)))
+            o = [int(round(p[k])) for k in range(3) if k != axis]
+            ids.append(axis * 4 + o[0] + 2 * o[1])
+        for i, tri in enumerate(faces[:, ::-1]):  # scikit-image winds them inward for this sign convention
+            cases[c, i], masks[c, i] = [ids[t] for t in tri], True
+    return cases, masks
+
+
+def load(model_dir: Path, device: str):
+    """The ShapEImg2ImgPipeline on `device` from a local diffusers directory, offline; tables filled if empty."""
+    import torch
+    from diffusers import ShapEImg2ImgPipeline
+    from diffusers.utils import logging
+
+    logging.disable_progress_bar()
+    pipe = ShapEImg2ImgPipeline.from_pretrained(model_dir, local_files_only=True).to(device)
+    pipe.set_progress_bar_config(disable=True)
+    decoder = pipe.shap_e_renderer.mesh_decoder
+    if not bool(decoder.masks.any()):
+        cases, masks = marching_cubes_tables()
+        decoder.cases.copy_(torch.from_numpy(cases))
+        decoder.masks.copy_(torch.from_numpy(masks))
+    return pipe
+
+
+def shape_from_picture(seg: Segmented, config: LearnedConfig, params: ReconstructParams,
+                       seed: int = 0) -> ShapeResult:
+    """Segmented crop -> textured watertight solid (mode "shap-e") from the configured Shap-E model."""
+    import torch
+    from PIL import Image
+
+    loaded = load_backend("shap-e", config)
+    pipe = loaded.model
+    white = np.where(seg.mask[..., None], seg.rgba[..., :3], 255).astype(np.uint8)  # the object on white
+    with loaded.lock, device_lock(config, loaded.info.device), torch.inference_mode():
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        latents = pipe(Image.fromarray(white), num_inference_steps=STEPS, guidance_scale=GUIDANCE,
+                       frame_size=FRAME_SIZE, output_type="latent", generator=generator).images
+        out = pipe.shap_e_renderer.decode_to_mesh(latents[0][None], loaded.info.device, grid_size=GRID_SIZE)
+        verts, faces = out.verts.float().cpu().numpy().astype(np.float64), out.faces.cpu().numpy()
+    if len(faces) < 4:
+        raise MeshsmithError(f"the Shap-E model {loaded.info.model_id} produced no surface for this picture")
+    mesh = trimesh.Trimesh(verts[:, [0, 2, 1]] * [1, 1, -1], faces, process=True)  # +Z up -> +Y up
+    bodies = mesh.split(only_watertight=True)
+    if not len(bodies):
+        raise MeshsmithError(f"the Shap-E model {loaded.info.model_id} produced no closed surface for this picture")
+    body = max(bodies, key=lambda b: abs(b.volume))
+    v, f = np.asarray(body.vertices), np.asarray(body.faces)
+    # onto the picture: the body's x/y extent covers the object's pixels; z keeps the same scale
+    h, w = seg.mask.shape
+    ys, xs = np.nonzero(seg.mask)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    sx = (xs.max() + 1 - xs.min()) / max(hi[0] - lo[0], 1e-9)
+    sy = (ys.max() + 1 - ys.min()) / max(hi[1] - lo[1], 1e-9)
+    px = np.column_stack([xs.min() + (v[:, 0] - lo[0]) * sx, (h - ys.max() - 1) + (v[:, 1] - lo[1]) * sy,
+                          (v[:, 2] - hi[2]) * (sx + sy) / 2])
+    if check_closed(px, f) < 0:
+        f = np.ascontiguousarray(f[:, ::-1])
+    mesh = finish(px, f, planar_uv(px[:, :2], w, h), smooth_texture(seg.rgba, seg.mask, params.texture_size), params)
+    reason = f"shape from {loaded.info.model_id} (Shap-E, {STEPS} steps, grid {GRID_SIZE}), picture projected on the front"
+    return ShapeResult(Reconstruction(mesh=mesh, mode="shap-e", reason=reason), loaded.info)

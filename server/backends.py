@@ -1,0 +1,42 @@
+"""Which reconstruction backend a request uses, and what `meshsmith backends` / ListBackends report.
+
+The learned backends live in reconstruct.learned (torch only there); this module never imports torch
+unless --device cuda asks whether a GPU is visible.
+"""
+
+from __future__ import annotations
+
+from meshsmith.errors import InvalidInput
+from meshsmith.v1 import types_pb2 as pb
+from reconstruct import learned
+from reconstruct.learned import CLASSICAL, Availability, LearnedConfig
+from server.settings import Settings
+
+
+def learned_config(settings: Settings) -> LearnedConfig:
+    """The learned backends' configuration from the settings (GPU locks live in the data directory)."""
+    return LearnedConfig.build(settings.models, settings.device, settings.data_dir / "locks", settings.torch_threads)
+
+
+def backend_name(params: pb.GenerateParams) -> str:
+    return params.backend or CLASSICAL
+
+
+def check_backend(settings: Settings, params: pb.GenerateParams) -> str:
+    """Before queueing: InvalidInput for an unknown backend, FailedPrecondition (naming `--model KIND=...` or
+    the install step) when a learned one has no model or package here. Cheap: nothing is loaded."""
+    name = backend_name(params)
+    if name != CLASSICAL:
+        if learned.spec(name).produces not in learned.base.SHAPE_PRODUCTS:
+            raise InvalidInput(f"backend {name!r} makes no shape, so --backend cannot name it: with "
+                               f"--model {name}=DIR on the server it runs on every generate")
+        learned.check_ready(name, learned_config(settings))
+    return name
+
+
+def list_backends(settings: Settings) -> list[Availability]:
+    """Every backend, classical first; learned ones say why they are unavailable (hashes weights once)."""
+    config = learned_config(settings)
+    classical = Availability(name=CLASSICAL, produces="mesh", available=True, device="cpu",
+                             loads="geometric reconstruction (reconstruct/), no model")
+    return [classical, *(learned.availability(name, config) for name in learned.BACKENDS)]

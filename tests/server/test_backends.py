@@ -1,0 +1,205 @@
+"""Learned backends through the real server: `serve --model depth=DIR` with a tiny random Depth Anything,
+generate --backend depth -> a watertight textured GLB with its lineage recorded; clear errors without it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import trimesh
+
+from meshsmith.errors import FailedPrecondition, InvalidInput
+from meshsmith.v1 import types_pb2 as pb
+from tests.conftest import IMAGES, ROOT
+from tests.learned_models import tiny_caption_model, tiny_depth_model, tiny_sam_model, tiny_shap_e_model
+from tests.server.conftest import start_server, stop_server
+from validation.gltf_validator import validate_glb
+
+pytest.importorskip("torch", reason="the learned extra is not installed (make install installs it)")
+DEVICE = os.environ.get("MESHSMITH_TEST_DEVICE", "cpu")
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
+IMAGE = "chair.png"
+
+
+@pytest.fixture(scope="module")
+def depth_dir(tmp_path_factory):
+    return tiny_depth_model(tmp_path_factory.mktemp("models") / "tiny-depth")
+
+
+@pytest.fixture(scope="module")
+def shap_e_dir(tmp_path_factory):
+    return tiny_shap_e_model(tmp_path_factory.mktemp("models") / "tiny-shap-e")
+
+
+@pytest.fixture(scope="module")
+def learned_server(tmp_path_factory, depth_dir, shap_e_dir):
+    s = start_server(tmp_path_factory.mktemp("learned-data"), "--workers", "1", "--no-previews",
+                     "--model", f"depth={depth_dir}", "--model", f"shap-e={shap_e_dir}", "--device", DEVICE,
+                     "--torch-threads", "1", env=ENV)
+    yield s
+    stop_server(s)
+
+
+def _params(**kw) -> pb.GenerateParams:
+    return pb.GenerateParams(backend="depth", target_faces=4000, texture_size=256, lod_ratios=[1.0], **kw)
+
+
+def _cli(server, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "meshsmith_client", *args, "--server", server.address],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def test_generate_with_the_depth_backend_stores_a_watertight_textured_glb_and_its_lineage(learned_server, depth_dir):
+    events = []
+    with learned_server.client() as client:
+        version = client.generate((IMAGES / IMAGE).read_bytes(), "learned/chair", _params(seed=7),
+                                  on_event=events.append)
+        glb = client.pull("learned/chair", "latest").data
+    assert version.mode == pb.RECONSTRUCT_MODE_RGBD
+    assert any(e.stage == "model" and "tiny-depth@local" in e.message for e in events), [e.stage for e in events]
+    weights = hashlib.sha256(b"model.safetensors\0" + (depth_dir / "model.safetensors").read_bytes()).hexdigest()
+    assert (version.backend, version.backend_version, version.seed) == ("depth", "tiny-depth@local", 7)
+    lineage = dict(version.parameters.fields["backend"].struct_value.fields)
+    assert {k: v.string_value for k, v in lineage.items()} == {
+        "name": "depth", "model_id": "tiny-depth", "revision": "local", "weights_sha256": weights, "device": DEVICE}
+    assert version.stats.watertight and version.stats.bodies == 1 and version.stats.texture_size > 0
+    report = validate_glb(glb)
+    assert report is not None and report.errors == 0, report.messages
+    mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
+    assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.material.baseColorTexture is not None
+    mesh.merge_vertices()
+    assert mesh.is_watertight and mesh.volume > 0
+
+    history = _cli(learned_server, "history", "learned/chair")
+    assert history.returncode == 0, history.stderr
+    row = history.stdout.splitlines()[1]
+    assert " rgbd " in row and " depth " in row, history.stdout
+    as_json = json.loads(_cli(learned_server, "history", "learned/chair", "--json").stdout)
+    assert as_json[0]["parameters"]["backend"]["weights_sha256"] == weights
+
+
+def test_a_seeded_run_is_byte_identical_twice_and_the_lineage_is_part_of_the_key(learned_server):
+    image = (IMAGES / IMAGE).read_bytes()
+    with learned_server.client() as client:
+        a = client.generate(image, "learned/twice-a", _params(seed=11))
+        b = client.generate(image, "learned/twice-b", _params(seed=11))
+        again = client.generate(image, "learned/twice-a", _params(seed=11))
+        classical = client.generate(image, "learned/twice-a", pb.GenerateParams(
+            target_faces=4000, texture_size=256, lod_ratios=[1.0], seed=11))
+    glb = [next(x.sha256 for x in v.artifacts if x.kind == "glb" and x.lod == 0) for v in (a, b, again)]
+    assert glb[0] == glb[1], "the same picture, model, seed and threads gave different bytes"
+    assert again.reused and again.number == a.number  # same source + parameters + lineage: the same version
+    assert not classical.reused and classical.number == a.number + 1 and classical.backend == "geometry"
+    assert "backend" not in classical.parameters.fields  # classical versions keep their earlier keys
+
+
+def test_backends_lists_the_depth_model_as_available(learned_server, depth_dir):
+    with learned_server.client() as client:
+        found = {b.name: b for b in client.list_backends()}
+    assert found["classical"].available
+    depth = found["depth"]
+    assert depth.available and not depth.reason and depth.produces == "depth"
+    assert (depth.model_id, depth.revision, depth.device) == ("tiny-depth", "local", DEVICE)
+    assert len(depth.weights_sha256) == 64
+
+
+def test_learned_backend_requests_that_cannot_work_are_refused_clearly(learned_server):
+    image = (IMAGES / IMAGE).read_bytes()
+    with learned_server.client() as client:
+        with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment"):
+            client.generate(image, "learned/bad", pb.GenerateParams(backend="nerf"))
+        with pytest.raises(InvalidInput, match="leave the mode on auto"):
+            client.generate(image, "learned/bad", _params(mode=pb.RECONSTRUCT_MODE_INFLATE))
+
+
+def test_a_server_without_the_model_answers_failed_precondition_naming_the_flag(server):
+    with server.client() as client:
+        with pytest.raises(FailedPrecondition, match=r"start the server with --model depth=/path/to/model"):
+            client.generate((IMAGES / IMAGE).read_bytes(), "learned/none", _params())
+        assert not _exists(client, "learned/none")  # refused before queueing: no asset, no job
+
+
+def _exists(client, asset: str) -> bool:
+    try:
+        client.get_asset(asset)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def test_backends_reports_a_missing_model_as_unavailable_with_the_reason(tmp_path):
+    s = start_server(tmp_path / "data", "--workers", "1", "--no-previews", "--model", f"depth={tmp_path / 'gone'}",
+                     env=ENV)
+    try:
+        run = _cli(s, "backends", "--json")
+        text = _cli(s, "backends")
+    finally:
+        stop_server(s)
+    assert run.returncode == 0, run.stderr
+    found = {b["name"]: b for b in json.loads(run.stdout)}
+    assert found["classical"]["available"] is True
+    assert found["depth"].get("available", False) is False
+    assert "weights missing" in found["depth"]["reason"] and f"{tmp_path / 'gone'} is not a directory" in found["depth"]["reason"]
+    assert "--model depth=" in found["depth"]["reason"]
+    assert "depth       depth     unavailable" in text.stdout and "--model depth=" in text.stdout, text.stdout
+
+
+def test_caption_and_segment_models_caption_each_version_cut_it_out_and_search_finds_it(tmp_path, depth_dir):
+    """`--model caption=DIR`: every generate stores the caption and tags; `search --text` matches its words.
+    `--model segment=DIR`: the model's mask replaces the classical cut-out; its lineage and box are recorded."""
+    blip, sam = tiny_caption_model(tmp_path / "tiny-blip"), tiny_sam_model(tmp_path / "tiny-sam")
+    s = start_server(tmp_path / "data", "--workers", "1", "--no-previews", "--model", f"caption={blip}",
+                     "--model", f"segment={sam}", "--device", DEVICE, "--torch-threads", "1", env=ENV)
+    try:
+        with s.client() as client:
+            events = []
+            v = client.generate((IMAGES / IMAGE).read_bytes(), "props/captioned", pb.GenerateParams(
+                mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, texture_size=128, lod_ratios=[1.0]),
+                on_event=events.append)
+            assert any(e.stage == "segment" and "separated by model" in e.message for e in events)
+            cut = v.parameters.fields["segment_model"].struct_value.fields
+            assert cut["model_id"].string_value == "tiny-sam" and len(cut["box"].list_value.values) == 4
+            assert v.stats.watertight
+            client.generate((IMAGES / "fox.jpg").read_bytes(), "props/other", pb.GenerateParams(
+                mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, texture_size=128, lod_ratios=[1.0]))
+            assert v.caption and v.caption_tags and v.backend == "geometry"
+            lineage = v.parameters.fields["caption_model"].struct_value.fields
+            assert lineage["model_id"].string_value == "tiny-blip"
+            two = " ".join(v.caption_tags[:2]).upper()  # case-insensitive, every word must match
+            found = [a.name for a in client.search("", text=two)]
+            assert "props/captioned" in found
+            assert client.search("", text=f"{v.caption_tags[0]} zebra") == []
+            for name in ("caption", "segment"):
+                with pytest.raises(InvalidInput, match=f"backend '{name}' makes no shape"):
+                    client.generate((IMAGES / IMAGE).read_bytes(), "props/x", pb.GenerateParams(backend=name))
+        cli = _cli(s, "search", "--text", v.caption_tags[0])
+        assert cli.returncode == 0 and "props/captioned" in cli.stdout, cli.stdout + cli.stderr
+        history = _cli(s, "history", "props/captioned")
+        assert v.caption[:30] in history.stdout, history.stdout
+    finally:
+        stop_server(s)
+
+
+def test_generate_with_shap_e_runs_the_whole_tail_to_a_valid_textured_glb(learned_server):
+    with learned_server.client() as client:
+        v = client.generate((IMAGES / IMAGE).read_bytes(), "learned/shap-e", pb.GenerateParams(
+            backend="shap-e", seed=3, target_faces=200_000, texture_size=128, lod_ratios=[1.0, 0.5]))
+        glb = client.pull("learned/shap-e", "latest").data
+        again = client.generate((IMAGES / IMAGE).read_bytes(), "learned/shap-e-2", pb.GenerateParams(
+            backend="shap-e", seed=3, target_faces=200_000, texture_size=128, lod_ratios=[1.0, 0.5]))
+    assert (v.backend, v.backend_version) == ("shap-e", "tiny-shap-e@local")
+    assert v.parameters.fields["backend"].struct_value.fields["device"].string_value == DEVICE
+    # random weights give a noisy, high-genus body: decimating it hard would tear it, so it is kept whole here
+    assert v.stats.watertight and v.stats.bodies == 1 and v.stats.faces > 100
+    assert any(a.kind == "glb" and a.lod == 1 for a in v.artifacts)  # LODs from the same tail
+    report = validate_glb(glb)
+    assert report is not None and report.errors == 0, report.messages
+    mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
+    assert mesh.visual.material.baseColorTexture is not None
+    sha = [next(a.sha256 for a in x.artifacts if a.kind == "glb" and a.lod == 0) for x in (v, again)]
+    assert sha[0] == sha[1]
