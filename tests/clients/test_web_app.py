@@ -127,6 +127,7 @@ def test_real_flows_in_chromium(secured, tmp_path):
     assert out["urlsWithKey"] == []
     # search by prefix and by tag
     assert out["searchPrefix"] == ["props/armchair", "props/chair"] and out["searchTag"] == ["props/chair"]
+    assert out["searchText"] == "No asset matches."  # caption words reach the server (SearchAssetsRequest.text)
     # the asset page: one row per version, newest first, with date, author, mode/backend, faces, verdicts
     assert out["historyRows"] == [2, 1]
     cells = out["historyCells"]

@@ -1,5 +1,5 @@
 // meshsmith for artists: key entry, search, asset pages, generate. Hash routes keep the key out of URLs:
-//   #/  search (?prefix=&tags=)   #/asset/NAME   #/generate
+//   #/  search (?prefix=&tags=&text=)   #/asset/NAME   #/generate
 import "./style.css";
 import { assets, codeOf, key, probeRole, blobUrl } from "./api.js";
 import { Code } from "@connectrpc/connect";
@@ -47,6 +47,7 @@ function keyPage() {
 function searchPage(params) {
   const prefix = h("input", { name: "prefix", value: params.get("prefix") || "", placeholder: "props/" });
   const tags = h("input", { name: "tags", value: params.get("tags") || "", placeholder: "wood, chair" });
+  const text = h("input", { name: "text", value: params.get("text") || "", placeholder: "red chair" });
   const results = h("div.results", { id: "results" });
   const form = h("form.search", {
     onsubmit: (ev) => {
@@ -54,12 +55,15 @@ function searchPage(params) {
       const q = new URLSearchParams();
       if (prefix.value.trim()) q.set("prefix", prefix.value.trim());
       if (tags.value.trim()) q.set("tags", tags.value.trim());
+      if (text.value.trim()) q.set("text", text.value.trim());
       location.hash = `#/?${q}`;
     },
-  }, h("label", {}, "Name starts with ", prefix), h("label", {}, "Tags ", tags), h("button.primary", { type: "submit" }, "Search"));
+  }, h("label", {}, "Name starts with ", prefix), h("label", {}, "Tags ", tags),
+    h("label", { title: "words of the caption a caption model wrote (servers with --model caption=DIR)" }, "Caption words ", text),
+    h("button.primary", { type: "submit" }, "Search"));
   app.replaceChildren(h("h1", {}, "Assets"), form, results);
   const tagList = (params.get("tags") || "").split(",").map((t) => t.trim()).filter(Boolean);
-  assets.searchAssets({ prefix: params.get("prefix") || "", tags: tagList, limit: 60 }).then((resp) => {
+  assets.searchAssets({ prefix: params.get("prefix") || "", tags: tagList, text: params.get("text") || "", limit: 60 }).then((resp) => {
     if (!resp.assets.length) {
       results.replaceChildren(h("p.muted", {}, "No asset matches."));
       return;
