@@ -26,6 +26,7 @@ from reconstruct.relief import ReliefParams, relief_input, relief_with
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
+from validation import materials
 from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_glb, load_mesh
 from validation.print_export import PrintParams
 from validation.print_export import prepare as prepare_for_print
@@ -69,6 +70,7 @@ class ImportJob:
     limits: MeshLimits = MeshLimits()
     lod_ratios: tuple[float, ...] = DEFAULT_LODS
     previews: bool = True
+    keep_origin: bool = False  # False: move to the bottom-centre pivot, as generated assets are
 
 
 @dataclass(frozen=True)
@@ -216,17 +218,25 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
         mesh, after = repair(dec.mesh, job.repair)  # strong reductions can pinch a closed mesh: fix it again
         log = dataclasses.replace(log, notes=(*log.notes, *(f"after decimation: {n}" for n in after.notes)))
         clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%}")
-    return _tail(mesh, log, dec, "import", f"imported from {job.filename}", job.profiles, job.lod_ratios, job.previews, clock)
+    if not job.keep_origin:
+        lo, hi = mesh.bounds
+        mesh = place(mesh, PlaceParams(target_height_m=None))
+        log = dataclasses.replace(log, notes=(*log.notes, "moved to the bottom-centre pivot by "
+                                              f"{', '.join(f'{x:+.4g}' for x in mesh.bounds[0] - lo)} m (keep_origin keeps it)"))
+    log = dataclasses.replace(log, notes=(*log.notes, f"material: {materials.describe(mesh)}"))
+    return _tail(mesh, log, dec, "import", f"imported from {job.filename}", job.profiles, job.lod_ratios, job.previews,
+                 clock, look=materials.as_asset)
 
 
-def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews: bool, clock: _Clock) -> Output:
-    """export -> validate -> LODs (+ manifest) -> previews."""
-    glb = export_glb(mesh)
+def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews: bool, clock: _Clock,
+          look: Callable[[trimesh.Trimesh], trimesh.Trimesh] = lambda m: m) -> Output:
+    """export -> validate -> LODs (+ manifest) -> previews. `look` gives each stored GLB its material."""
+    glb = export_glb(look(mesh))
     clock.done("export", f"GLB {len(glb)} bytes")
     reports = _reports(mesh, profiles, glb)
     clock.done("validate", ", ".join(f"{r.profile}: {r.verdict}" for r in reports))
     lods = build_lods(mesh, tuple(lod_ratios), full_report=reports[0]) if len(lod_ratios) > 1 else []
-    lod_glbs = tuple(export_glb(lod.mesh) for lod in lods[1:])
+    lod_glbs = tuple(export_glb(look(lod.mesh)) for lod in lods[1:])
     manifest = _manifest([glb, *lod_glbs], lods) if lods else None
     lod_notes = [f"LOD{l.level}: {l.faces} triangles, max error {l.max_error:.4%} of the diagonal, {l.report.verdict}"
                  for l in lods[1:]]
