@@ -156,7 +156,8 @@ def import_kind(settings: Settings, registry: Registry) -> JobKind:
         return ImportJob(
             mesh=data, filename=r["filename"],
             decimate=DecimateParams(target_faces=r["target_faces"]) if r["target_faces"] else None,
-            repair=RepairParams(watertight=r["watertight"]), unit_scale=r["unit_scale"],
+            repair=RepairParams(watertight=r["watertight"], printable=r.get("printable", False),
+                                solidify_m=r.get("solidify_mm", 0.0) / 1000.0), unit_scale=r["unit_scale"],
             units=r.get("units", ""), up=r.get("up", ""),
             profiles=tuple(r["profiles"]), limits=mesh_limits, lod_ratios=tuple(r["lod_ratios"]), previews=settings.previews,
             keep_origin=r.get("keep_origin", False),

@@ -82,6 +82,8 @@ class ValidateJob:
     repair: bool = False
     units: str = ""  # "" : the format's convention (validation.units)
     up: str = ""
+    printable: bool = False  # with repair: print repair (self-intersections, every hole, voids)
+    solidify_mm: float = 0.0  # with repair: wall thickness for open sheets
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,7 @@ def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...],
     glb = job.mesh if job.filename.lower().endswith(".glb") else None
     log = None
     if job.repair:
-        mesh, log = repair(mesh, RepairParams())
+        mesh, log = repair(mesh, RepairParams(printable=job.printable, solidify_m=job.solidify_mm / 1000.0))
         glb = None
     reports = _reports(mesh, job.profiles, glb)
     return (dataclasses.asdict(reports[0].stats), tuple(dataclasses.asdict(r) for r in reports),

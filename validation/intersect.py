@@ -28,10 +28,13 @@ _TAG = 2**40  # the part's face ids are source + _TAG; manifold3d numbers the bo
 
 @dataclass(frozen=True)
 class IntersectParams:
-    cell_share: float = 0.002  # marching-cubes cell h as a share of the bbox diagonal (error ~ h/2 in the boxes)
+    # marching-cubes cell h as shares of the bbox diagonal (error ~ h/2 in the boxes), tried in turn until no
+    # crossing is left (a seam where the remesh meets the untouched surface can cross at one cell and not another)
+    cell_shares: tuple[float, ...] = (0.002, 0.0025, 0.003, 0.0035, 0.004)
     margin_cells: int = 4  # boxes reach this many cells past the crossing faces
     max_cells: int = 4_000_000  # grid points per box; a bigger box gets a coarser cell
     rounds: int = 3  # remesh passes while crossings remain
+    max_stray: float = 0.002  # accept a cell size whose new surface stays this close to the old (share of diagonal)
 
 
 def crossing_faces(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -119,13 +122,13 @@ def _remeshed_solid(mesh: trimesh.Trimesh, lo: np.ndarray, hi: np.ndarray, h: fl
 
 
 def resolve_part(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, crossing: np.ndarray,
-                 params: IntersectParams, diagonal: float):
+                 params: IntersectParams, diagonal: float, cell_share: float):
     """One closed part with crossing faces -> (vertices, faces, source, boxes used). New faces' source: the
     nearest old face (so UVs carry over); None when the part is not a closed manifold."""
     import manifold3d  # noqa: PLC0415
 
     mesh = trimesh.Trimesh(vertices, faces, process=False)
-    h = params.cell_share * diagonal
+    h = cell_share * diagonal
     part = manifold3d.Manifold(manifold3d.Mesh64(
         vert_properties=np.array(vertices, np.float64, order="C"), tri_verts=np.array(faces, np.uint64, order="C"),
         face_id=np.array(source + _TAG, np.uint64, order="C")))  # writable copies (nanobind refuses read-only)
@@ -154,15 +157,37 @@ def resolve_part(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, cr
     return v, f, src, len(boxes)
 
 
-def drop_voids(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray):
-    """Remove closed shells enclosing negative volume (voids inside a solid). Returns (faces, source, count)."""
+def drop_voids(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, min_share: float = 0.02):
+    """Remove closed shells enclosing negative volume (voids inside a solid) and specks (a bbox diagonal below
+    min_share of the whole one: remesh debris). Returns (faces, source, voids dropped, specks dropped)."""
     labels = topology.components(faces)
     tri = vertices[faces]
     vol = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
-    per_part = np.bincount(labels, weights=vol)
-    void = per_part < 0
-    keep = ~void[labels]
-    return faces[keep], source[keep], int(void.sum())
+    void = np.bincount(labels, weights=vol) < 0
+    parts = int(labels.max()) + 1
+    lo = np.full((parts, 3), np.inf)
+    hi = np.full((parts, 3), -np.inf)
+    corner_labels = np.repeat(labels, 3)
+    np.minimum.at(lo, corner_labels, tri.reshape(-1, 3))
+    np.maximum.at(hi, corner_labels, tri.reshape(-1, 3))
+    speck = ~void & (np.linalg.norm(hi - lo, axis=1) < min_share * float(np.linalg.norm(np.ptp(vertices, axis=0))))
+    keep = ~(void | speck)[labels]
+    return faces[keep], source[keep], int(void.sum()), int(speck.sum())
+
+
+def _remesh_rounds(pv, pf, ps, crossing, params: IntersectParams, diagonal: float, share: float):
+    """resolve_part, again on what is left while crossings remain -> (v, f, source, crossing, boxes) or None."""
+    boxes = 0
+    for _ in range(params.rounds):  # a seam can cross itself where two remeshes meet: remesh it again
+        done = resolve_part(pv, pf, ps, crossing, params, diagonal, share)
+        if done is None:
+            return None
+        pv, pf, ps, more = done
+        boxes += more
+        crossing = crossing_faces(pv, pf)
+        if not crossing.any():
+            break
+    return pv, pf, ps, crossing, boxes
 
 
 def resolve(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, params: IntersectParams = IntersectParams()):
@@ -178,25 +203,36 @@ def resolve(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, params:
         crossing = crossing_faces(pv, pf)
         if crossing.any():
             before += int(crossing.sum())
-            count, first, boxes = len(pf), int(crossing.sum()), 0
-            for _ in range(params.rounds):  # a seam can cross itself where two remeshes meet: remesh it again
-                done = resolve_part(pv, pf, ps, crossing, params, diagonal)
-                if done is None:
+            count, first = len(pf), int(crossing.sum())
+            best, best_score = None, None
+            old_triangles = pv[pf]
+            for share in params.cell_shares:
+                trial = _remesh_rounds(pv, pf, ps, crossing, params, diagonal, share)
+                if trial is None:
+                    continue
+                # how far the new surface strays from the old one (a seam can leave a spike)
+                stray = float(_distances(old_triangles, trial[0][np.unique(trial[1])]).max()) / diagonal
+                score = (int(trial[3].sum()), stray)
+                if best is None or score < best_score:
+                    best, best_score = trial, score
+                if score[0] == 0 and stray <= params.max_stray:
                     break
-                pv, pf, ps, more = done
-                boxes += more
-                crossing = crossing_faces(pv, pf)
-                if not crossing.any():
-                    break
-            left = f"; {int(crossing.sum())} left" if crossing.any() else ""
-            notes.append(f"self-intersections: part {part}: {first} crossing faces remeshed locally in {boxes} "
-                         f"box(es) ({count} -> {len(pf)} faces){left}")
+            if best is None:
+                notes.append(f"self-intersections: part {part} is not a closed manifold; {first} crossing faces left")
+            else:
+                pv, pf, ps, crossing, boxes = best
+                left = f"; {int(crossing.sum())} left" if crossing.any() else ""
+                notes.append(f"self-intersections: part {part}: {first} crossing faces remeshed locally in {boxes} "
+                             f"box(es) ({count} -> {len(pf)} faces, surface within {best_score[1]:.3%} of the "
+                             f"diagonal from the old one){left}")
         pieces.append((pv, pf, ps))
     offsets = np.cumsum([0] + [len(p[0]) for p in pieces])
     v = np.vstack([p[0] for p in pieces])
     f = np.vstack([p[1] + o for p, o in zip(pieces, offsets)])
     s = np.concatenate([p[2] for p in pieces])
-    f, s, voids = drop_voids(v, f, s)
+    f, s, voids, specks = drop_voids(v, f, s)
     if voids:
         notes.append(f"inner voids: dropped {voids} enclosed empty shell(s)")
+    if specks:
+        notes.append(f"slivers: dropped {specks} speck(s) left by the remesh")
     return v, f, s, before, notes
