@@ -34,17 +34,22 @@ class IntersectParams:
     margin_cells: int = 4  # boxes reach this many cells past the crossing faces
     max_cells: int = 4_000_000  # grid points per box; a bigger box gets a coarser cell
     rounds: int = 3  # remesh passes while crossings remain
+    weld_share: float = 1e-5  # merge remeshed vertices closer than this share of the diagonal
     max_stray: float = 0.002  # accept a cell size whose new surface stays this close to the old (share of diagonal)
 
 
 def crossing_faces(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(F,) bool: faces that intersect another face of the same mesh (PyMeshLab's per-face test)."""
+    """(F,) bool: faces that intersect another face of the same mesh (PyMeshLab's per-face test), as given or once
+    rounded to float32 (as GLB stores them: a near-degenerate sliver can cross after rounding)."""
     import pymeshlab  # noqa: PLC0415
 
-    ms = pymeshlab.MeshSet()
-    ms.add_mesh(pymeshlab.Mesh(vertex_matrix=np.asarray(vertices, np.float64), face_matrix=np.asarray(faces, np.int32)))
-    ms.compute_selection_by_self_intersections_per_face()
-    return ms.current_mesh().face_selection_array().astype(bool)
+    out = np.zeros(len(faces), bool)
+    for v in (np.asarray(vertices, np.float64), np.asarray(vertices, np.float32).astype(np.float64)):
+        ms = pymeshlab.MeshSet()
+        ms.add_mesh(pymeshlab.Mesh(vertex_matrix=v, face_matrix=np.asarray(faces, np.int32)))
+        ms.compute_selection_by_self_intersections_per_face()
+        out |= ms.current_mesh().face_selection_array().astype(bool)
+    return out
 
 
 def winding_numbers(mesh: trimesh.Trimesh, points: np.ndarray) -> np.ndarray:
@@ -154,7 +159,24 @@ def resolve_part(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, cr
     if new.any():  # marching-cubes faces: attributes from the nearest old face
         _, nearest = cKDTree(mesh.triangles_center).query(v[f[new]].mean(axis=1))
         src[new] = source[nearest]
+    v, f, src = _weld(v, f, src, params.weld_share * diagonal)
     return v, f, src, len(boxes)
+
+
+def _weld(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, distance: float):
+    """Merge vertices closer than `distance` and drop the null faces left: the seam's slivers, which can cross
+    their neighbours once coordinates are rounded to float32 (GLB) or moved."""
+    import pymeshlab  # noqa: PLC0415
+
+    ms = pymeshlab.MeshSet()
+    ms.add_mesh(pymeshlab.Mesh(vertex_matrix=vertices, face_matrix=np.asarray(faces, np.int32),
+                               f_scalar_array=np.asarray(source + 1, np.float64)))
+    ms.meshing_merge_close_vertices(threshold=pymeshlab.PureValue(distance))
+    ms.meshing_remove_null_faces()
+    ms.meshing_remove_unreferenced_vertices()
+    m = ms.current_mesh()
+    return (m.vertex_matrix().copy(), m.face_matrix().astype(np.int64),
+            np.rint(m.face_scalar_array()).astype(np.int64) - 1)
 
 
 def drop_voids(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, min_share: float = 0.02):

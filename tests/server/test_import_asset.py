@@ -112,3 +112,51 @@ def test_bad_bundles_are_invalid_argument(server):
         for data, words in ((two.getvalue(), "exactly one mesh file"), (b"PK\x03\x04 nonsense", "not a valid .zip")):
             with pytest.raises(InvalidInput, match=words):
                 _import(client, "look/bad", data, "bad.zip")
+
+
+def _fdm(reports):
+    return next(r for r in reports if r.profile == "fdm")
+
+
+def test_import_printable_cow_passes_fdm_with_zero_crossings(server, tmp_path):
+    from meshsmith.v1 import types_pb2 as pb
+    from tests.validation.test_print_repair import crossings
+
+    data = (MESHES / "cow.obj").read_bytes()
+    with server.client() as client:
+        plain, _ = _import(client, "print/cow-raw", data, "cow.obj", units="cm", profiles=["fdm"])
+        fixed, glb = _import(client, "print/cow", data, "cow.obj", units="cm", profiles=["fdm"], printable=True)
+    raw = {c.id: c for c in _fdm(plain.reports).checks}
+    assert raw["self_intersections"].level == pb.CHECK_LEVEL_FAIL and raw["self_intersections"].value >= 78
+    report = _fdm(fixed.reports)
+    assert report.verdict == pb.CHECK_LEVEL_PASS, "; ".join(fixed.repair.notes)
+    assert crossings(_mesh(glb)) == 0
+    assert any(n.startswith("self-intersecting faces: ") and n.endswith(" -> 0") for n in fixed.repair.notes)
+
+
+def test_validate_repair_printable_over_grpc_and_cli(server, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.validation.defects import folded_scan
+
+    scan = folded_scan()
+    ply = trimesh.exchange.ply.export_ply(scan, encoding="binary", vertex_normal=False)
+    with server.client() as client:
+        raw = client._call(client.ingest.Validate, ingest_pb2.ValidateRequest(mesh=ply, filename="scan.ply",
+                                                                              profiles=["fdm"]))
+        fixed = client._call(client.ingest.Validate, ingest_pb2.ValidateRequest(mesh=ply, filename="scan.ply",
+                                                                                profiles=["fdm"], printable=True))
+        with pytest.raises(InvalidInput, match="solidify_mm"):
+            client._call(client.ingest.Validate, ingest_pb2.ValidateRequest(mesh=ply, filename="scan.ply",
+                                                                            solidify_mm=-1))
+    from meshsmith.v1 import types_pb2 as pb
+
+    assert _fdm(raw.reports).verdict == pb.CHECK_LEVEL_FAIL and _fdm(fixed.reports).verdict == pb.CHECK_LEVEL_PASS
+    assert fixed.repair.parts_before == 2 and fixed.repair.parts_after == 1
+    path = tmp_path / "scan.ply"
+    path.write_bytes(ply)
+    run = subprocess.run([sys.executable, "-m", "meshsmith_client", "validate", str(path), "--profile", "fdm",
+                          "--repair", "--printable"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "self-intersecting faces: " in run.stdout and "fdm: PASS" in run.stdout
