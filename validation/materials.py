@@ -90,6 +90,14 @@ def as_asset(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
     if what == "colors":
         return bake_colors(mesh)
     out = mesh.copy()
-    material = mesh.visual.material.to_pbr() if what == "material" else neutral_material()
+    if what == "material":  # no UVs: a texture could not be sampled, so only factors stay
+        own = mesh.visual.material
+        material = own.to_pbr() if hasattr(own, "to_pbr") else own.copy()
+        for name in ("baseColorTexture", "metallicRoughnessTexture", "normalTexture", "occlusionTexture",
+                     "emissiveTexture"):
+            if getattr(material, name, None) is not None:
+                setattr(material, name, None)
+    else:
+        material = neutral_material()
     out.visual = trimesh.visual.TextureVisuals(material=material)
     return out

@@ -160,3 +160,33 @@ def test_validate_repair_printable_over_grpc_and_cli(server, tmp_path):
                           "--repair", "--printable"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "self-intersecting faces: " in run.stdout and "fdm: PASS" in run.stdout
+
+
+def test_glb_material_is_kept(server):
+    box = trimesh.creation.box((0.2, 0.1, 0.3))
+    red = trimesh.visual.material.PBRMaterial(name="paint", baseColorFactor=[200, 30, 20, 255], metallicFactor=0.3,
+                                              roughnessFactor=0.4)
+    box.visual = trimesh.visual.TextureVisuals(material=red)
+    glb_in = trimesh.Scene(box).export(file_type="glb")
+    with server.client() as client:
+        _, glb = _import(client, "look/red-box", glb_in, "box.glb")
+    pbr = glb_json(glb)["materials"][0]["pbrMetallicRoughness"]
+    assert pbr["baseColorFactor"][:3] == pytest.approx([200 / 255, 30 / 255, 20 / 255], abs=2e-3)
+    assert pbr["metallicFactor"] == pytest.approx(0.3) and pbr["roughnessFactor"] == pytest.approx(0.4)
+
+
+def test_cli_import_keep_origin_and_printable(server, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "meshsmith_client", "import", str(MESHES / "cow.obj"), "--name", "cli/cow",
+           "--units", "cm", "--profile", "fdm", "--lods", "1", "--printable", "--keep-origin", "--json"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "MESHSMITH_SERVER": server.address})
+    assert run.returncode == 0, run.stdout + run.stderr
+    version = json.loads(run.stdout)
+    text = json.dumps(version)
+    assert "self-intersecting faces: " in text and "bottom-centre" not in text  # kept its origin
+    source = trimesh.load(MESHES / "cow.obj", process=False)
+    assert version["stats"]["bbox_min"]["y"] == pytest.approx(source.bounds[0][1] * 0.01, abs=1e-4)
