@@ -28,7 +28,12 @@ def kind(mesh: trimesh.Trimesh) -> str:
     """'texture' (UVs + a material), 'material' (a material, no UVs), 'colors' (vertex/face colours) or 'none'."""
     visual = mesh.visual
     if isinstance(visual, trimesh.visual.TextureVisuals) and visual.material is not None:
-        return "texture" if visual.uv is not None and len(visual.uv) == len(mesh.vertices) else "material"
+        material = visual.material
+        image = getattr(material, "baseColorTexture", None) or getattr(material, "image", None)
+        if image is not None and max(image.size) <= 2 and isinstance(material, trimesh.visual.material.SimpleMaterial):
+            return "none"  # trimesh's stand-in for an OBJ without its MTL: a 2x2 grey picture
+        has_uv = visual.uv is not None and len(visual.uv) == len(mesh.vertices)
+        return "texture" if has_uv and image is not None else "material"
     if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind in ("vertex", "face"):
         return "colors"
     return "none"
