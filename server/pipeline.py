@@ -57,6 +57,10 @@ class GenerateJob:
     relief: ReliefParams | None = None  # millimetre plate options (mode relief)
 
 
+# An import with a face target decimates before repairing when the file has more than this many times the target.
+BIG_IMPORT_RATIO = 8
+
+
 @dataclass(frozen=True)
 class ImportJob:
     mesh: bytes
@@ -211,6 +215,19 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
         mesh, frame = load_scene(job.mesh, job.filename, job.units or None, job.up or None, job.limits)
     check_geometry(mesh, f"the mesh in metres ({frame.describe()})")
     clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}, {frame.describe()}")
+    target = job.decimate.target_faces if job.decimate else None
+    if target and len(mesh.faces) > BIG_IMPORT_RATIO * target:
+        # a big scan: repairing every full-resolution triangle dominated the import (issue 11 item 8); decimate
+        # first (fast-simplification takes any triangle soup), then repair the result once
+        dec = decimate(mesh, job.decimate)
+        clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%}")
+        mesh, log = repair(dec.mesh, job.repair)
+        log = dataclasses.replace(log, notes=(f"{job.filename} {frame.describe()}",
+                                              f"decimated before repair ({dec.faces_before} > {BIG_IMPORT_RATIO} x "
+                                              f"the {target} target)", *log.notes))
+        clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
+                             f"{log.open_edges_before} -> {log.open_edges_after}, {log.faces_reversed} faces reversed")
+        return _import_tail(mesh, log, dec, job, clock)
     mesh, log = repair(mesh, job.repair)
     log = dataclasses.replace(log, notes=(f"{job.filename} {frame.describe()}", *log.notes))
     clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
@@ -220,6 +237,11 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
         mesh, after = repair(dec.mesh, job.repair)  # strong reductions can pinch a closed mesh: fix it again
         log = dataclasses.replace(log, notes=(*log.notes, *(f"after decimation: {n}" for n in after.notes)))
         clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%}")
+    return _import_tail(mesh, log, dec, job, clock)
+
+
+def _import_tail(mesh, log, dec, job: ImportJob, clock: _Clock) -> Output:
+    """Pivot (unless keep_origin) and material, then the common tail."""
     if not job.keep_origin:
         lo, hi = mesh.bounds
         mesh = place(mesh, PlaceParams(target_height_m=None))

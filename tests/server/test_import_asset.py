@@ -190,3 +190,21 @@ def test_cli_import_keep_origin_and_printable(server, tmp_path):
     assert "self-intersecting faces: " in text and "bottom-centre" not in text  # kept its origin
     source = trimesh.load(MESHES / "cow.obj", process=False)
     assert version["stats"]["bbox_min"]["y"] == pytest.approx(source.bounds[0][1] * 0.01, abs=1e-4)
+
+
+def test_big_import_decimates_before_repair():
+    """More than BIG_IMPORT_RATIO x the face target: decimate first, repair the result once (issue 11 item 8)."""
+    from server.pipeline import BIG_IMPORT_RATIO, ImportJob, import_mesh
+    from validation.decimate import DecimateParams
+    from validation.repair import RepairParams
+
+    data = (MESHES / "stanford-bunny.obj").read_bytes()  # 69,451 triangles, open at the base
+    stages = []
+    out = import_mesh(ImportJob(mesh=data, filename="bunny.obj", decimate=DecimateParams(target_faces=5000),
+                                repair=RepairParams(watertight=True), profiles=("fdm",), lod_ratios=(1,),
+                                previews=False), lambda stage, fraction, message: stages.append(stage))
+    assert 69_451 > BIG_IMPORT_RATIO * 5000
+    assert stages.index("decimate") < stages.index("repair")
+    assert any(n.startswith("decimated before repair") for n in out.repair["notes"])
+    assert abs(out.stats["faces"] - 5000) < 500 and out.stats["watertight"]
+    assert out.stats["bbox_min"][1] == 0.0
