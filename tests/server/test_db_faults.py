@@ -72,9 +72,13 @@ def private_pg():
     pg.remove()
 
 
-def _stream(address: str, asset: str, image: bytes, i: int, job_ids: dict, outcomes: dict, timeout: float) -> None:
-    """Generate stream number i: its events and final status into outcomes[i], its job id into job_ids[i]."""
+def _stream(address: str, asset: str, image: bytes, i: int, job_ids: dict, outcomes: dict, timeout: float,
+            live: dict | None = None) -> None:
+    """Generate stream number i: its events and final status into outcomes[i], its job id into job_ids[i];
+    `live[i]` shows the events as they come."""
     events, code = [], grpc.StatusCode.OK
+    if live is not None:
+        live[i] = events
     request = ingest_pb2.GenerateRequest(asset=asset, image=image, params=pb.GenerateParams(target_faces=1500, seed=i))
     with grpc.insecure_channel(address) as channel:
         try:
@@ -91,9 +95,10 @@ def test_postgres_restart_mid_flight_orphans_no_job(tmp_path, private_pg):
     images = [(IMAGES / n).read_bytes() for n in ("chair.png", "teapot.png", "hamburger.png", "flamingo.png")]
     outcomes: dict[int, tuple] = {}
     job_ids: dict[int, str] = {}
+    live: dict[int, list] = {}
 
     def one(i: int) -> None:
-        _stream(s.address, f"pg/item-{i}", images[i % len(images)], i, job_ids, outcomes, timeout=400)
+        _stream(s.address, f"pg/item-{i}", images[i % len(images)], i, job_ids, outcomes, timeout=400, live=live)
 
     try:
         threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
@@ -103,15 +108,20 @@ def test_postgres_restart_mid_flight_orphans_no_job(tmp_path, private_pg):
         while len(job_ids) < 8 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(job_ids) == 8
-        time.sleep(3)  # some running, some queued
-        private_pg.stop("immediate")  # a crash: every connection drops
+
+        def running() -> int:  # streams past "queued" that have not ended
+            return sum(1 for i, ev in list(live.items()) if len(ev) > 1 and i not in outcomes)
+
+        while running() < 2 and len(outcomes) < 7 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        private_pg.stop("immediate")  # a crash while jobs run: every connection drops
         with Client(s.address, timeout=30) as c:  # while it is down: UNAVAILABLE with a hint, not INTERNAL
             try:
                 c.search("pg/")
                 while_down = None
             except Exception as err:  # checked at the end, after the jobs
                 while_down = err
-        time.sleep(2)
+        time.sleep(4)
         private_pg.start()
         for t in threads:
             t.join(420)
