@@ -119,6 +119,8 @@ LIMITS: dict[str, Limit] = {
     "min_mm": Limit(0, 100, "mm"),
     "ReliefOptions.max_mm": Limit(0, 200, "mm"),
     "frame_mm": Limit(0, 1000, "mm"),
+    # print repair: wall thickness given to flat models (0: not set)
+    "solidify_mm": Limit(0, 100, "mm"),
 }
 
 # Strings (length caps follow the registry's columns).

@@ -127,7 +127,8 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         filename = request.filename if "." in request.filename else f"mesh.{request.filename}"
         limits = MeshLimits(max_bytes=self.settings.max_mesh_bytes, max_faces=self.settings.max_faces)
         job = ValidateJob(mesh=mesh, filename=filename, profiles=convert.check_profiles(request.profiles), limits=limits,
-                          repair=request.repair, units=request.units, up=request.up)
+                          repair=request.repair or request.printable or request.solidify_mm > 0, units=request.units,
+                          up=request.up, printable=request.printable, solidify_mm=request.solidify_mm)
         stats, reports, repair, frame = await self.pool.run("validate", job)
         return ingest_pb2.ValidateResponse(
             frame=ingest_pb2.ReadFrame(**frame),

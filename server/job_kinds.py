@@ -163,6 +163,9 @@ def import_request(request) -> dict:
         "unit_scale": request.unit_scale if request.HasField("unit_scale") else None,
         "units": check_units(request.units) if request.units else "",
         "up": check_up(request.up) if request.up else "",
+        "keep_origin": request.keep_origin,
+        "printable": request.printable,
+        "solidify_mm": request.solidify_mm,
     }
 
 
@@ -174,9 +177,11 @@ def import_kind(settings: Settings, registry: Registry) -> JobKind:
         return ImportJob(
             mesh=data, filename=r["filename"],
             decimate=DecimateParams(target_faces=r["target_faces"]) if r["target_faces"] else None,
-            repair=RepairParams(watertight=r["watertight"]), unit_scale=r["unit_scale"],
+            repair=RepairParams(watertight=r["watertight"], printable=r.get("printable", False),
+                                solidify_m=r.get("solidify_mm", 0.0) / 1000.0), unit_scale=r["unit_scale"],
             units=r.get("units", ""), up=r.get("up", ""),
             profiles=tuple(r["profiles"]), limits=mesh_limits, lod_ratios=tuple(r["lod_ratios"]), previews=settings.previews,
+            keep_origin=r.get("keep_origin", False),
         )
 
     def store(rec, data: bytes, out: Output):

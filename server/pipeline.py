@@ -27,6 +27,7 @@ from reconstruct.relief import ReliefParams, relief_input, relief_with
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
 from validation.decimate import DecimateParams, decimate
+from validation import materials
 from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_glb, load_mesh
 from validation.print_export import PrintParams
 from validation.print_export import prepare as prepare_for_print
@@ -59,6 +60,10 @@ class GenerateJob:
     learned: LearnedConfig = LearnedConfig()    # the server's models and device
 
 
+# An import with a face target decimates before repairing when the file has more than this many times the target.
+BIG_IMPORT_RATIO = 8
+
+
 @dataclass(frozen=True)
 class ImportJob:
     mesh: bytes
@@ -72,6 +77,7 @@ class ImportJob:
     limits: MeshLimits = MeshLimits()
     lod_ratios: tuple[float, ...] = DEFAULT_LODS
     previews: bool = True
+    keep_origin: bool = False  # False: move to the bottom-centre pivot, as generated assets are
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ class ValidateJob:
     repair: bool = False
     units: str = ""  # "" : the format's convention (validation.units)
     up: str = ""
+    printable: bool = False  # with repair: print repair (self-intersections, every hole, voids)
+    solidify_mm: float = 0.0  # with repair: wall thickness for open sheets
 
 
 @dataclass(frozen=True)
@@ -266,6 +274,19 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
         mesh, frame = load_scene(job.mesh, job.filename, job.units or None, job.up or None, job.limits)
     check_geometry(mesh, f"the mesh in metres ({frame.describe()})")
     clock.done("load", f"loaded {len(mesh.faces)} triangles from {job.filename}, {frame.describe()}")
+    target = job.decimate.target_faces if job.decimate else None
+    if target and len(mesh.faces) > BIG_IMPORT_RATIO * target:
+        # a big scan: repairing every full-resolution triangle dominated the import (issue 11 item 8); decimate
+        # first (fast-simplification takes any triangle soup), then repair the result once
+        dec = decimate(mesh, job.decimate)
+        clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%}")
+        mesh, log = repair(dec.mesh, job.repair)
+        log = dataclasses.replace(log, notes=(f"{job.filename} {frame.describe()}",
+                                              f"decimated before repair ({dec.faces_before} > {BIG_IMPORT_RATIO} x "
+                                              f"the {target} target)", *log.notes))
+        clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
+                             f"{log.open_edges_before} -> {log.open_edges_after}, {log.faces_reversed} faces reversed")
+        return _import_tail(mesh, log, dec, job, clock)
     mesh, log = repair(mesh, job.repair)
     log = dataclasses.replace(log, notes=(f"{job.filename} {frame.describe()}", *log.notes))
     clock.done("repair", f"repaired: parts {log.parts_before} -> {log.parts_after}, open edges "
@@ -275,17 +296,30 @@ def import_mesh(job: ImportJob, emit: Emit) -> Output:
         mesh, after = repair(dec.mesh, job.repair)  # strong reductions can pinch a closed mesh: fix it again
         log = dataclasses.replace(log, notes=(*log.notes, *(f"after decimation: {n}" for n in after.notes)))
         clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%}")
-    return _tail(mesh, log, dec, "import", f"imported from {job.filename}", job.profiles, job.lod_ratios, job.previews, clock)
+    return _import_tail(mesh, log, dec, job, clock)
 
 
-def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews: bool, clock: _Clock) -> Output:
-    """export -> validate -> LODs (+ manifest) -> previews."""
-    glb = export_glb(mesh)
+def _import_tail(mesh, log, dec, job: ImportJob, clock: _Clock) -> Output:
+    """Pivot (unless keep_origin) and material, then the common tail."""
+    if not job.keep_origin:
+        lo, hi = mesh.bounds
+        mesh = place(mesh, PlaceParams(target_height_m=None))
+        log = dataclasses.replace(log, notes=(*log.notes, "moved to the bottom-centre pivot by "
+                                              f"{', '.join(f'{x:+.4g}' for x in mesh.bounds[0] - lo)} m (keep_origin keeps it)"))
+    log = dataclasses.replace(log, notes=(*log.notes, f"material: {materials.describe(mesh)}"))
+    return _tail(mesh, log, dec, "import", f"imported from {job.filename}", job.profiles, job.lod_ratios, job.previews,
+                 clock, look=materials.as_asset)
+
+
+def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews: bool, clock: _Clock,
+          look: Callable[[trimesh.Trimesh], trimesh.Trimesh] = lambda m: m) -> Output:
+    """export -> validate -> LODs (+ manifest) -> previews. `look` gives each stored GLB its material."""
+    glb = export_glb(look(mesh))
     clock.done("export", f"GLB {len(glb)} bytes")
     reports = _reports(mesh, profiles, glb)
     clock.done("validate", ", ".join(f"{r.profile}: {r.verdict}" for r in reports))
     lods = build_lods(mesh, tuple(lod_ratios), full_report=reports[0]) if len(lod_ratios) > 1 else []
-    lod_glbs = tuple(export_glb(lod.mesh) for lod in lods[1:])
+    lod_glbs = tuple(export_glb(look(lod.mesh)) for lod in lods[1:])
     manifest = _manifest([glb, *lod_glbs], lods) if lods else None
     lod_notes = [f"LOD{l.level}: {l.faces} triangles, max error {l.max_error:.4%} of the diagonal, {l.report.verdict}"
                  for l in lods[1:]]
@@ -335,7 +369,7 @@ def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...],
     glb = job.mesh if job.filename.lower().endswith(".glb") else None
     log = None
     if job.repair:
-        mesh, log = repair(mesh, RepairParams())
+        mesh, log = repair(mesh, RepairParams(printable=job.printable, solidify_m=job.solidify_mm / 1000.0))
         glb = None
     reports = _reports(mesh, job.profiles, glb)
     return (dataclasses.asdict(reports[0].stats), tuple(dataclasses.asdict(r) for r in reports),

@@ -15,10 +15,11 @@ import numpy as np
 import trimesh
 
 from meshsmith.errors import InvalidInput
+from validation.bundle import open_bundle
 from validation.threemf import load_3mf
 from validation.units import OBJ_HEADER
 
-LOADABLE = ("glb", "gltf", "obj", "stl", "ply", "off", "3mf")
+LOADABLE = ("glb", "gltf", "obj", "stl", "ply", "off", "3mf", "zip")  # zip: a mesh + its side files (bundle.py)
 
 # glTF (metres, +Y up) -> print formats (millimetres, +Z up): x1000 and +90 deg about X,
 # so (x, y, z) -> (x, -z, y); the model's front (+Z in glTF) faces -Y, as slicers expect.
@@ -280,12 +281,19 @@ def load_mesh(data: bytes, filename: str, limits: MeshLimits = MeshLimits()) -> 
         raise InvalidInput(f"{filename!r} is empty (0 bytes)")
     if len(data) > limits.max_bytes:
         raise InvalidInput(f"file too large: {len(data):,} bytes > limit {limits.max_bytes:,}")
+    resolver = None
+    if ext == "zip":  # the one mesh file inside; its side files (MTL, textures, .bin) come from the resolver
+        bundle = open_bundle(data, limits.max_bytes)
+        data, filename, ext, resolver = bundle.data, bundle.name, bundle.ext, bundle.resolver
+        if not data:
+            raise InvalidInput(f"{filename!r} in the zip bundle is empty (0 bytes)")
     declared = _declared_faces(data, ext)
     if declared is not None and declared > limits.max_faces:
         raise InvalidInput(f"too many faces: header declares {declared:,} > limit {limits.max_faces:,}; decimate before uploading")
     _check_truncated(data, ext)
-    if ext == "gltf" and re.search(rb'"uri"\s*:\s*"(?!data:)', data):
-        raise InvalidInput("this .gltf refers to external files; send a .glb or a .gltf with embedded (data:) buffers")
+    if ext == "gltf" and resolver is None and re.search(rb'"uri"\s*:\s*"(?!data:)', data):
+        raise InvalidInput("this .gltf refers to external files; send a .glb, a .gltf with embedded (data:) buffers, "
+                           "or a .zip of the .gltf with its files")
     if ext == "off":
         _check_off(data)
     elif ext == "obj":
@@ -298,7 +306,7 @@ def load_mesh(data: bytes, filename: str, limits: MeshLimits = MeshLimits()) -> 
         mesh.metadata["3mf_unit"] = unit
         return mesh
     try:
-        loaded = trimesh.load(io.BytesIO(data), file_type=ext, force="scene", process=False)
+        loaded = trimesh.load(io.BytesIO(data), file_type=ext, force="scene", process=False, resolver=resolver)
         meshes = _scene_meshes(loaded)
     except InvalidInput:
         raise

@@ -6,13 +6,13 @@ UVs and vertex colours are carried per face corner and re-attached by face corre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import trimesh
 
 from meshsmith.errors import InvalidInput
-from validation import corners, solid, topology
+from validation import corners, intersect, solid, solidify, topology
 from validation.report import signed_volume
 
 
@@ -23,6 +23,8 @@ class RepairParams:
     max_hole_edges: int = 100  # close holes bounded by at most this many edges
     orient_outward: bool = True  # flip parts that enclose negative volume (inside-out)
     watertight: bool = False  # printing: close every hole and fuse overlapping bodies into one solid
+    printable: bool = False  # watertight, and resolve self-intersections (local remesh), drop voids
+    solidify_m: float = 0.0  # give open sheets (a flat or zero-thickness model) this wall thickness, metres
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ def repair(mesh: trimesh.Trimesh, params: RepairParams = RepairParams()) -> tupl
     A mesh that is already one clean closed part skips the PyMeshLab chain (it would change nothing)."""
     before = topology.measure(mesh)
     every_vertex_used = np.bincount(np.asarray(mesh.faces).reshape(-1), minlength=len(mesh.vertices)).all()
+    if params.printable or params.solidify_m > 0:
+        params = replace(params, watertight=True, printable=True)
     if _is_clean(before) and every_vertex_used and not params.watertight:
         return _orient_only(mesh, params)
     attrs = corners.corner_attributes(mesh)
@@ -153,8 +157,17 @@ def repair(mesh: trimesh.Trimesh, params: RepairParams = RepairParams()) -> tupl
     old_normals = np.asarray(mesh.face_normals)
     positions, faces = corners.merge_positions(mesh)
     loops_before = _boundary_loops(faces)
+    pre_notes, pre_source = [], None
+    if params.solidify_m > 0:
+        positions, faces, pre_source, sheets = solidify.solidify(positions, faces, params.solidify_m)
+        if sheets:
+            pre_notes.append(f"solidify: {sheets} open part(s) given walls {params.solidify_m * 1000:g} mm thick "
+                             f"({len(mesh.faces)} -> {len(faces)} faces)")
+        else:
+            pre_notes.append("solidify: nothing to do, every part is closed")
 
     c = _Chain(positions, faces)
+    c.notes.extend(pre_notes)
     pv = c.pml.PercentageValue
     c.step("merge duplicate vertices", "meshing_remove_duplicate_vertices")
     c.step("merge close vertices", "meshing_merge_close_vertices", threshold=pv(params.merge_tolerance * 100))
@@ -186,6 +199,9 @@ def repair(mesh: trimesh.Trimesh, params: RepairParams = RepairParams()) -> tupl
         faces, flipped = _orient_outward(vertices, faces)
         if flipped:
             notes.append(f"orient outward: flipped {flipped} inside-out part(s)")
+    if params.printable and len(faces):
+        vertices, faces, source, crossing, more = intersect.resolve(vertices, faces, source)
+        notes.extend(more)
     if params.watertight and len(faces):
         count = len(faces)
         vertices, faces, source, note = solid.fuse(vertices, faces, source)
@@ -194,6 +210,11 @@ def repair(mesh: trimesh.Trimesh, params: RepairParams = RepairParams()) -> tupl
         if note:
             notes.append(note)
 
+    if params.printable and len(faces):
+        left = int(intersect.crossing_faces(vertices, faces).sum())
+        notes.append(f"self-intersecting faces: {crossing} -> {left}")
+    if pre_source is not None:  # faces of the solidified sheet -> the input's faces
+        source = np.where(source >= 0, pre_source[np.maximum(source, 0)], -1)
     out = corners.rebuild(vertices, faces, corners.transfer(vertices, faces, source, old_corners, attrs), mesh)
     after = topology.measure(out)
     known = source >= 0

@@ -90,7 +90,12 @@ def load_scene(data: bytes, filename: str, units: str | None = None, up: str | N
     from validation import formats  # noqa: PLC0415  (formats imports this module)
 
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    frame = file_frame(data, ext, units, up)
+    head = data
+    if ext == "zip":  # a bundle reads in the convention of the mesh file inside
+        from validation.bundle import peek  # noqa: PLC0415
+
+        ext, head = peek(data) or (ext, b"")
+    frame = file_frame(head, ext, units, up)
     mesh = formats.load_mesh(data, filename, limits or formats.MeshLimits())
     if ext == "3mf":
         unit = mesh.metadata.get("3mf_unit", "millimeter")

@@ -86,7 +86,7 @@ class GenerateResponse(_message.Message):
     def __init__(self, event: _Optional[_Union[_types_pb2.JobEvent, _Mapping]] = ...) -> None: ...
 
 class ValidateRequest(_message.Message):
-    __slots__ = ("mesh", "filename", "profiles", "upload_id", "repair", "units", "up")
+    __slots__ = ("mesh", "filename", "profiles", "upload_id", "repair", "units", "up", "printable", "solidify_mm")
     MESH_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,8 @@ class ValidateRequest(_message.Message):
     REPAIR_FIELD_NUMBER: _ClassVar[int]
     UNITS_FIELD_NUMBER: _ClassVar[int]
     UP_FIELD_NUMBER: _ClassVar[int]
+    PRINTABLE_FIELD_NUMBER: _ClassVar[int]
+    SOLIDIFY_MM_FIELD_NUMBER: _ClassVar[int]
     mesh: bytes
     filename: str
     profiles: _containers.RepeatedScalarFieldContainer[str]
@@ -101,7 +103,9 @@ class ValidateRequest(_message.Message):
     repair: bool
     units: str
     up: str
-    def __init__(self, mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., upload_id: _Optional[str] = ..., repair: _Optional[bool] = ..., units: _Optional[str] = ..., up: _Optional[str] = ...) -> None: ...
+    printable: bool
+    solidify_mm: float
+    def __init__(self, mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., upload_id: _Optional[str] = ..., repair: _Optional[bool] = ..., units: _Optional[str] = ..., up: _Optional[str] = ..., printable: _Optional[bool] = ..., solidify_mm: _Optional[float] = ...) -> None: ...
 
 class ValidateResponse(_message.Message):
     __slots__ = ("reports", "stats", "repair", "frame")
@@ -128,7 +132,7 @@ class ReadFrame(_message.Message):
     def __init__(self, units: _Optional[str] = ..., up: _Optional[str] = ..., source: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ImportRequest(_message.Message):
-    __slots__ = ("asset", "mesh", "filename", "upload_id", "target_faces", "lod_ratios", "profiles", "author", "request_id", "watertight", "unit_scale", "units", "up")
+    __slots__ = ("asset", "mesh", "filename", "upload_id", "target_faces", "lod_ratios", "profiles", "author", "request_id", "watertight", "unit_scale", "units", "up", "keep_origin", "printable", "solidify_mm")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     MESH_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +146,9 @@ class ImportRequest(_message.Message):
     UNIT_SCALE_FIELD_NUMBER: _ClassVar[int]
     UNITS_FIELD_NUMBER: _ClassVar[int]
     UP_FIELD_NUMBER: _ClassVar[int]
+    KEEP_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    PRINTABLE_FIELD_NUMBER: _ClassVar[int]
+    SOLIDIFY_MM_FIELD_NUMBER: _ClassVar[int]
     asset: str
     mesh: bytes
     filename: str
@@ -155,7 +162,10 @@ class ImportRequest(_message.Message):
     unit_scale: float
     units: str
     up: str
-    def __init__(self, asset: _Optional[str] = ..., mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., upload_id: _Optional[str] = ..., target_faces: _Optional[int] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., profiles: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., watertight: _Optional[bool] = ..., unit_scale: _Optional[float] = ..., units: _Optional[str] = ..., up: _Optional[str] = ...) -> None: ...
+    keep_origin: bool
+    printable: bool
+    solidify_mm: float
+    def __init__(self, asset: _Optional[str] = ..., mesh: _Optional[bytes] = ..., filename: _Optional[str] = ..., upload_id: _Optional[str] = ..., target_faces: _Optional[int] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., profiles: _Optional[_Iterable[str]] = ..., author: _Optional[str] = ..., request_id: _Optional[str] = ..., watertight: _Optional[bool] = ..., unit_scale: _Optional[float] = ..., units: _Optional[str] = ..., up: _Optional[str] = ..., keep_origin: _Optional[bool] = ..., printable: _Optional[bool] = ..., solidify_mm: _Optional[float] = ...) -> None: ...
 
 class ImportResponse(_message.Message):
     __slots__ = ("event",)

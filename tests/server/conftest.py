@@ -6,14 +6,19 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 
 from meshsmith_client.client import Client
 from tests.conftest import free_port
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -68,3 +73,20 @@ def server(tmp_path_factory):
     s = start_server(tmp_path_factory.mktemp("server-data"), "--workers", "2")
     yield s
     stop_server(s)
+
+
+@contextmanager
+def fresh_pg_database():
+    """(name, SQLAlchemy URL) of a new database on the shared PostgreSQL, dropped afterwards; skip if none."""
+    try:
+        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
+    except psycopg.OperationalError as e:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {e}")
+    name = f"meshsmith_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

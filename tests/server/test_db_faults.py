@@ -25,7 +25,8 @@ from meshsmith.v1 import types_pb2 as pb
 from meshsmith_client.client import Client
 from tests.conftest import IMAGES, free_port
 from tests.server.conftest import start_server, stop_server
-from tests.server.test_isolation import PG_ADMIN, _key, fresh_pg_database
+from tests.server.conftest import PG_ADMIN, fresh_pg_database
+from tests.server.test_isolation import _key
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 FAST = pb.GenerateParams(target_faces=1500)
@@ -71,24 +72,33 @@ def private_pg():
     pg.remove()
 
 
+def _stream(address: str, asset: str, image: bytes, i: int, job_ids: dict, outcomes: dict, timeout: float,
+            live: dict | None = None) -> None:
+    """Generate stream number i: its events and final status into outcomes[i], its job id into job_ids[i];
+    `live[i]` shows the events as they come."""
+    events, code = [], grpc.StatusCode.OK
+    if live is not None:
+        live[i] = events
+    request = ingest_pb2.GenerateRequest(asset=asset, image=image, params=pb.GenerateParams(target_faces=1500, seed=i))
+    with grpc.insecure_channel(address) as channel:
+        try:
+            for r in ingest_pb2_grpc.IngestServiceStub(channel).Generate(request, timeout=timeout):
+                events.append(r.event)
+                job_ids.setdefault(i, r.event.job_id)
+        except grpc.RpcError as err:
+            code = err.code()
+    outcomes[i] = (code, events)
+
+
 def test_postgres_restart_mid_flight_orphans_no_job(tmp_path, private_pg):
     s = start_server(tmp_path, "--database-url", private_pg.url, "--workers", "2", "--no-previews")
     images = [(IMAGES / n).read_bytes() for n in ("chair.png", "teapot.png", "hamburger.png", "flamingo.png")]
     outcomes: dict[int, tuple] = {}
     job_ids: dict[int, str] = {}
+    live: dict[int, list] = {}
 
     def one(i: int) -> None:
-        events, code = [], grpc.StatusCode.OK
-        request = ingest_pb2.GenerateRequest(asset=f"pg/item-{i}", image=images[i % len(images)],
-                                             params=pb.GenerateParams(target_faces=1500, seed=i))
-        with grpc.insecure_channel(s.address) as channel:
-            try:
-                for r in ingest_pb2_grpc.IngestServiceStub(channel).Generate(request, timeout=400):
-                    events.append(r.event)
-                    job_ids.setdefault(i, r.event.job_id)
-            except grpc.RpcError as err:
-                code = err.code()
-        outcomes[i] = (code, events)
+        _stream(s.address, f"pg/item-{i}", images[i % len(images)], i, job_ids, outcomes, timeout=400, live=live)
 
     try:
         threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
@@ -98,15 +108,20 @@ def test_postgres_restart_mid_flight_orphans_no_job(tmp_path, private_pg):
         while len(job_ids) < 8 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(job_ids) == 8
-        time.sleep(3)  # some running, some queued
-        private_pg.stop("immediate")  # a crash: every connection drops
+
+        def running() -> int:  # streams past "queued" that have not ended
+            return sum(1 for i, ev in list(live.items()) if len(ev) > 1 and i not in outcomes)
+
+        while running() < 2 and len(outcomes) < 7 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        private_pg.stop("immediate")  # a crash while jobs run: every connection drops
         with Client(s.address, timeout=30) as c:  # while it is down: UNAVAILABLE with a hint, not INTERNAL
             try:
                 c.search("pg/")
                 while_down = None
             except Exception as err:  # checked at the end, after the jobs
                 while_down = err
-        time.sleep(2)
+        time.sleep(4)
         private_pg.start()
         for t in threads:
             t.join(420)
@@ -146,17 +161,7 @@ def test_a_database_outage_longer_than_the_retry_window_fails_jobs_visibly(tmp_p
     job_ids: dict[int, str] = {}
 
     def one(i: int) -> None:
-        events, code = [], grpc.StatusCode.OK
-        request = ingest_pb2.GenerateRequest(asset=f"out/item-{i}", image=image,
-                                             params=pb.GenerateParams(target_faces=1500, seed=i))
-        with grpc.insecure_channel(s.address) as channel:
-            try:
-                for r in ingest_pb2_grpc.IngestServiceStub(channel).Generate(request, timeout=300):
-                    events.append(r.event)
-                    job_ids.setdefault(i, r.event.job_id)
-            except grpc.RpcError as err:
-                code = err.code()
-        outcomes[i] = (code, events)
+        _stream(s.address, f"out/item-{i}", image, i, job_ids, outcomes, timeout=300)
 
     try:
         threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]

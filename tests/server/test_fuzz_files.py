@@ -11,13 +11,13 @@ the next job succeeds on a fresh worker.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import os
 import time
-import uuid
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -25,9 +25,8 @@ from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
 from meshsmith.v1 import types_pb2 as pb
 from tests import hostile
 from tests.conftest import IMAGES, MESHES
-from tests.server.conftest import start_server, stop_server
+from tests.server.conftest import fresh_pg_database, start_server, stop_server
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 INVALID, OK, EXHAUSTED = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED
 FAST = pb.GenerateParams(target_faces=1000)
 # a hostile file is refused before it is decoded: the worker's peak may grow this much over its warm RSS
@@ -104,21 +103,13 @@ def _call(ingest, rpc: str, payload, asset: str) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def one_worker(request, tmp_path_factory):
     """A one-worker server on a SQLite file or on a fresh PostgreSQL database."""
-    extra, name = [], None
-    if request.param == "postgresql":
-        name = f"meshsmith_fuzz_{uuid.uuid4().hex[:8]}"
-        try:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.OperationalError as err:
-            pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({err}); `make services` starts it")
-        extra = ["--database-url", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"]
-    s = start_server(tmp_path_factory.mktemp("fuzz-files"), "--workers", "1", "--no-previews", *extra)
-    yield s
-    stop_server(s)
-    if name:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as stack:
+        extra = []
+        if request.param == "postgresql":
+            extra = ["--database-url", stack.enter_context(fresh_pg_database())[1]]
+        s = start_server(tmp_path_factory.mktemp("fuzz-files"), "--workers", "1", "--no-previews", *extra)
+        stack.callback(stop_server, s)
+        yield s
 
 
 def test_hostile_files_are_invalid_argument_and_cost_no_memory(one_worker):

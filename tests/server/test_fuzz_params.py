@@ -5,11 +5,12 @@ work is done for it, and the server stays healthy. The bounds themselves are gen
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import math
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections import Counter
 
 import grpc
@@ -22,10 +23,9 @@ from meshsmith.v1 import admin_pb2, admin_pb2_grpc, assets_pb2, assets_pb2_grpc,
 from meshsmith.v1 import jobs_pb2, jobs_pb2_grpc
 from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES, MESHES
-from tests.server.conftest import start_server, stop_server
+from tests.server.conftest import fresh_pg_database, start_server, stop_server
 
 INVALID, NOT_FOUND, OK = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.OK
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHAIR = (IMAGES / "chair.png").read_bytes()
 COW = (MESHES / "cow.obj").read_bytes()
 ASSET = "fuzz/ok"  # imported once per server: refs and info calls hit a real asset
@@ -41,32 +41,23 @@ BAD_REFS = ["99999999999999999999", "2147483648", "4294967295", "²", "١", "٣"
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def served(request, tmp_path_factory):
     """A real server per database kind (PostgreSQL: a fresh random database), holding one version of ASSET."""
-    extra, drop = [], None
-    if request.param == "postgresql":
-        psycopg = pytest.importorskip("psycopg")
-        try:
-            psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-        except psycopg.OperationalError as e:
-            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {e}")
-        name = f"meshsmith_test_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        extra = ["--database-url", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"]
+    with ExitStack() as stack:
+        extra = []
+        if request.param == "postgresql":
+            extra = ["--database-url", stack.enter_context(fresh_pg_database())[1]]
+        s = start_server(tmp_path_factory.mktemp(f"fuzz-{request.param}"), "--workers", "1", "--no-previews", *extra)
+        stack.callback(stop_server, s)
+        yield from _served(request.param, s)
 
-        def drop():
-            with psycopg.connect(PG_ADMIN, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    s = start_server(tmp_path_factory.mktemp(f"fuzz-{request.param}"), "--workers", "1", "--no-previews", *extra)
+
+def _served(kind: str, s):
     channel = grpc.insecure_channel(s.address, options=[("grpc.max_send_message_length", 64 * 2**20)])
     ingest = ingest_pb2_grpc.IngestServiceStub(channel)
     events = list(ingest.Import(ingest_pb2.ImportRequest(asset=ASSET, mesh=COW, filename="cow.obj", lod_ratios=[1.0]),
                                 timeout=300))
     assert events[-1].event.HasField("version"), events[-1]
-    yield request.param, s, channel
+    yield kind, s, channel
     channel.close()
-    stop_server(s)
-    if drop:
-        drop()
 
 
 def corpus(channel) -> list[tuple[str, str, object, grpc.StatusCode]]:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
-import psycopg
 import pytest
 
 from meshsmith.errors import AlreadyExists, InvalidInput, NotFound
@@ -17,10 +14,9 @@ from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc, jobs_pb2
 from meshsmith.v1 import types_pb2 as pb
 from meshsmith_client.client import Client
 from tests.conftest import IMAGES, MESHES
-from tests.server.conftest import start_server, stop_server
+from tests.server.conftest import fresh_pg_database, start_server, stop_server
 
 CLI = [sys.executable, "-m", "meshsmith_client"]
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 FAST = pb.GenerateParams(target_faces=1500)
 CHAIR = (IMAGES / "chair.png").read_bytes()
 TEAPOT = (IMAGES / "teapot.png").read_bytes()
@@ -137,23 +133,6 @@ def _import(s, key, mesh: bytes, request_id: str):
             if err.code() == grpc.StatusCode.ALREADY_EXISTS:
                 raise AlreadyExists(err.details()) from None
             raise
-
-
-@contextmanager
-def fresh_pg_database():
-    """(name, SQLAlchemy URL) of a new database on the shared PostgreSQL, dropped afterwards; skip if none."""
-    try:
-        psycopg.connect(PG_ADMIN, connect_timeout=3).close()
-    except psycopg.OperationalError as e:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}: {e}")
-    name = f"meshsmith_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

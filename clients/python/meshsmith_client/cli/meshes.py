@@ -18,7 +18,8 @@ UPLOAD_OVER = 3 * 2**20  # larger files go through the chunked Upload RPC
 def add_parser(sub) -> None:
     common = client_options()
     p = sub.add_parser("import", parents=[common], help="ingest an existing mesh: repair, decimate, LODs, validate, version")
-    p.add_argument("file", type=Path, help="GLB, glTF (embedded buffers), OBJ, STL, 3MF, PLY or OFF")
+    p.add_argument("file", type=Path, help="GLB, glTF (embedded buffers), OBJ, STL, 3MF, PLY, OFF, or a .zip of "
+                   "one of them with its side files (OBJ + MTL + textures, glTF + .bin)")
     p.add_argument("--name", required=True)
     p.add_argument("--faces", type=int, default=0, help="decimate LOD0 to this many triangles (default: keep)")
     p.add_argument("--profile", action="append", default=[], help="validation profile (repeatable)")
@@ -28,6 +29,12 @@ def add_parser(sub) -> None:
                    help="units of the file (default: STL/3MF mm, OBJ/PLY/OFF/glTF m); stored assets are in metres")
     p.add_argument("--up", choices=("y", "z"), help="up axis of the file (default: STL/3MF Z, the others Y); stored: +Y up")
     p.add_argument("--unit-scale", type=float, help="metres per file unit, e.g. 0.001 for millimetres (overrides --units)")
+    p.add_argument("--keep-origin", action="store_true",
+                   help="keep the file's origin (default: move to the bottom-centre pivot, min y = 0, x/z centred)")
+    p.add_argument("--printable", action="store_true",
+                   help="print repair: resolve self-intersections, close every hole, drop slivers and inner shells")
+    p.add_argument("--solidify", type=float, metavar="MM", default=0.0,
+                   help="give a flat or zero-thickness model walls this thick (millimetres); implies --printable")
     p.add_argument("--request-id", default="")
     p.set_defaults(func=import_)
 
@@ -64,7 +71,8 @@ def import_(args) -> int:
     request = ingest_pb2.ImportRequest(asset=args.name, filename=args.file.name, target_faces=args.faces,
                                        lod_ratios=lods, profiles=args.profile, author=getpass.getuser(),
                                        request_id=args.request_id, watertight=args.watertight,
-                                       units=args.units or "", up=args.up or "")
+                                       units=args.units or "", up=args.up or "", keep_origin=args.keep_origin,
+                                       printable=args.printable or args.solidify > 0, solidify_mm=args.solidify)
     if args.unit_scale is not None:
         request.unit_scale = args.unit_scale
     limits.check_message(request)

@@ -28,6 +28,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--up", choices=("y", "z"), help="up axis of the file (default: the format's)")
     p.add_argument("--profile", default="default", choices=list(PROFILES), help="validation profile (default: default)")
     p.add_argument("--repair", action="store_true", help="repair before validating (print profiles: make it watertight)")
+    p.add_argument("--printable", action="store_true", help="with --repair: print repair (resolve self-intersections, "
+                   "close every hole, drop slivers, inner shells and voids); implies --repair")
+    p.add_argument("--solidify", type=float, metavar="MM", default=0.0,
+                   help="give a flat or zero-thickness model walls this thick (millimetres); implies --printable")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report to FILE")
     p.set_defaults(func=run)
@@ -47,6 +51,7 @@ def _table(path: Path, report, log, frame) -> str:
             f"{log.open_edges_after}, {log.faces_added} faces added, {log.faces_removed} removed, "
             f"{log.faces_reversed} reversed, {log.holes_closed} holes closed"
         )
+        lines.extend(f"    {note}" for note in log.notes)
     width = max(len(c.id) for c in report.checks)
     lines.append(f"  {'LEVEL':5}  {'CHECK':{width}}  {'VALUE':>12}  {'LIMIT':>10}  MESSAGE")
     for c in report.checks:
@@ -63,10 +68,11 @@ def run(args: argparse.Namespace) -> int:
         data = args.file.read_bytes()
         mesh, frame = units.load_scene(data, args.file.name, args.units, args.up)
         log = None
-        if args.repair:
+        if args.repair or args.printable or args.solidify > 0:
             printing = report.PROFILES[args.profile].printer is not None
-            mesh, log = repair.repair(mesh, repair.RepairParams(watertight=printing))
-        glb = data if args.file.suffix.lower() == ".glb" and not args.repair else None
+            mesh, log = repair.repair(mesh, repair.RepairParams(watertight=printing, printable=args.printable,
+                                                                solidify_m=args.solidify / 1000.0))
+        glb = data if args.file.suffix.lower() == ".glb" and log is None else None
         rep = report.validate(mesh, args.profile, glb=glb)
         if args.junit:
             args.junit.write_text(junit.to_junit(rep, name=f"meshsmith.{args.file.name}"))

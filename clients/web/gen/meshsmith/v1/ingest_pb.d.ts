@@ -312,6 +312,18 @@ export declare type ValidateRequest = Message<"meshsmith.v1.ValidateRequest"> & 
    * @generated from field: string up = 21;
    */
   up: string;
+
+  /**
+   * With repair: also make it printable (see ImportRequest.printable) and give flat parts this thickness.
+   *
+   * @generated from field: bool printable = 22;
+   */
+  printable: boolean;
+
+  /**
+   * @generated from field: double solidify_mm = 23;
+   */
+  solidifyMm: number;
 };
 
 /**
@@ -467,6 +479,28 @@ export declare type ImportRequest = Message<"meshsmith.v1.ImportRequest"> & {
    * @generated from field: string up = 21;
    */
   up: string;
+
+  /**
+   * Keep the file's origin; by default the mesh moves to the bottom-centre pivot (min y = 0, x and z
+   * centred), as generated assets are.
+   *
+   * @generated from field: bool keep_origin = 22;
+   */
+  keepOrigin: boolean;
+
+  /**
+   * Print repair: resolve self-intersections, close every hole, drop slivers and inner shells.
+   *
+   * @generated from field: bool printable = 23;
+   */
+  printable: boolean;
+
+  /**
+   * Print repair of a flat or zero-thickness model: give it this wall thickness in millimetres (0: none).
+   *
+   * @generated from field: double solidify_mm = 24;
+   */
+  solidifyMm: number;
 };
 
 /**
