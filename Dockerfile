@@ -11,7 +11,11 @@ COPY validation validation
 COPY registry registry
 COPY meshsmith meshsmith
 COPY clients clients
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
+# --build-arg LEARNED=1 adds the learned backends (torch 2.13.0 as PyPI serves it: CUDA-enabled on x86-64,
+# several GB; diffusers, transformers); mount model directories and start with --model KIND=/models/DIR.
+ARG LEARNED=0
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir "$( [ "$LEARNED" = 1 ] && echo '.[learned]' || echo . )"
 
 FROM node:20-bookworm-slim AS node
 WORKDIR /opt
