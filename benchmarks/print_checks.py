@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 try:  # inside Blender
-    import bpy  # noqa: F401
+    import bpy
 except ImportError:
     bpy = None
 
@@ -38,7 +39,7 @@ def blender_main(src: str, dst: str) -> None:
     p3d.thickness_min = 0.8  # mesh data is in mm (the add-on's default, 0.001, is 1 mm in metres)
     p3d.angle_overhang = math.radians(45.0)
     out = {}
-    for name, path in json.load(open(src)).items():
+    for name, path in json.loads(Path(src).read_text()).items():
         for o in list(bpy.data.objects):
             bpy.data.objects.remove(o, do_unlink=True)
         if path.endswith(".ply"):
@@ -85,7 +86,7 @@ def blender_main(src: str, dst: str) -> None:
         p3d.thickness_min = 0.8
         out[name] = row
         print(name, row, flush=True)
-    json.dump(out, open(dst, "w"))
+    Path(dst).write_text(json.dumps(out))
 
 
 # ---------------------------------------------------------------------------------------------- meshsmith side
@@ -130,7 +131,7 @@ def meshsmith_row(path: str) -> dict:
     from validation.report import validate
     from validation.units import load_scene
 
-    mesh, _ = load_scene(open(path, "rb").read(), path)
+    mesh, _ = load_scene(Path(path).read_bytes(), path)
     topo = topology.measure(mesh)
     rep = validate(mesh, "fdm")
     by = {c.id: c for c in rep.checks}
@@ -138,7 +139,6 @@ def meshsmith_row(path: str) -> dict:
     if rep.stats.volume_m3 < 0:
         mm.invert()
     dist, weights, _ = printing.wall_samples(mm)
-    areas = mm.area_faces
     down = -mm.face_normals[:, 2] > np.cos(np.radians(FDM.overhang_deg))
     on_bed = mm.triangles[:, :, 2].max(axis=1) <= mm.bounds[0, 2] + 0.2
     return {
@@ -156,8 +156,6 @@ def main() -> None:
     import shutil
     import subprocess
     import tempfile
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
     from tests.conftest import MESHES
@@ -174,22 +172,22 @@ def main() -> None:
             print("blender not found: apt-get install blender", file=sys.stderr)
         else:
             run = subprocess.run([blender, "-b", "--factory-startup", "--python", __file__, "--",
-                                  str(tmp / "in.json"), str(tmp / "out.json")], capture_output=True, text=True)
+                                  str(tmp / "in.json"), str(tmp / "out.json")], capture_output=True, text=True, check=False)
             if run.returncode or not (tmp / "out.json").exists():
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
                 raise SystemExit("Blender failed")
             bl = json.loads((tmp / "out.json").read_text())
         ms = {name: meshsmith_row(path) for name, path in files.items()}
-    ver = subprocess.run([blender, "-v"], capture_output=True, text=True).stdout.splitlines()[0] if blender else "-"
+    ver = subprocess.run([blender, "-v"], capture_output=True, text=True, check=False).stdout.splitlines()[0] if blender else "-"
     lines = [
-        f"meshsmith (fdm profile) vs {ver} 3D-Print Toolbox (`object_print3d_utils`), both in mm, +Z up; "
-        "each cell is meshsmith / Blender. Edges: meshsmith open + non-manifold (3+ faces) / Blender non-manifold; "
+        (f"meshsmith (fdm profile) vs {ver} 3D-Print Toolbox (`object_print3d_utils`), both in mm, +Z up; "
+         "each cell is meshsmith / Blender. Edges: meshsmith open + non-manifold (3+ faces) / Blender non-manifold; "
         "winding: meshsmith inconsistent edges / Blender bad contiguous edges; thin and overhang: faces (share of "
         "area) — meshsmith's thin share is over 4000 area-sampled faces, its overhang excludes faces on the bed "
-        "(the count in brackets includes them).",
+        "(the count in brackets includes them)."),
         "",
-        "| mesh | faces | size mm | open+nm edges | winding | intersecting faces | degenerate faces | thin (< 0.8 mm) "
-        "| Blender thin, run in metres | overhang (> 45°) | fdm |",
+        ("| mesh | faces | size mm | open+nm edges | winding | intersecting faces | degenerate faces | thin (< 0.8 mm) "
+        "| Blender thin, run in metres | overhang (> 45°) | fdm |"),
         "|---|---|---:|---|---|---|---|---|---|---|---|",
     ]
     for name, m in ms.items():
