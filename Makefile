@@ -69,12 +69,13 @@ lint: $(VENV)/.installed node_modules/.installed
 	node_modules/.bin/buf lint
 	$(VENV)/bin/ruff check --select F,E9 --exclude meshsmith/v1 .
 
-# The quick figures of benchmarks/README.md (sections 1-3, ~10 min); the others are listed there.
+# The quick figures of benchmarks/README.md (sections 1-3 and a quick shape run of section 10, ~11 min); the others are listed there.
 bench: install
 	$(PY) benchmarks/pipeline.py --no-previews --lods 1 --json benchmarks/out/pipeline-core.json
 	$(PY) benchmarks/pipeline.py --json benchmarks/out/pipeline-full.json
 	$(PY) benchmarks/pull.py
 	$(PY) benchmarks/quality.py
+	$(PY) benchmarks/shape.py --quick
 
 clean:
 	rm -rf $(VENV) node_modules .meshsmith-data clients/web/dist
