@@ -10,7 +10,6 @@ progress handler that interrupts the statement on SQLite.
 from __future__ import annotations
 
 import contextvars
-import errno
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -21,10 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from meshsmith.errors import InvalidInput, MeshsmithError, ResourceExhausted, Unavailable
 
+from .blobs import DISK_FULL
+
 BUSY_TIMEOUT_MS = 30_000
 CONNECT_TIMEOUT_S = 5
 DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("meshsmith_db_deadline", default=None)
-_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def make_engine(url: str, pool_size: int = 8, max_overflow: int = 24, pool_timeout: float = 30.0) -> sa.Engine:
@@ -81,7 +81,7 @@ def translate(err: BaseException, what: str = "the registry database") -> Meshsm
     if isinstance(err, sa.exc.DataError):
         return InvalidInput("a value was refused by the database (too long, out of range, or holds a NUL character); "
                             "shorten it or remove control characters")
-    if isinstance(err, OSError) and err.errno in _FULL:
+    if isinstance(err, OSError) and err.errno in DISK_FULL:
         return ResourceExhausted(f"the disk of {what} is full; an operator must free space or grow the volume, then retry")
     if isinstance(err, (sa.exc.OperationalError, sa.exc.InterfaceError)) or (
         isinstance(err, sa.exc.DBAPIError) and err.connection_invalidated

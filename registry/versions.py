@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from meshsmith.errors import AlreadyExists, InvalidInput
+from meshsmith.limits import Text
 
 from . import audit
 from .blobs import SHA256
@@ -48,7 +49,7 @@ def idem_key(new: NewVersion) -> str:
 
 def validate(new: NewVersion) -> None:
     check_asset_name(new.asset)
-    if not new.author or len(new.author) > 200:
+    if not new.author:  # its length and characters: check_text below
         raise InvalidInput("author must be 1..200 characters (who or what made the version)")
     for field, limit in (("author", 200), ("backend", 100), ("backend_version", 100), ("mode", 32), ("request_id", 200),
                          ("job_id", 200), ("caller", 200)):
@@ -80,13 +81,9 @@ def validate(new: NewVersion) -> None:
 
 
 def check_text(field: str, value: str | None, limit: int = 200) -> None:
-    """A short text field the database stores: at most `limit` characters, no NUL or other control characters."""
-    if value is None:
-        return
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInput(f"{field} must be a string of at most {limit} characters, got {len(str(value))} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise InvalidInput(f"{field} must not contain NUL or other control characters")
+    """A short text field the database stores: at most `limit` characters, no control characters (None passes)."""
+    if value is not None:
+        Text(limit).check(field, value)
 
 
 def same_payload(v: Version, asset_id: int, new: NewVersion) -> bool:
