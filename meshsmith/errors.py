@@ -71,6 +71,18 @@ class Unavailable(MeshsmithError):
     status = "UNAVAILABLE"
 
 
+class DeadlineExceeded(MeshsmithError):
+    """Work that waits on something outside (a hosted model's task) ran past its configured time limit."""
+
+    status = "DEADLINE_EXCEEDED"
+
+
+class Aborted(MeshsmithError):
+    """Work outside the service (a hosted model's task) ended without a result; its reason is quoted."""
+
+    status = "ABORTED"
+
+
 class DataLoss(MeshsmithError):
     """Stored bytes no longer match their recorded sha256."""
 
@@ -96,5 +108,7 @@ BY_STATUS: dict[str, type[MeshsmithError]] = {
         Cancelled,
         Unavailable,
         DataLoss,
+        DeadlineExceeded,
+        Aborted,
     )
 }

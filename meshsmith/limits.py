@@ -121,6 +121,9 @@ LIMITS: dict[str, Limit] = {
     "frame_mm": Limit(0, 1000, "mm"),
     # print repair: wall thickness given to flat models (0: not set)
     "solidify_mm": Limit(0, 100, "mm"),
+    # server configuration of the `remote` backend (serve --remote-timeout / --remote-poll), checked at start
+    "remote_timeout_s": Limit(1, 86400, "s"),  # upload + task + download; a day covers any vendor queue
+    "remote_poll_s": Limit(0.05, 60, "s"),  # first wait between task polls (then doubling up to 10 s)
 }
 
 # Strings (length caps follow the registry's columns).

@@ -10,12 +10,24 @@ from meshsmith.errors import InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct import learned
 from reconstruct.learned import CLASSICAL, Availability, LearnedConfig
+from reconstruct.learned.base import TRIPO_DEFAULT_MODEL, RemoteConfig
 from server.settings import Settings
 
 
 def learned_config(settings: Settings) -> LearnedConfig:
     """The learned backends' configuration from the settings (GPU locks live in the data directory)."""
-    return LearnedConfig.build(settings.models, settings.device, settings.data_dir / "locks", settings.torch_threads)
+    return LearnedConfig.build(settings.models, settings.device, settings.data_dir / "locks", settings.torch_threads,
+                               remote_config(settings))
+
+
+def remote_config(settings: Settings) -> RemoteConfig:
+    """The hosted backend's settings: `--model remote=VENDOR[:MODEL_VERSION]` (default tripo and tripo3d's
+    default model), the key, URL, time limits, and the import size cap for the downloaded model."""
+    vendor, _, version = (settings.models or {}).get("remote", "tripo").partition(":")
+    return RemoteConfig(vendor=vendor, model_version=version or TRIPO_DEFAULT_MODEL, base_url=settings.remote_url,
+                        key=settings.remote_key, key_source=settings.remote_key_source,
+                        timeout_s=settings.remote_timeout_s, poll_s=settings.remote_poll_s,
+                        max_bytes=settings.max_mesh_bytes)
 
 
 def backend_name(params: pb.GenerateParams) -> str:

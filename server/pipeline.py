@@ -186,6 +186,14 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
     if relief_mode and job.relief is not None:
         rec = Reconstruction(mesh=relief_with(seg, rparams, job.relief), mode="relief", reason="requested")
+    elif job.backend == "remote":  # a hosted API makes the mesh: waiting on it is reported as it goes
+        from reconstruct.learned.remote import shape_from_remote
+
+        def waiting(share: float, message: str) -> None:
+            emit("reconstruct", PROGRESS["segment"] + (PROGRESS["reconstruct"] - PROGRESS["segment"]) * share, message)
+
+        made = shape_from_remote(rgba, seg, job.learned.remote, rparams, seed=job.reconstruct.seed, progress=waiting)
+        rec, lineage = made.reconstruction, made.lineage
     elif makes == "mesh":
         from reconstruct.learned.shape import shape_from_picture
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,13 @@ class Settings:
     models: dict = field(default_factory=dict)
     device: str = "auto"
     torch_threads: int = 0
+    # the `remote` backend (reconstruct/learned/remote.py): a hosted image-to-3D API. The key is read here
+    # from --remote-key-file (mode 0600) or MESHSMITH_TRIPO_API_KEY and goes only to the vendor; never printed
+    remote_key: str = field(default="", repr=False)
+    remote_key_source: str = ""  # where the key came from, for messages: "--remote-key-file PATH" or the variable
+    remote_url: str = ""  # "" : the vendor's own API (tripo3d's default)
+    remote_timeout_s: float = 600.0  # upload + task + download, then DEADLINE_EXCEEDED
+    remote_poll_s: float = 2.0  # first wait between task polls (doubles up to 10 s)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -93,7 +101,13 @@ _ENV = {
     "db_pool_timeout_s": ("MESHSMITH_DB_POOL_TIMEOUT_S", float),
     "db_retry_s": ("MESHSMITH_DB_RETRY_S", float),
     "max_reads_per_caller": ("MESHSMITH_MAX_READS_PER_CALLER", int),
+    "remote_key_file": ("MESHSMITH_REMOTE_KEY_FILE", Path),
+    "remote_url": ("MESHSMITH_REMOTE_URL", str),
+    "remote_timeout_s": ("MESHSMITH_REMOTE_TIMEOUT_S", float),
+    "remote_poll_s": ("MESHSMITH_REMOTE_POLL_S", float),
 }
+REMOTE_KEY_ENV = "MESHSMITH_TRIPO_API_KEY"
+REMOTE_KEY_FLAGS = f"--remote-key-file PATH (a file of mode 0600) or {REMOTE_KEY_ENV}"
 
 def split_address(address: str) -> tuple[str, int]:
     """"127.0.0.1:8080" -> ("127.0.0.1", 8080); IPv6 goes in brackets: "[::1]:8080" -> ("::1", 8080)."""
@@ -177,8 +191,59 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
             values[key] = Path(values[key])
     if "cors_origins" in values:
         values["cors_origins"] = tuple(check_origin(o) for o in values["cors_origins"])
+    values.update(_remote_key(values.pop("remote_key_file", None), environ))
+    _check_remote(values)
     settings = Settings(**values)
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise ValueError("--tls-cert and --tls-key go together")
     check_exposure(settings)
     return settings
+
+
+def _remote_key(key_file, environ) -> dict:
+    """The hosted backend's API key: --remote-key-file (owner-only) wins over MESHSMITH_TRIPO_API_KEY. Errors
+    name the file or the variable, never the key."""
+    if key_file:
+        path = Path(key_file).expanduser()
+        try:
+            mode = path.stat().st_mode & 0o777
+            key = path.read_text().strip()
+        except (OSError, UnicodeError) as err:
+            raise ValueError(f"--remote-key-file {path}: cannot read it ({type(err).__name__})") from None
+        if mode & 0o077:
+            raise ValueError(f"--remote-key-file {path} is readable by others (mode {mode:o}): chmod 600 {path}")
+        source = f"--remote-key-file {path}"
+    elif environ.get(REMOTE_KEY_ENV):
+        key, source = environ[REMOTE_KEY_ENV].strip(), REMOTE_KEY_ENV
+    else:
+        return {}
+    if not key.startswith("tsk_") or len(key) > 512 or not key.isascii() or not key.isprintable() or " " in key:
+        raise ValueError(f"the Tripo API key from {source} is not one (Tripo keys start with tsk_, one line, "
+                         "no spaces): create one in Tripo's API platform")
+    return {"remote_key": key, "remote_key_source": source}
+
+
+def _check_remote(values: dict) -> None:
+    """--remote-url is http(s) (plain http only to a loopback stand-in: the key travels in it); timeouts in range."""
+    from meshsmith import limits
+    from meshsmith.errors import InvalidInput
+
+    remote = (values.get("models") or {}).get("remote")
+    if remote is not None and not re.fullmatch(r"tripo(:[A-Za-z0-9][A-Za-z0-9._-]{0,63})?", remote):
+        raise ValueError(f"--model remote={remote[:80]}: give remote=tripo or remote=tripo:MODEL_VERSION "
+                         "(e.g. tripo:v2.5-20250123); Tripo is the one vendor supported")
+    url = values.get("remote_url") or ""
+    if url:
+        scheme, sep, rest = url.partition("://")
+        host = rest.split("/", 1)[0]
+        if scheme not in ("http", "https") or not sep or not host or len(url) > 2048 or not url.isprintable():
+            raise ValueError(f"--remote-url must be http(s)://HOST[:PORT][/PATH], got {url[:80]!r}")
+        if scheme == "http" and not is_loopback(host if host.rpartition(":")[2].isdigit() else f"{host}:80"):
+            raise ValueError(f"--remote-url {url[:80]}: plain http is allowed only to a loopback address (the API "
+                             "key travels in every request); use https")
+    for name, flag in (("remote_timeout_s", "--remote-timeout"), ("remote_poll_s", "--remote-poll")):
+        if name in values:
+            try:
+                limits.check(name, values[name])
+            except InvalidInput as err:
+                raise ValueError(f"{flag}: {err.message}") from None

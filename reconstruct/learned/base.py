@@ -57,12 +57,39 @@ BACKENDS: dict[str, BackendSpec] = {
     "segment": BackendSpec("segment", "mask", "reconstruct.learned.segment", ("torch", "transformers"),
                            "transformers SamModel + SamProcessor with a box prompt (SAM, SlimSAM); replaces the "
                            "classical cut-out of single pictures when configured"),
+    "remote": BackendSpec("remote", "mesh", "reconstruct.learned.remote", ("tripo3d",),
+                          "a hosted image-to-3D API: Tripo image_to_model through its official client tripo3d "
+                          "(upload, poll, download), then meshsmith's own tail; no local model"),
 }
+HOSTED = ("remote",)  # backends that call a vendor's API instead of loading a model: no --model directory
 SHAPE_PRODUCTS = ("depth", "mesh")  # what `generate --backend` may name; the others run beside any backend
 
 
 def model_flag(kind: str) -> str:
     return f"--model {kind}=/path/to/model"
+
+
+REMOTE_VENDORS = ("tripo",)
+TRIPO_DEFAULT_MODEL = "v2.5-20250123"  # tripo3d 1.0.0's own default model_version
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    """The hosted backend's settings. `key` never appears in repr, lineage, logs or messages; `key_source`
+    says where it came from ("--remote-key-file PATH" or the variable) so messages can name the fix."""
+
+    vendor: str = "tripo"
+    model_version: str = TRIPO_DEFAULT_MODEL
+    base_url: str = ""  # "" : the vendor's API
+    key: str = field(default="", repr=False)
+    key_source: str = ""
+    timeout_s: float = 600.0
+    poll_s: float = 2.0
+    max_bytes: int = 256 * 2**20  # the downloaded model, as an import's cap
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.vendor}:{self.model_version}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +104,7 @@ class LearnedConfig:
     device: str = "auto"
     lock_dir: str | None = None  # one lock file per GPU: jobs on the same device run one at a time
     threads: int = 0
+    remote: RemoteConfig = RemoteConfig()
 
     def __post_init__(self):
         if not re.fullmatch(r"auto|cpu|cuda(:[0-9]{1,2})?", self.device):
@@ -88,8 +116,10 @@ class LearnedConfig:
                 raise ValueError(f"--model {kind}= needs a path or hub id after '='")
 
     @classmethod
-    def build(cls, models: dict | None, device: str | None, lock_dir=None, threads: int = 0) -> "LearnedConfig":
-        return cls(tuple(sorted((models or {}).items())), device or "auto", str(lock_dir) if lock_dir else None, threads)
+    def build(cls, models: dict | None, device: str | None, lock_dir=None, threads: int = 0,
+              remote: RemoteConfig | None = None) -> "LearnedConfig":
+        return cls(tuple(sorted((models or {}).items())), device or "auto", str(lock_dir) if lock_dir else None, threads,
+                   remote or RemoteConfig())
 
     def model(self, kind: str) -> str | None:
         return dict(self.models).get(kind)
@@ -210,8 +240,22 @@ def check_ready(name: str, config: LearnedConfig) -> BackendSpec:
     missing = missing_packages(s)
     if missing:
         raise FailedPrecondition(f"backend {name!r} needs {', '.join(missing)}: {INSTALL_HINT}")
+    if name in HOSTED:
+        check_remote(config.remote)
+        return s
     resolve_model_dir(name, config)
     return s
+
+
+REMOTE_KEY_HINT = ("start the server with --remote-key-file PATH (a file of mode 0600 holding the Tripo API key) or "
+                   "MESHSMITH_TRIPO_API_KEY set")
+
+
+def check_remote(remote: RemoteConfig) -> None:
+    """FailedPrecondition naming the flag when the hosted backend has no API key."""
+    if not remote.key:
+        raise FailedPrecondition(f"backend 'remote' has no API key: {REMOTE_KEY_HINT} (and optionally "
+                                 "--model remote=tripo[:MODEL_VERSION], --remote-url, --remote-timeout)")
 
 
 def availability(name: str, config: LearnedConfig) -> Availability:
@@ -221,6 +265,12 @@ def availability(name: str, config: LearnedConfig) -> Availability:
     missing = missing_packages(s)
     if missing:
         return Availability(**base, available=False, reason=f"package missing: {', '.join(missing)}; {INSTALL_HINT}")
+    if name in HOSTED:
+        remote = config.remote
+        where = dict(model_id=remote.model_id, revision="per task", device=f"{remote.vendor} API")
+        if not remote.key:
+            return Availability(**base, available=False, reason=f"no API key: {REMOTE_KEY_HINT}", **where)
+        return Availability(**base, available=True, **where)
     try:
         path = resolve_model_dir(name, config)
         model_id, revision = model_identity(path)

@@ -54,6 +54,14 @@ def add_parser(sub) -> None:
                    "when torch sees a GPU, else cpu)")
     g.add_argument("--torch-threads", type=int, help="torch CPU threads per worker (default: torch's own); pin it "
                    "for byte-identical results across machines")
+    r = p.add_argument_group("remote backend (a hosted image-to-3D API: Tripo; `generate --backend remote`)")
+    r.add_argument("--remote-key-file", metavar="PATH", help="file (mode 0600) holding the Tripo API key (tsk_...); "
+                   "else MESHSMITH_TRIPO_API_KEY; the key goes only to Tripo, never to the registry or logs")
+    r.add_argument("--remote-url", metavar="URL", help="the API's base URL (default Tripo's, https://openapi.tripo3d.ai)")
+    r.add_argument("--remote-timeout", type=float, metavar="S", help="upload + task + download limit in seconds, then "
+                   "DEADLINE_EXCEEDED (default 600)")
+    r.add_argument("--remote-poll", type=float, metavar="S", help="first wait between task polls, doubling up to "
+                   "10 s (default 2)")
     p.set_defaults(func=run)
 
 
@@ -106,7 +114,9 @@ def run(args) -> int:
         "allow_insecure": args.allow_insecure,
     }
     try:
-        flags.update(models=_models(args.model), device=args.device, torch_threads=args.torch_threads)
+        flags.update(models=_models(args.model), device=args.device, torch_threads=args.torch_threads,
+                     remote_key_file=args.remote_key_file, remote_url=args.remote_url,
+                     remote_timeout_s=args.remote_timeout, remote_poll_s=args.remote_poll)
         settings = load_settings(flags)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

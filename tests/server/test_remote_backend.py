@@ -1,0 +1,172 @@
+"""The `remote` backend through the real server: `serve --remote-key-file F --remote-url STAND-IN` against a
+local stand-in for Tripo's apiv3 (tests/server/tripo_standin.py; real calls are impossible here). Success ->
+a watertight textured GLB stored with its lineage; every vendor failure -> its status and no version; the key
+appears in no database byte, log line, event or error message."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+import trimesh
+
+from meshsmith.errors import (Aborted, DeadlineExceeded, FailedPrecondition, InvalidInput, NotFound,
+                              ResourceExhausted, Unavailable)
+from meshsmith.v1 import types_pb2 as pb
+from tests.conftest import IMAGES, ROOT
+from tests.server.conftest import start_server, stop_server
+from tests.server.tripo_standin import TripoStandIn, spot_glb
+from validation.gltf_validator import validate_glb
+
+pytest.importorskip("tripo3d", reason="the remote backend's client is not installed (make install installs it)")
+KEY = "tsk_standin_0f3c9a7e51d24b6c8e2f"  # only the stand-in knows it
+IMAGE = "chair.png"
+TIMEOUT_S = 4
+
+
+@pytest.fixture(scope="module")
+def glb() -> bytes:
+    return spot_glb()
+
+
+@pytest.fixture(scope="module")
+def standin(glb):
+    s = TripoStandIn(key=KEY, glb=glb).start()
+    yield s
+    s.stop()
+
+
+def _key_file(directory, key: str = KEY):
+    path = directory / "tripo.key"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def remote_server(tmp_path_factory, standin):
+    data = tmp_path_factory.mktemp("remote-data")
+    s = start_server(data, "--workers", "1", "--no-previews", "--model", "remote=tripo",
+                     "--remote-key-file", str(_key_file(tmp_path_factory.mktemp("secrets"))),
+                     "--remote-url", standin.url, "--remote-timeout", str(TIMEOUT_S), "--remote-poll", "0.1")
+    yield s
+    stop_server(s)
+
+
+EVENTS: list = []  # every event streamed by this module's jobs, searched for the key at the end
+
+
+def _params(**kw) -> pb.GenerateParams:
+    return pb.GenerateParams(backend="remote", target_faces=3000, texture_size=256, lod_ratios=[1.0, 0.5], **kw)
+
+
+def _versions(client, asset: str) -> list:
+    try:
+        return client.history(asset)
+    except NotFound:
+        return []
+
+
+def test_generate_with_the_remote_backend_stores_a_watertight_textured_glb_and_its_lineage(remote_server, standin, glb):
+    standin.mode = "ok"
+    with remote_server.client() as client:
+        v = client.generate((IMAGES / IMAGE).read_bytes(), "remote/chair", _params(seed=5), on_event=EVENTS.append)
+        stored = client.pull("remote/chair", "latest").data
+    task_id = list(standin._tasks)[-1]
+    assert standin.creates[-1]["model_seed"] == 5 and standin.creates[-1]["model"] == "v2.5-20250123"
+    assert standin.uploads[-1].startswith(b"\x89PNG")  # the decoded picture, re-encoded as PNG
+    assert set(standin.download_auth) == {""}  # the signed model URL never gets the key
+    assert any(e.stage == "reconstruct" and f"Tripo task {task_id}: running" in e.message for e in EVENTS)
+    assert (v.backend, v.backend_version) == ("remote", f"tripo:v2.5-20250123@{task_id}")
+    lineage = {k: x.string_value for k, x in v.parameters.fields["backend"].struct_value.fields.items()}
+    assert lineage == {"name": "remote", "model_id": "tripo:v2.5-20250123", "revision": task_id, "task_id": task_id,
+                       "weights_sha256": hashlib.sha256(glb).hexdigest(), "device": "tripo API"}
+    assert v.seed == 5 and v.stats.watertight and v.stats.bodies == 1 and v.stats.texture_size > 0
+    assert any(a.kind == "glb" and a.lod == 1 for a in v.artifacts)  # LODs from meshsmith's tail
+    report = validate_glb(stored)
+    assert report is not None and report.errors == 0, report.messages
+    mesh = trimesh.load(io.BytesIO(stored), file_type="glb", force="mesh")
+    assert mesh.visual.material.baseColorTexture is not None  # Tripo's own texture, kept
+    assert 2000 <= len(mesh.faces) <= 3000  # decimated to the request's target (Spot has 5,856)
+    mesh.merge_vertices(merge_tex=True, merge_norm=True)  # welded across its UV seams
+    assert mesh.is_watertight and mesh.volume > 0
+
+
+FAILURES = [
+    ("task_failed", Aborted, r"the Tripo task [0-9a-f-]+ failed, error code 1001: 'Fatal error on server side"),
+    ("banned", InvalidInput, r"Tripo refused the picture \(task [0-9a-f-]+ banned, error code 2008\): 'the input"),
+    ("server_error", Unavailable, r"Tripo failed on its side: '\[1000\] Unknown error"),
+    ("no_credit", ResourceExhausted, r"the Tripo account has no credits left: .*2010.*top up the account"),
+    ("rate_limited", ResourceExhausted, r"Tripo's concurrency limit is reached: '\[2000\]"),
+    ("never", DeadlineExceeded, rf"Tripo did not deliver a model within {TIMEOUT_S} s \(--remote-timeout\)"),
+    ("bad_model", InvalidInput, r"the model Tripo returned for task [0-9a-f-]+ is not a usable mesh: GLB is corrupt"),
+    ("gone_model", Unavailable, r"the model of Tripo task [0-9a-f-]+ could not be downloaded \(HTTP 404\)"),
+]
+
+
+@pytest.mark.parametrize("mode,error,message", FAILURES, ids=[f[0] for f in FAILURES])
+def test_each_vendor_failure_has_its_status_and_writes_no_version(remote_server, standin, mode, error, message):
+    standin.mode = mode
+    asset = f"remote/{mode.replace('_', '-')}"
+    try:
+        with remote_server.client() as client:
+            with pytest.raises(error, match=message):
+                client.generate((IMAGES / IMAGE).read_bytes(), asset, _params(seed=1), on_event=EVENTS.append)
+            assert _versions(client, asset) == []
+    finally:
+        standin.mode = "ok"
+
+
+def test_backends_lists_remote_as_available_with_its_model(remote_server):
+    with remote_server.client() as client:
+        found = {b.name: b for b in client.list_backends()}
+    remote = found["remote"]
+    assert remote.available and not remote.reason and remote.produces == "mesh"
+    assert (remote.model_id, remote.device) == ("tripo:v2.5-20250123", "tripo API")
+
+
+def test_a_wrong_key_is_failed_precondition_naming_the_flag(tmp_path, standin):
+    wrong = "tsk_not_the_standin_key_7781"
+    s = start_server(tmp_path / "data", "--workers", "1", "--no-previews", "--remote-key-file",
+                     str(_key_file(tmp_path, wrong)), "--remote-url", standin.url, "--remote-poll", "0.1")
+    try:
+        with s.client() as client:
+            with pytest.raises(FailedPrecondition, match=r"Tripo refused the API key from --remote-key-file .*tripo.key: "
+                               r"'\[1002\] Authentication failed'; put a valid Tripo API key"):
+                client.generate((IMAGES / IMAGE).read_bytes(), "remote/wrong-key", _params())
+            assert _versions(client, "remote/wrong-key") == []
+    finally:
+        stop_server(s)
+    assert wrong not in "".join(s.log)
+
+
+def test_without_a_key_remote_is_unavailable_and_refused_before_queueing(server):
+    with server.client() as client:
+        found = {b.name: b for b in client.list_backends()}
+        with pytest.raises(FailedPrecondition, match=r"backend 'remote' has no API key: start the server with "
+                           r"--remote-key-file PATH"):
+            client.generate((IMAGES / IMAGE).read_bytes(), "remote/none", _params())
+        assert _versions(client, "remote/none") == []
+    assert not found["remote"].available and "--remote-key-file" in found["remote"].reason
+    out = subprocess.run([sys.executable, "-m", "meshsmith_client", "backends", "--server", server.address],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "remote      mesh      unavailable" in out.stdout and "MESHSMITH_TRIPO_API_KEY" in out.stdout, out.stdout
+
+
+def test_the_key_is_in_no_database_byte_blob_log_line_or_event(remote_server, standin):
+    """Runs after the module's jobs (success and every failure): search everything they left for the key."""
+    assert EVENTS and standin.auth_seen.count(f"Bearer {KEY}") > 10  # the key did reach the vendor
+    with remote_server.client() as client:
+        history = client.history("remote/chair")
+        jobs_seen = [client.get_job(e.job_id) for e in EVENTS[-3:] if e.job_id]
+    needle = KEY.encode()
+    leaks = [str(p) for p in remote_server.data_dir.rglob("*") if p.is_file() and needle in p.read_bytes()]
+    assert not leaks, leaks
+    assert KEY not in "".join(remote_server.log)
+    assert not [e for e in EVENTS if KEY in str(e)]
+    assert KEY not in str(history) and KEY not in str(jobs_seen)
+    assert KEY not in json.dumps([list(h.parameters.fields) for h in history])
