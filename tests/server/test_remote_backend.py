@@ -17,7 +17,7 @@ import trimesh
 from meshsmith.errors import (Aborted, DeadlineExceeded, FailedPrecondition, InvalidInput, NotFound,
                               ResourceExhausted, Unavailable)
 from meshsmith.v1 import types_pb2 as pb
-from tests.conftest import IMAGES, ROOT
+from tests.conftest import CORPUS, IMAGES, ROOT
 from tests.server.conftest import start_server, stop_server
 from tests.server.tripo_standin import TripoStandIn, spot_glb
 from validation.gltf_validator import validate_glb
@@ -81,6 +81,7 @@ def test_generate_with_the_remote_backend_stores_a_watertight_textured_glb_and_i
     assert standin.uploads[-1].startswith(b"\x89PNG")  # the decoded picture, re-encoded as PNG
     assert set(standin.download_auth) == {""}  # the signed model URL never gets the key
     assert any(e.stage == "reconstruct" and f"Tripo task {task_id}: running" in e.message for e in EVENTS)
+    assert any(e.stage == "reconstruct" and "its own texture kept" in e.message for e in EVENTS)
     assert (v.backend, v.backend_version) == ("remote", f"tripo:v2.5-20250123@{task_id}")
     lineage = {k: x.string_value for k, x in v.parameters.fields["backend"].struct_value.fields.items()}
     assert lineage == {"name": "remote", "model_id": "tripo:v2.5-20250123", "revision": task_id, "task_id": task_id,
@@ -94,6 +95,27 @@ def test_generate_with_the_remote_backend_stores_a_watertight_textured_glb_and_i
     assert 2000 <= len(mesh.faces) <= 3000  # decimated to the request's target (Spot has 5,856)
     mesh.merge_vertices(merge_tex=True, merge_norm=True)  # welded across its UV seams
     assert mesh.is_watertight and mesh.volume > 0
+
+
+def test_a_model_without_texture_gets_the_picture_projected_and_the_tail_is_deterministic(remote_server, standin, glb):
+    """The corpus cow (untextured, closed) as Tripo's answer: the picture goes on its front; two tasks that return
+    the same file give byte-identical GLBs (different task ids: two versions)."""
+    standin.glb = trimesh.load(CORPUS / "meshes" / "cow.obj", process=False).export(file_type="glb")
+    try:
+        with remote_server.client() as client:
+            a = client.generate((IMAGES / IMAGE).read_bytes(), "remote/cow-a", _params(seed=2), on_event=EVENTS.append)
+            b = client.generate((IMAGES / IMAGE).read_bytes(), "remote/cow-b", _params(seed=2), on_event=EVENTS.append)
+            stored = client.pull("remote/cow-a", "latest").data
+    finally:
+        standin.glb = glb
+    assert a.backend_version != b.backend_version  # each its own task
+    sha = [next(x.sha256 for x in v.artifacts if x.kind == "glb" and x.lod == 0) for v in (a, b)]
+    assert sha[0] == sha[1]
+    assert a.stats.watertight and a.stats.texture_size > 0
+    assert any(e.stage == "reconstruct" and "mode remote" in e.message and "picture projected on the front" in
+               e.message for e in EVENTS)
+    mesh = trimesh.load(io.BytesIO(stored), file_type="glb", force="mesh")
+    assert mesh.visual.material.baseColorTexture is not None
 
 
 FAILURES = [
