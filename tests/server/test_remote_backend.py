@@ -149,6 +149,9 @@ def test_backends_lists_remote_as_available_with_its_model(remote_server):
     remote = found["remote"]
     assert remote.available and not remote.reason and remote.produces == "mesh"
     assert (remote.model_id, remote.device) == ("tripo:v2.5-20250123", "tripo API")
+    out = subprocess.run([sys.executable, "-m", "meshsmith_client", "backends", "--server", remote_server.address],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert "remote      mesh      available    device tripo API  tripo:v2.5-20250123@per task\n" in out.stdout, out.stdout
 
 
 def test_a_wrong_key_is_failed_precondition_naming_the_flag(tmp_path, standin):

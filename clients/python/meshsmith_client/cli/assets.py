@@ -261,7 +261,8 @@ def backends(args) -> int:
         return 0
     for b in found:
         state = "available" if b.available else "unavailable"
-        model = f"  {b.model_id}@{b.revision} weights sha256 {b.weights_sha256[:12]}…" if b.model_id else ""
+        model = f"  {b.model_id}@{b.revision}" if b.model_id else ""
+        model += f" weights sha256 {b.weights_sha256[:12]}…" if b.weights_sha256 else ""
         print(f"{b.name:10}  {b.produces:8}  {state:11}  device {b.device or '-'}{model}")
         if b.reason:
             print(f"{'':10}  {b.reason}")
