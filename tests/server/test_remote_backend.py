@@ -195,3 +195,16 @@ def test_the_key_is_in_no_database_byte_blob_log_line_or_event(remote_server, st
     assert not [e for e in EVENTS if KEY in str(e)]
     assert KEY not in str(history) and KEY not in str(jobs_seen)
     assert KEY not in json.dumps([list(h.parameters.fields) for h in history])
+
+
+def test_an_unreachable_api_is_unavailable_naming_the_url():
+    """Nothing listens on the port: UNAVAILABLE naming --remote-url (no server needed for this one)."""
+    from reconstruct.learned.base import RemoteConfig
+    from reconstruct.learned.remote import generate_remote
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    remote = RemoteConfig(key=KEY, key_source="test", base_url=url, timeout_s=30, poll_s=0.1)
+    with pytest.raises(Unavailable, match=rf"could not reach {url}: .*check the network and --remote-url") as err:
+        generate_remote(b"\x89PNG", remote, 0, lambda *a: None)
+    assert KEY not in err.value.message
