@@ -107,7 +107,6 @@ _ENV = {
     "remote_poll_s": ("MESHSMITH_REMOTE_POLL_S", float),
 }
 REMOTE_KEY_ENV = "MESHSMITH_TRIPO_API_KEY"
-REMOTE_KEY_FLAGS = f"--remote-key-file PATH (a file of mode 0600) or {REMOTE_KEY_ENV}"
 
 def split_address(address: str) -> tuple[str, int]:
     """"127.0.0.1:8080" -> ("127.0.0.1", 8080); IPv6 goes in brackets: "[::1]:8080" -> ("::1", 8080)."""

@@ -69,7 +69,6 @@ def model_flag(kind: str) -> str:
     return f"--model {kind}=/path/to/model"
 
 
-REMOTE_VENDORS = ("tripo",)
 TRIPO_DEFAULT_MODEL = "v2.5-20250123"  # tripo3d 1.0.0's own default model_version
 
 
