@@ -138,6 +138,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     ap.add_argument("--only", action="append", default=[], metavar="KIND",
                     help="measure only these tiny models (alone in the process: its own peak RSS)")
+    ap.add_argument("--hunyuan3d-sampling", default="2,32", metavar="STEPS,OCTREE",
+                    help="the tiny hunyuan3d model's steps and octree resolution (Hunyuan3D's own: 30,256)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     models = dict(m.split("=", 1) for m in args.model)
@@ -155,7 +157,11 @@ def main() -> int:
         for kind, build in tiny.items():
             # real weights given: measure only those; --only: only these tiny ones
             if kind not in models and not args.model and (not args.only or kind in args.only):
-                models[kind] = str(build(Path(tmp) / f"tiny-{kind}"))
+                extra = {}
+                if kind == "hunyuan3d":
+                    steps, octree = (int(x) for x in args.hunyuan3d_sampling.split(","))
+                    extra = {"steps": steps, "octree_resolution": octree}
+                models[kind] = str(build(Path(tmp) / f"tiny-{kind}", **extra))
         results = []
         for kind, where in models.items():
             if kind == "depth":
