@@ -29,13 +29,13 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The hunyuan3d backend's hy3dgen goes in without its declared dependencies (gradio, rembg, onnxruntime, fastapi
+# and opencv-python, which would clash with opencv-python-headless): what `import hy3dgen.shapegen` needs is in
+# the learned extra (einops, pyyaml, torchvision).
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e ".[dev,learned]"
-	# hunyuan3d backend: hy3dgen without its declared dependencies (gradio, rembg, onnxruntime, fastapi and
-	# opencv-python, which would clash with opencv-python-headless); what `import hy3dgen.shapegen` needs is in
-	# the learned extra (einops, pyyaml, torchvision).
 	$(PIP) install -q --no-deps hy3dgen==2.0.2
 	touch $@
 

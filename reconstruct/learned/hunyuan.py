@@ -32,8 +32,9 @@ TARGET_PREFIX = "hy3dgen.shapegen."  # config.yaml names classes to build: only 
 @dataclass(frozen=True)
 class HunyuanParams:
     """Sampling: flow-matching steps, classifier-free guidance scale, marching-cubes octree resolution (the
-    grid has resolution + 1 points a side), query points per VAE decoder call. Defaults are Hunyuan3D-2's
-    own app's (30 steps, guidance 5, octree 256); a model's config.yaml may set them in a `meshsmith:` block."""
+    grid has resolution + 1 points a side; at most 512, as Hunyuan3D's app allows), query points per VAE
+    decoder call. Defaults are Hunyuan3D-2's own app's (30 steps, guidance 5, octree 256); a model's
+    config.yaml may set them in a `meshsmith:` block."""
 
     steps: int = 30
     guidance_scale: float = 5.0
@@ -41,7 +42,7 @@ class HunyuanParams:
     num_chunks: int = 8000
 
     def __post_init__(self):
-        if not 1 <= self.steps <= 200 or not 8 <= self.octree_resolution <= 1024 or self.num_chunks < 1:
+        if not 1 <= self.steps <= 200 or not 8 <= self.octree_resolution <= 512 or self.num_chunks < 1:
             raise ValueError(f"hunyuan3d sampling out of range: {self}")
 
     @classmethod
@@ -75,11 +76,12 @@ def check_config(config: dict, where: Path) -> None:
     is given inline (a `version` hub id would be downloaded by transformers)."""
     why = ""
     for part in ("model", "vae", "conditioner", "scheduler", "image_processor"):
-        target = (config.get(part) or {}).get("target", "")
+        entry = config.get(part)
+        target = entry.get("target", "") if isinstance(entry, dict) else ""
         if not str(target).startswith(TARGET_PREFIX):
             why = f"its {part} target {str(target)[:80]!r} is not one of hy3dgen.shapegen's classes"
-    encoders = (config.get("conditioner") or {}).get("params") or {}
-    for name, enc in encoders.items():
+    encoders = config["conditioner"].get("params") or {} if not why else {}
+    for name, enc in (encoders.items() if isinstance(encoders, dict) else ()):
         if isinstance(enc, dict) and "config" not in (enc.get("kwargs") or {}):
             why = f"its conditioner's {name} names a hub model instead of an inline `config` (nothing is downloaded)"
     if why:
@@ -96,7 +98,13 @@ def load(model_dir: Path, device: str) -> HunyuanModel:
     if isinstance(files, str):
         raise FailedPrecondition(f"the hunyuan3d model directory {model_dir} has {files}")
     config_path, weights = files
-    config = yaml.safe_load(config_path.read_text())
+    try:
+        config = yaml.safe_load(config_path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise FailedPrecondition(f"the hunyuan3d model's config.yaml in {model_dir} does not read as YAML "
+                                 f"({type(err).__name__})") from None
+    if not isinstance(config, dict):
+        raise FailedPrecondition(f"the hunyuan3d model's config.yaml in {model_dir} is not a mapping")
     check_config(config, model_dir)
     try:
         params = HunyuanParams.from_config(config)
