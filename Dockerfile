@@ -11,11 +11,13 @@ COPY validation validation
 COPY registry registry
 COPY meshsmith meshsmith
 COPY clients clients
-# --build-arg LEARNED=1 adds the learned backends (torch 2.13.0 as PyPI serves it: CUDA-enabled on x86-64,
-# several GB; diffusers, transformers); mount model directories and start with --model KIND=/models/DIR.
+# --build-arg LEARNED=1 adds the learned backends (torch 2.14.1 as PyPI serves it: CUDA-enabled on x86-64,
+# several GB; diffusers, transformers; hy3dgen without its app dependencies, as in the Makefile); mount model
+# directories and start with --model KIND=/models/DIR.
 ARG LEARNED=0
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir "$( [ "$LEARNED" = 1 ] && echo '.[learned]' || echo . )"
+ && /opt/venv/bin/pip install --no-cache-dir "$( [ "$LEARNED" = 1 ] && echo '.[learned]' || echo . )" \
+ && if [ "$LEARNED" = 1 ]; then /opt/venv/bin/pip install --no-cache-dir --no-deps hy3dgen==2.0.2; fi
 
 FROM node:20-bookworm-slim AS node
 WORKDIR /opt

@@ -1,5 +1,5 @@
 # meshsmith — two commands on a fresh machine: `make demo` and `make test`.
-# `make install` adds the `learned` extra (torch 2.13.0 CPU wheel, diffusers, transformers); `make demo` uses none of it.
+# `make install` adds the `learned` extra (torch 2.14.1, diffusers, transformers, hy3dgen); `make demo` uses none of it.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -29,10 +29,14 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# The hunyuan3d backend's hy3dgen goes in without its declared dependencies (gradio, rembg, onnxruntime, fastapi
+# and opencv-python, which would clash with opencv-python-headless): what `import hy3dgen.shapegen` needs is in
+# the learned extra (einops, pyyaml, torchvision).
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e ".[dev,learned]"
+	$(PIP) install -q --no-deps hy3dgen==2.0.2
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

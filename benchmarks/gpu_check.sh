@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # GPU readiness of the learned backends, run as is on a machine with a CUDA GPU (from the repository root):
 #   bash benchmarks/gpu_check.sh [KIND=DIR ...]      e.g. depth=/models/depth-anything-v2-small
+#                                                     hunyuan3d=/models/Hunyuan3D-2 (its hunyuan3d-dit-v2-0 is used)
 # 1. the learned tests on cuda (MESHSMITH_TEST_DEVICE=cuda: tiny random-weight models, real server);
-# 2. per-backend latency and peak GPU memory with the tiny models (benchmarks/learned.py --device cuda);
+# 2. per-backend latency and peak GPU memory with the tiny models (benchmarks/learned.py --device cuda;
+#    depth, caption, segment, shap-e and hunyuan3d);
 # 3. the same with real weights for each KIND=DIR given (or $MESHSMITH_GPU_MODELS, space-separated).
 # Results: benchmarks/out/gpu-*.json and the log on stdout. Exit 0 only when every step passed.
 set -uo pipefail
@@ -18,7 +20,7 @@ status=0
 
 echo "== machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "nvidia-smi not found"
-"$PY" - <<'PY' || { echo "torch sees no CUDA device: this torch build is $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null). Install a CUDA build of the same version, e.g. pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128, then run again."; exit 2; }
+"$PY" - <<'PY' || { echo "torch sees no CUDA device: this torch build is $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null). The learned extra pins torch 2.14.1 + torchvision 0.29.1 as PyPI serves them (CUDA 13.0 builds): reinstall them (make install) or check the NVIDIA driver supports CUDA 13, then run again."; exit 2; }
 import sys, torch
 print("torch", torch.__version__, "cuda", torch.version.cuda, "devices", torch.cuda.device_count())
 sys.exit(0 if torch.cuda.is_available() else 1)
@@ -26,6 +28,8 @@ PY
 
 echo "== 1. learned tests on cuda"
 "$PY" -m pytest -q -p no:cacheprovider tests/reconstruct/test_learned.py tests/server/test_backends.py || status=1
+
+"$PY" -c 'import hy3dgen.shapegen' 2>/dev/null || echo "hy3dgen missing (backend hunyuan3d): pip install --no-deps hy3dgen==2.0.2 (make install does)"
 
 echo "== 2. tiny models on cuda: latency and peak GPU memory"
 "$PY" benchmarks/learned.py --device cuda --repeat 10 --json benchmarks/out/gpu-tiny.json || status=1

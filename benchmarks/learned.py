@@ -1,6 +1,7 @@
 """Learned backends: import, load, inference and whole-pipeline times and peak memory, per backend.
 
-    .venv/bin/python benchmarks/learned.py [--device cpu|cuda|auto] [--model depth=DIR] [--repeat 5] [--json OUT]
+    .venv/bin/python benchmarks/learned.py [--device cpu|cuda|auto] [--model depth=DIR] [--only KIND] [--repeat 5]
+                                           [--json OUT]
 
 Without --model the tiny random-weight test models are built in a temporary directory (what the tests use);
 with --model the real weights in DIR are measured instead (a local Hugging Face directory, nothing is
@@ -81,7 +82,7 @@ def bench_depth(model_dir: str, device: str, repeat: int, threads: int, import_s
 
 
 def bench_model(kind: str, model_dir: str, device: str, repeat: int, threads: int, import_s: float) -> dict:
-    """caption / segment / shap-e: load, first and warm inference on the picture, peak memory."""
+    """caption / segment / shap-e / hunyuan3d: load, first and warm inference on the picture, peak memory."""
     import torch
 
     from reconstruct.image import decode_image
@@ -94,15 +95,17 @@ def bench_model(kind: str, model_dir: str, device: str, repeat: int, threads: in
 
         def run():
             return caption_image(rgba[..., :3], config)
-    elif kind == "shap-e":
+    elif kind in ("shap-e", "hunyuan3d"):
+        from reconstruct.learned.hunyuan import hunyuan_from_picture
         from reconstruct.learned.shape import shape_from_picture
         from reconstruct.modes import ReconstructParams
         from reconstruct.segment import segment
 
         seg = segment(rgba)
+        make = hunyuan_from_picture if kind == "hunyuan3d" else shape_from_picture
 
         def run():
-            return shape_from_picture(seg, config, ReconstructParams(texture_size=1024))
+            return make(seg, config, ReconstructParams(texture_size=1024))
     else:
         from reconstruct.learned.segment import segment_learned
 
@@ -133,6 +136,10 @@ def main() -> int:
     ap.add_argument("--model", action="append", default=[], metavar="KIND=DIR")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--only", action="append", default=[], metavar="KIND",
+                    help="measure only these tiny models (alone in the process: its own peak RSS)")
+    ap.add_argument("--hunyuan3d-sampling", default="2,32", metavar="STEPS,OCTREE",
+                    help="the tiny hunyuan3d model's steps and octree resolution (Hunyuan3D's own: 30,256)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     models = dict(m.split("=", 1) for m in args.model)
@@ -145,10 +152,16 @@ def main() -> int:
         from tests import learned_models
 
         tiny = {"depth": learned_models.tiny_depth_model, "caption": learned_models.tiny_caption_model,
-                "segment": learned_models.tiny_sam_model, "shap-e": learned_models.tiny_shap_e_model}
+                "segment": learned_models.tiny_sam_model, "shap-e": learned_models.tiny_shap_e_model,
+                "hunyuan3d": learned_models.tiny_hunyuan3d_model}
         for kind, build in tiny.items():
-            if kind not in models and not args.model:  # real weights given: measure only those
-                models[kind] = str(build(Path(tmp) / f"tiny-{kind}"))
+            # real weights given: measure only those; --only: only these tiny ones
+            if kind not in models and not args.model and (not args.only or kind in args.only):
+                extra = {}
+                if kind == "hunyuan3d":
+                    steps, octree = (int(x) for x in args.hunyuan3d_sampling.split(","))
+                    extra = {"steps": steps, "octree_resolution": octree}
+                models[kind] = str(build(Path(tmp) / f"tiny-{kind}", **extra))
         results = []
         for kind, where in models.items():
             if kind == "depth":

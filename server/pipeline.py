@@ -195,9 +195,7 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
         made = shape_from_remote(rgba, seg, job.learned.remote, rparams, seed=job.reconstruct.seed, progress=waiting)
         rec, lineage = made.reconstruction, made.lineage
     elif makes == "mesh":
-        from reconstruct.learned.shape import shape_from_picture
-
-        made = shape_from_picture(seg, job.learned, rparams, seed=job.reconstruct.seed)
+        made = _learned_mesh(seg, job, rparams)
         rec, lineage = made.reconstruction, made.info.lineage()
     else:
         rec = _reconstruct(rgba, seg, extra, depth, job, rparams, units)
@@ -234,6 +232,15 @@ def _learned_product(job: GenerateJob) -> str | None:
         what = "from depth (mode rgbd)" if makes == "depth" else "with its model"
         raise InvalidInput(f"backend {job.backend!r} reconstructs {what}: leave the mode on auto")
     return makes
+
+
+def _learned_mesh(seg, job: GenerateJob, rparams: ReconstructParams):
+    """The textured solid from the job's image-to-3D backend (shap-e or hunyuan3d); torch is imported there."""
+    if job.backend == "hunyuan3d":
+        from reconstruct.learned.hunyuan import hunyuan_from_picture as make
+    else:
+        from reconstruct.learned.shape import shape_from_picture as make
+    return make(seg, job.learned, rparams, seed=job.reconstruct.seed)
 
 
 def _learned_depth(rgba, job: GenerateJob):

@@ -102,3 +102,50 @@ def tiny_shap_e_model(path: Path, seed: int = 0) -> Path:
     pipe.set_progress_bar_config(disable=True)
     pipe.save_pretrained(path)
     return path
+
+
+def tiny_hunyuan3d_config(steps: int = 2, octree_resolution: int = 32) -> dict:
+    """A tiny Hunyuan3D-2 shape config in hy3dgen's config.yaml form: DiT hidden 32 (1 double + 1 single
+    block), ShapeVAE width 32 with 16 latents, Dinov2 hidden 16 on 28 px inline (no hub access), 64 px input.
+    `meshsmith` holds the sampling meshsmith uses with it (few steps, a coarse octree: seconds on a CPU)."""
+    dino = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, patch_size=14,
+                image_size=28, layerscale_value=1.0)
+    return {
+        "model": {"target": "hy3dgen.shapegen.models.Hunyuan3DDiT",
+                  "params": dict(in_channels=8, context_in_dim=16, hidden_size=32, mlp_ratio=2.0, num_heads=2,
+                                 depth=1, depth_single_blocks=1, axes_dim=[16], theta=10000, qkv_bias=True,
+                                 guidance_embed=False)},
+        "vae": {"target": "hy3dgen.shapegen.models.ShapeVAE",
+                "params": dict(num_latents=16, embed_dim=8, width=32, heads=2, num_decoder_layers=1, num_freqs=4,
+                               qkv_bias=False, scale_factor=1.0)},
+        "conditioner": {"target": "hy3dgen.shapegen.models.SingleImageEncoder",
+                        "params": {"main_image_encoder": {"type": "DinoImageEncoder", "kwargs": {
+                            "config": dino, "image_size": 28, "use_cls_token": True}}}},
+        "scheduler": {"target": "hy3dgen.shapegen.schedulers.FlowMatchEulerDiscreteScheduler",
+                      "params": {"num_train_timesteps": 1000}},
+        "image_processor": {"target": "hy3dgen.shapegen.preprocessors.ImageProcessorV2",
+                            "params": {"size": 64, "border_ratio": 0.15}},
+        "meshsmith": {"steps": steps, "octree_resolution": octree_resolution, "guidance_scale": 5.0},
+    }
+
+
+def tiny_hunyuan3d_model(path: Path, seed: int = 0, **sampling) -> Path:
+    """A tiny random-weight Hunyuan3D-2 shape model in tencent/Hunyuan3D-2's hunyuan3d-dit-v2-0 layout at
+    `path`: config.yaml + model.fp16.safetensors (keys model.* / vae.* / conditioner.*, as hy3dgen reads them)."""
+    import torch
+    import yaml
+    from safetensors.torch import save_file
+
+    from reconstruct.learned.hunyuan import import_hy3dgen
+
+    shapegen = import_hy3dgen()
+    config = tiny_hunyuan3d_config(**sampling)
+    torch.manual_seed(seed)
+    tensors = {}
+    for part in ("model", "vae", "conditioner"):
+        module = shapegen.pipelines.instantiate_from_config(config[part])
+        tensors.update({f"{part}.{k}": v.detach().contiguous().clone() for k, v in module.state_dict().items()})
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    save_file(tensors, str(path / "model.fp16.safetensors"))
+    return path

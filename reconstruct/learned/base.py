@@ -6,8 +6,9 @@ functions that load and run its model, so the server process and classical jobs 
 A backend is a `BackendSpec` in the plain dict `BACKENDS` (name -> spec). Its module has
 `load(model_dir: Path, device: str) -> object` (called once per worker process and model, then kept warm
 in `_WARM`) and its own typed predict function. Models come only from local directories in the Hugging
-Face layout (or a hub id already in the local Hugging Face cache): nothing is downloaded, and a missing
-model, package or device is FailedPrecondition naming the flag that fixes it, never a fallback.
+Face layout (or a hub id already in the local Hugging Face cache; `hunyuan3d`: Hunyuan3D's own layout, see
+`hunyuan3d_files`): nothing is downloaded, and a missing model, package or device is FailedPrecondition
+naming the flag that fixes it, never a fallback.
 """
 
 from __future__ import annotations
@@ -36,13 +37,15 @@ INSTALL_HINT = "install the learned extra: pip install -e '.[learned]' (make ins
 @dataclass(frozen=True)
 class BackendSpec:
     """A learned backend: `produces` one of PRODUCTS; `module` has load() and its predict function;
-    `packages` are the import names it needs; `loads` says which transformers/diffusers classes read the model."""
+    `packages` are the import names it needs; `loads` says which transformers/diffusers classes read the model;
+    `layout`: how its model directory is laid out (a key of LAYOUTS)."""
 
     name: str
     produces: str
     module: str
     packages: tuple[str, ...]
     loads: str
+    layout: str = "huggingface"
 
 
 BACKENDS: dict[str, BackendSpec] = {
@@ -57,6 +60,11 @@ BACKENDS: dict[str, BackendSpec] = {
     "segment": BackendSpec("segment", "mask", "reconstruct.learned.segment", ("torch", "transformers"),
                            "transformers SamModel + SamProcessor with a box prompt (SAM, SlimSAM); replaces the "
                            "classical cut-out of single pictures when configured"),
+    "hunyuan3d": BackendSpec("hunyuan3d", "mesh", "reconstruct.learned.hunyuan",
+                             ("torch", "torchvision", "diffusers", "transformers", "hy3dgen"),
+                             "hy3dgen Hunyuan3DDiTFlowMatchingPipeline.from_single_file (tencent/Hunyuan3D-2 "
+                             "hunyuan3d-dit-v2-0: config.yaml + weights), mesh by marching cubes",
+                             layout="hunyuan3d"),
     "remote": BackendSpec("remote", "mesh", "reconstruct.learned.remote", ("tripo3d",),
                           "a hosted image-to-3D API: Tripo image_to_model through its official client tripo3d "
                           "(upload, poll, download), then meshsmith's own tail; no local model"),
@@ -170,16 +178,64 @@ def resolve_model_dir(kind: str, config: LearnedConfig) -> Path:
         raise FailedPrecondition(f"backend {kind!r} has no model: start the server with {model_flag(kind)} (a local "
                                  "directory in the Hugging Face layout, e.g. from `huggingface-cli download ID "
                                  "--local-dir DIR` on a machine with access)")
+    layout = BACKENDS[kind].layout
     path = Path(where).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file() and not (path / "model_index.json").is_file():
-            raise FailedPrecondition(f"the {kind} model directory {where} has no config.json or model_index.json: "
-                                     f"point {model_flag(kind)} at a directory in the Hugging Face layout")
-        return path.resolve()
+        return LAYOUTS[layout](kind, path.resolve(), where)
     if path.exists() or where.startswith((".", "/", "~")) or where.count("/") != 1:
         raise FailedPrecondition(f"the {kind} model {where} is not a directory: fix {model_flag(kind)} "
                                  "(a local directory in the Hugging Face layout)")
-    return _from_hub_cache(kind, where)
+    return LAYOUTS[layout](kind, _from_hub_cache(kind, where), where)
+
+
+def _huggingface_dir(kind: str, path: Path, where: str) -> Path:
+    if not (path / "config.json").is_file() and not (path / "model_index.json").is_file():
+        raise FailedPrecondition(f"the {kind} model directory {where} has no config.json or model_index.json: "
+                                 f"point {model_flag(kind)} at a directory in the Hugging Face layout")
+    return path
+
+
+HUNYUAN3D_SUBFOLDER = "hunyuan3d-dit-v2-0"  # what hy3dgen's from_pretrained reads from tencent/Hunyuan3D-2
+HUNYUAN3D_WEIGHTS = (".safetensors", ".ckpt")
+HUNYUAN3D_DIR = "a Hunyuan3D shape model directory (config.yaml + model.fp16.safetensors)"
+
+
+def hunyuan3d_files(path: Path) -> tuple[Path, Path] | str:
+    """(config.yaml, weights file) of a Hunyuan3D model directory, or why there are none. One weights file
+    (.safetensors preferred over .ckpt; of several, hy3dgen's own name model.fp16.*)."""
+    if not (path / "config.yaml").is_file():
+        return "no config.yaml"
+    for suffix in HUNYUAN3D_WEIGHTS:
+        found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix == suffix)
+        if len(found) > 1:
+            found = [p for p in found if p.name == f"model.fp16{suffix}"] or found
+        if len(found) == 1:
+            return path / "config.yaml", found[0]
+        if found:
+            return f"{len(found)} {suffix} files ({', '.join(p.name for p in found)}): keep one"
+    return "no .safetensors or .ckpt weights file"
+
+
+def _hunyuan3d_dir(kind: str, path: Path, where: str) -> Path:
+    """The directory itself (config.yaml + weights) or, given tencent/Hunyuan3D-2's root, its shape subfolder
+    (hunyuan3d-dit-v2-0, else the only subfolder with a config.yaml)."""
+    if not (path / "config.yaml").is_file():
+        subs = sorted(p for p in path.iterdir() if p.is_dir() and (p / "config.yaml").is_file())
+        pick = [p for p in subs if p.name == HUNYUAN3D_SUBFOLDER] or (subs if len(subs) == 1 else [])
+        if not pick:
+            names = f" (it has {', '.join(p.name for p in subs)}: name one)" if subs else ""
+            raise FailedPrecondition(f"the {kind} model directory {where} has no config.yaml and no "
+                                     f"{HUNYUAN3D_SUBFOLDER} subfolder{names}: point {model_flag(kind)} at "
+                                     f"{HUNYUAN3D_DIR}")
+        path = pick[0]
+    files = hunyuan3d_files(path)
+    if isinstance(files, str):
+        raise FailedPrecondition(f"the {kind} model directory {path} has {files}: point {model_flag(kind)} at "
+                                 f"{HUNYUAN3D_DIR}")
+    return path
+
+
+LAYOUTS = {"huggingface": _huggingface_dir, "hunyuan3d": _hunyuan3d_dir}
 
 
 def _from_hub_cache(kind: str, repo_id: str) -> Path:
@@ -196,11 +252,13 @@ def _from_hub_cache(kind: str, repo_id: str) -> Path:
 
 
 def model_identity(path: Path) -> tuple[str, str]:
-    """(model id, revision): from the Hugging Face cache layout (models--ORG--NAME/snapshots/REV) when the
-    directory lies in one, else config.json's `_name_or_path` or the directory name, and revision "local"."""
+    """(model id, revision): from the Hugging Face cache layout (models--ORG--NAME/snapshots/REV[/SUBFOLDER]) when
+    the directory lies in one, else config.json's `_name_or_path` or the directory name, and revision "local"."""
     parts = path.parts
     if len(parts) >= 3 and parts[-2] == "snapshots" and parts[-3].startswith("models--"):
         return parts[-3].removeprefix("models--").replace("--", "/"), parts[-1]
+    if len(parts) >= 4 and parts[-3] == "snapshots" and parts[-4].startswith("models--"):
+        return parts[-4].removeprefix("models--").replace("--", "/") + "/" + parts[-1], parts[-2]
     name = ""
     for cfg in ("config.json", "model_index.json"):
         with contextlib.suppress(OSError, ValueError, AttributeError):
@@ -214,10 +272,15 @@ def model_identity(path: Path) -> tuple[str, str]:
 _DIGESTS: dict[tuple, str] = {}
 
 
-def weights_digest(path: Path) -> str:
-    """sha256 over the model's weight files (relative path + bytes each, sorted); cached per file signature."""
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES
-                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
+def weights_digest(path: Path, layout: str = "huggingface") -> str:
+    """sha256 over the model's weight files (relative path + bytes each, sorted); cached per file signature.
+    Hunyuan3D layout: over config.yaml (it defines the networks) and the one weights file it loads."""
+    if layout == "hunyuan3d":
+        found = hunyuan3d_files(path)
+        files = sorted(found) if not isinstance(found, str) else []
+    else:
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES
+                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:
         raise FailedPrecondition(f"the model directory {path} holds no weight files ({', '.join(WEIGHT_SUFFIXES)})")
     signature = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
@@ -273,7 +336,7 @@ def availability(name: str, config: LearnedConfig) -> Availability:
     try:
         path = resolve_model_dir(name, config)
         model_id, revision = model_identity(path)
-        digest = weights_digest(path)
+        digest = weights_digest(path, s.layout)
     except FailedPrecondition as err:
         return Availability(**base, available=False, reason=f"weights missing: {err.message}")
     device = config.device
@@ -327,7 +390,7 @@ def load(name: str, config: LearnedConfig) -> Loaded:
         module = importlib.import_module(s.module)
         model = module.load(path, device)
         model_id, revision = model_identity(path)
-        _WARM[key] = Loaded(model, ModelInfo(name, model_id, revision, weights_digest(path), device))
+        _WARM[key] = Loaded(model, ModelInfo(name, model_id, revision, weights_digest(path, s.layout), device))
     return _WARM[key]
 
 

@@ -59,7 +59,8 @@ def marching_cubes_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def load(model_dir: Path, device: str):
-    """The ShapEImg2ImgPipeline on `device` from a local diffusers directory, offline; tables filled if empty."""
+    """The ShapEImg2ImgPipeline on `device` from a local diffusers directory, offline; tables filled if empty;
+    the renderer's marching cubes sees its field moved away_from_zero."""
     import torch
     from diffusers import ShapEImg2ImgPipeline
     from diffusers.utils import logging
@@ -72,6 +73,8 @@ def load(model_dir: Path, device: str):
         cases, masks = marching_cubes_tables()
         decoder.cases.copy_(torch.from_numpy(cases))
         decoder.masks.copy_(torch.from_numpy(masks))
+    cubes = decoder.forward
+    decoder.forward = lambda field, min_point, size: cubes(away_from_zero(field), min_point, size)
     return pipe
 
 
@@ -92,13 +95,42 @@ def shape_from_picture(seg: Segmented, config: LearnedConfig, params: Reconstruc
         verts, faces = out.verts.float().cpu().numpy().astype(np.float64), out.faces.cpu().numpy()
     if len(faces) < 4:
         raise MeshsmithError(f"the Shap-E model {loaded.info.model_id} produced no surface for this picture")
-    mesh = trimesh.Trimesh(verts[:, [0, 2, 1]] * [1, 1, -1], faces, process=True)  # +Z up -> +Y up
-    bodies = mesh.split(only_watertight=True)
+    body = largest_closed_body(verts[:, [0, 2, 1]] * [1, 1, -1], faces,  # +Z up -> +Y up
+                               f"the Shap-E model {loaded.info.model_id}")
+    mesh = onto_picture(body, seg, params)
+    reason = f"shape from {loaded.info.model_id} (Shap-E, {STEPS} steps, grid {GRID_SIZE}), picture projected on the front"
+    return ShapeResult(Reconstruction(mesh=mesh, mode="shap-e", reason=reason), loaded.info)
+
+
+NUDGE = 1e-4  # of the field's largest magnitude: see away_from_zero
+
+
+def away_from_zero(field):
+    """A marching-cubes field (numpy or torch, > 0 inside) with values nearer 0 than NUDGE x its largest
+    magnitude pushed to ±that (0 goes outside). Without it a value ~0 at a grid point puts the vertices of all
+    its edges on that point: triangles of ~1e-8 of the extent, vertices float32 (the GLB's) cannot tell apart.
+    With it every vertex lies >= ~NUDGE of a cell from the grid points, the surface moves by less than that."""
+    eps = float(abs(field).max()) * NUDGE
+    if isinstance(field, np.ndarray):
+        return np.where(np.abs(field) < eps, np.where(field > 0, eps, -eps), field)
+    import torch
+
+    return torch.where(field.abs() < eps, torch.where(field > 0, eps, -eps), field)
+
+
+def largest_closed_body(vertices: np.ndarray, faces: np.ndarray, who: str) -> trimesh.Trimesh:
+    """The largest closed body of a model's mesh (V, 3) / (F, 3); smaller bodies (floaters) are dropped.
+    MeshsmithError naming `who` when no body is closed."""
+    bodies = trimesh.Trimesh(vertices, faces, process=True).split(only_watertight=True)
     if not len(bodies):
-        raise MeshsmithError(f"the Shap-E model {loaded.info.model_id} produced no closed surface for this picture")
-    body = max(bodies, key=lambda b: abs(b.volume))
+        raise MeshsmithError(f"{who} produced no closed surface for this picture")
+    return max(bodies, key=lambda b: abs(b.volume))
+
+
+def onto_picture(body: trimesh.Trimesh, seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
+    """A +Y up body seen along -Z -> crop-pixel coordinates (its x/y extent covers the object's pixels, z at
+    the same scale), textured by projecting the picture on the front, then `finish`ed (placed, checked)."""
     v, f = np.asarray(body.vertices), np.asarray(body.faces)
-    # onto the picture: the body's x/y extent covers the object's pixels; z keeps the same scale
     h, w = seg.mask.shape
     ys, xs = np.nonzero(seg.mask)
     lo, hi = v.min(axis=0), v.max(axis=0)
@@ -108,6 +140,4 @@ def shape_from_picture(seg: Segmented, config: LearnedConfig, params: Reconstruc
                           (v[:, 2] - hi[2]) * (sx + sy) / 2])
     if check_closed(px, f) < 0:
         f = np.ascontiguousarray(f[:, ::-1])
-    mesh = finish(px, f, planar_uv(px[:, :2], w, h), smooth_texture(seg.rgba, seg.mask, params.texture_size), params)
-    reason = f"shape from {loaded.info.model_id} (Shap-E, {STEPS} steps, grid {GRID_SIZE}), picture projected on the front"
-    return ShapeResult(Reconstruction(mesh=mesh, mode="shap-e", reason=reason), loaded.info)
+    return finish(px, f, planar_uv(px[:, :2], w, h), smooth_texture(seg.rgba, seg.mask, params.texture_size), params)

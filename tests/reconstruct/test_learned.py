@@ -23,7 +23,8 @@ from reconstruct.params import ReconstructParams
 from reconstruct.rgbd import crop_depth, reconstruct_rgbd
 from reconstruct.segment import SegmentParams, segment
 from tests.conftest import IMAGES, ROOT
-from tests.learned_models import CAPTION_WORDS, tiny_caption_model, tiny_depth_model, tiny_sam_model, tiny_shap_e_model
+from tests.learned_models import (CAPTION_WORDS, tiny_caption_model, tiny_depth_model, tiny_hunyuan3d_model,
+                                  tiny_sam_model, tiny_shap_e_model)
 
 from .helpers import assert_clean, assert_valid_glb
 
@@ -141,7 +142,7 @@ def test_a_directory_without_a_model_or_weights_is_refused(tmp_path, depth_dir, 
 
 
 def test_bad_names_and_devices_are_refused():
-    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment"):
+    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment, hunyuan3d"):
         learned.spec("nerf")
     for device in ("gpu", "cuda:x:1", "tpu"):
         with pytest.raises(ValueError, match="--device must be auto, cpu, cuda"):
@@ -160,7 +161,8 @@ def test_cuda_asked_for_on_a_machine_without_one_is_failed_precondition(depth_di
 
 
 def test_the_server_and_classical_reconstruction_never_import_torch():
-    code = ("import sys, server.pipeline, server.job_kinds, server.app, reconstruct.learned, reconstruct.learned.depth;"
+    code = ("import sys, server.pipeline, server.job_kinds, server.app, reconstruct.learned, reconstruct.learned.depth,"
+            " reconstruct.learned.hunyuan;"
             "bad = [m for m in ('torch', 'transformers', 'diffusers') if m in sys.modules]; print(bad); sys.exit(bool(bad))")
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -236,3 +238,97 @@ def test_shap_e_tiny_gives_a_watertight_textured_solid_deterministically(tmp_pat
     base._WARM.clear()
     again = shape_from_picture(seg, config, params, seed=5).reconstruction.mesh
     assert np.array_equal(again.vertices, made.reconstruction.mesh.vertices)
+
+
+@pytest.fixture(scope="module")
+def hunyuan_dir(tmp_path_factory):
+    return tiny_hunyuan3d_model(tmp_path_factory.mktemp("models") / "hunyuan3d-dit-v2-0")
+
+
+def test_hunyuan3d_tiny_gives_a_watertight_textured_solid_deterministically(hunyuan_dir, cold):
+    from reconstruct.learned.hunyuan import hunyuan_from_picture
+
+    config = learned.LearnedConfig.build({"hunyuan3d": str(hunyuan_dir)}, DEVICE, threads=1)
+    seg = segment(_picture())
+    params = ReconstructParams(texture_size=128)
+    made = hunyuan_from_picture(seg, config, params, seed=5)
+    rec = made.reconstruction
+    assert rec.mode == "hunyuan3d" and made.info.model_id == "hunyuan3d-dit-v2-0" and "2 steps" in rec.reason
+    assert_clean(rec.mesh, texture_cap=128)
+    assert_valid_glb(rec.mesh)
+    base._WARM.clear()
+    again = hunyuan_from_picture(seg, config, params, seed=5).reconstruction.mesh
+    assert np.array_equal(again.vertices, rec.mesh.vertices) and np.array_equal(again.faces, rec.mesh.faces)
+    other = hunyuan_from_picture(seg, config, params, seed=6).reconstruction.mesh
+    assert len(other.vertices) != len(rec.mesh.vertices) or not np.array_equal(other.vertices, rec.mesh.vertices)
+
+
+def test_hunyuan3d_model_directories_in_its_own_layout(hunyuan_dir, tmp_path, cold):
+    """tencent/Hunyuan3D-2's root picks hunyuan3d-dit-v2-0; the digest covers config.yaml + the weights it loads;
+    the Hugging Face cache layout gives the hub id with the subfolder and the snapshot's revision."""
+    root = tmp_path / "Hunyuan3D-2"
+    shutil.copytree(hunyuan_dir, root / "hunyuan3d-dit-v2-0")
+    shutil.copytree(hunyuan_dir, root / "hunyuan3d-dit-v2-0-turbo")
+    (root / "hunyuan3d-dit-v2-0" / "model.fp16.ckpt").write_bytes(b"not loaded: the .safetensors is")
+    config = learned.LearnedConfig.build({"hunyuan3d": str(root)}, "cpu")
+    assert learned.resolve_model_dir("hunyuan3d", config) == (root / "hunyuan3d-dit-v2-0").resolve()
+    h = hashlib.sha256()
+    for name in ("config.yaml", "model.fp16.safetensors"):
+        h.update(name.encode() + b"\0" + (hunyuan_dir / name).read_bytes())
+    info = learned.availability("hunyuan3d", config)
+    assert info.available and info.weights_sha256 == h.hexdigest() and info.model_id == "hunyuan3d-dit-v2-0"
+    snap = tmp_path / "models--tencent--Hunyuan3D-2" / "snapshots" / "0123abcd" / "hunyuan3d-dit-v2-0"
+    shutil.copytree(hunyuan_dir, snap)
+    assert base.model_identity(snap) == ("tencent/Hunyuan3D-2/hunyuan3d-dit-v2-0", "0123abcd")
+    shutil.rmtree(root / "hunyuan3d-dit-v2-0")
+    shutil.copytree(hunyuan_dir, root / "hunyuan3d-dit-v2-0-fast")
+    with pytest.raises(FailedPrecondition, match="no config.yaml and no hunyuan3d-dit-v2-0 subfolder .it has "
+                       "hunyuan3d-dit-v2-0-fast, hunyuan3d-dit-v2-0-turbo: name one.: point --model hunyuan3d="):
+        learned.check_ready("hunyuan3d", config)
+    shutil.rmtree(root / "hunyuan3d-dit-v2-0-fast")
+    turbo = learned.LearnedConfig.build({"hunyuan3d": str(root)}, "cpu")  # the only subfolder left
+    assert learned.resolve_model_dir("hunyuan3d", turbo).name == "hunyuan3d-dit-v2-0-turbo"
+    (root / "hunyuan3d-dit-v2-0-turbo" / "model.safetensors").write_bytes(b"")
+    info = learned.availability("hunyuan3d", turbo)  # two .safetensors, one named as hy3dgen names it: that one
+    assert info.available
+    (root / "hunyuan3d-dit-v2-0-turbo" / "model.fp16.safetensors").unlink()
+    (root / "hunyuan3d-dit-v2-0-turbo" / "other.safetensors").write_bytes(b"")
+    info = learned.availability("hunyuan3d", turbo)
+    assert not info.available and "2 .safetensors files (model.safetensors, other.safetensors): keep one" in info.reason
+
+
+def test_hunyuan3d_refuses_a_config_that_would_download_or_build_foreign_classes(hunyuan_dir, tmp_path, cold):
+    import yaml
+
+    for edit, match in [
+        (lambda c: c["conditioner"]["params"]["main_image_encoder"]["kwargs"].pop("config"), "names a hub model"),
+        (lambda c: c["scheduler"].update(target="os.system"), "scheduler target 'os.system' is not one of hy3dgen"),
+        (lambda c: c["meshsmith"].update(steps=0), "sampling out of range"),
+    ]:
+        bad = tmp_path / f"bad-{match[:8]}"
+        shutil.copytree(hunyuan_dir, bad)
+        config = yaml.safe_load((bad / "config.yaml").read_text())
+        edit(config)
+        (bad / "config.yaml").write_text(yaml.safe_dump(config))
+        with pytest.raises(FailedPrecondition, match=match):
+            learned.load("hunyuan3d", learned.LearnedConfig.build({"hunyuan3d": str(bad)}, "cpu"))
+
+
+def test_hunyuan3d_surface_is_closed_outward_and_an_empty_field_is_a_clear_error():
+    import trimesh
+
+    from meshsmith.errors import MeshsmithError
+    from reconstruct.learned.hunyuan import BOX, surface
+
+    s = np.linspace(-BOX, BOX, 41)
+    x, y, z = np.meshgrid(s, s, s, indexing="ij")
+    v, f = surface(0.6 - np.sqrt(x**2 + y**2 + z**2), "m")
+    sphere = trimesh.Trimesh(v, f)
+    assert sphere.is_watertight and abs(sphere.volume - 4 / 3 * np.pi * 0.6**3) < 0.03 * 4 / 3 * np.pi * 0.6**3
+    v, f = surface(0.5 - np.abs(y), "m")  # a slab through the whole box: closed by the border, just outside it
+    assert trimesh.Trimesh(v, f).is_watertight and BOX < np.abs(v).max() < BOX + 2 * BOX / 40
+    g = np.linspace(-1, 1, 41)  # values exactly 0 on grid points: each would put several vertices on one point
+    v, f = surface(0.5 - np.abs(np.meshgrid(g, g, g, indexing="ij")[0]), "m")
+    assert len(np.unique(v.astype(np.float32), axis=0)) == len(v) and trimesh.Trimesh(v, f).is_volume
+    with pytest.raises(MeshsmithError, match="the model produced no surface .* no zero crossing: all outside"):
+        surface(-np.ones((9, 9, 9)), "the model")

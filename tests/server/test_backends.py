@@ -16,7 +16,8 @@ import trimesh
 from meshsmith.errors import FailedPrecondition, InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES, ROOT
-from tests.learned_models import tiny_caption_model, tiny_depth_model, tiny_sam_model, tiny_shap_e_model
+from tests.learned_models import (tiny_caption_model, tiny_depth_model, tiny_hunyuan3d_model, tiny_sam_model,
+                                  tiny_shap_e_model)
 from tests.server.conftest import start_server, stop_server
 from validation.gltf_validator import validate_glb
 
@@ -37,10 +38,18 @@ def shap_e_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def learned_server(tmp_path_factory, depth_dir, shap_e_dir):
+def hunyuan_root(tmp_path_factory):
+    """tencent/Hunyuan3D-2's layout: the root holds hunyuan3d-dit-v2-0/{config.yaml, model.fp16.safetensors}."""
+    root = tmp_path_factory.mktemp("models") / "Hunyuan3D-2"
+    tiny_hunyuan3d_model(root / "hunyuan3d-dit-v2-0")
+    return root
+
+
+@pytest.fixture(scope="module")
+def learned_server(tmp_path_factory, depth_dir, shap_e_dir, hunyuan_root):
     s = start_server(tmp_path_factory.mktemp("learned-data"), "--workers", "1", "--no-previews",
-                     "--model", f"depth={depth_dir}", "--model", f"shap-e={shap_e_dir}", "--device", DEVICE,
-                     "--torch-threads", "1", env=ENV)
+                     "--model", f"depth={depth_dir}", "--model", f"shap-e={shap_e_dir}",
+                     "--model", f"hunyuan3d={hunyuan_root}", "--device", DEVICE, "--torch-threads", "1", env=ENV)
     yield s
     stop_server(s)
 
@@ -111,7 +120,7 @@ def test_backends_lists_the_depth_model_as_available(learned_server, depth_dir):
 def test_learned_backend_requests_that_cannot_work_are_refused_clearly(learned_server):
     image = (IMAGES / IMAGE).read_bytes()
     with learned_server.client() as client:
-        with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment"):
+        with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment, hunyuan3d"):
             client.generate(image, "learned/bad", pb.GenerateParams(backend="nerf"))
         with pytest.raises(InvalidInput, match="leave the mode on auto"):
             client.generate(image, "learned/bad", _params(mode=pb.RECONSTRUCT_MODE_INFLATE))
@@ -147,6 +156,8 @@ def test_backends_reports_a_missing_model_as_unavailable_with_the_reason(tmp_pat
     assert "weights missing" in found["depth"]["reason"] and f"{tmp_path / 'gone'} is not a directory" in found["depth"]["reason"]
     assert "--model depth=" in found["depth"]["reason"]
     assert "depth       depth     unavailable" in text.stdout and "--model depth=" in text.stdout, text.stdout
+    assert found["hunyuan3d"].get("available", False) is False and found["hunyuan3d"]["produces"] == "mesh"
+    assert "start the server with --model hunyuan3d=" in found["hunyuan3d"]["reason"]
 
 
 def test_caption_and_segment_models_caption_each_version_cut_it_out_and_search_finds_it(tmp_path, depth_dir):
@@ -203,3 +214,49 @@ def test_generate_with_shap_e_runs_the_whole_tail_to_a_valid_textured_glb(learne
     assert mesh.visual.material.baseColorTexture is not None
     sha = [next(a.sha256 for a in x.artifacts if a.kind == "glb" and a.lod == 0) for x in (v, again)]
     assert sha[0] == sha[1]
+
+
+def test_generate_with_hunyuan3d_stores_a_valid_textured_solid_with_its_lineage_byte_identical_twice(
+        learned_server, hunyuan_root):
+    """serve --model hunyuan3d=<tencent/Hunyuan3D-2's root> -> generate --backend hunyuan3d: the whole tail."""
+    sub = hunyuan_root / "hunyuan3d-dit-v2-0"
+    weights = hashlib.sha256(b"config.yaml\0" + (sub / "config.yaml").read_bytes() + b"model.fp16.safetensors\0"
+                             + (sub / "model.fp16.safetensors").read_bytes()).hexdigest()
+    image = (IMAGES / IMAGE).read_bytes()
+    params = pb.GenerateParams(backend="hunyuan3d", seed=9, target_faces=200_000, texture_size=128,
+                               lod_ratios=[1.0, 0.5])
+    events = []
+    with learned_server.client() as client:
+        v = client.generate(image, "learned/hunyuan", params, on_event=events.append)
+        glb = client.pull("learned/hunyuan", "latest").data
+        again = client.generate(image, "learned/hunyuan-2", params)
+        found = {b.name: b for b in client.list_backends()}
+    assert (v.backend, v.backend_version, v.seed) == ("hunyuan3d", "hunyuan3d-dit-v2-0@local", 9)
+    lineage = {k: x.string_value for k, x in v.parameters.fields["backend"].struct_value.fields.items()}
+    assert lineage == {"name": "hunyuan3d", "model_id": "hunyuan3d-dit-v2-0", "revision": "local",
+                       "weights_sha256": weights, "device": DEVICE}
+    assert any(e.stage == "reconstruct" and "mode hunyuan3d" in e.message and "Hunyuan3D-2, 2 steps" in e.message
+               for e in events), [e.message for e in events]
+    # random weights give a noisy body: decimating it hard would tear it, so it is kept whole here
+    assert v.stats.watertight and v.stats.bodies == 1 and v.stats.faces > 100 and v.stats.texture_size > 0
+    assert any(a.kind == "glb" and a.lod == 1 for a in v.artifacts)  # LODs from the same tail
+    report = validate_glb(glb)
+    assert report is not None and report.errors == 0, report.messages
+    mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
+    assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.material.baseColorTexture is not None
+    mesh.merge_vertices()
+    assert mesh.is_watertight and mesh.volume > 0
+    sha = [next(a.sha256 for a in x.artifacts if a.kind == "glb" and a.lod == 0) for x in (v, again)]
+    assert sha[0] == sha[1], "the same picture, model, seed and threads gave different bytes"
+    listed = found["hunyuan3d"]
+    assert listed.available and listed.produces == "mesh" and listed.weights_sha256 == weights
+    history = _cli(learned_server, "history", "learned/hunyuan")
+    assert history.returncode == 0 and " hunyuan3d " in history.stdout.splitlines()[1], history.stdout
+
+
+def test_hunyuan3d_without_its_model_is_failed_precondition_naming_the_flag(server):
+    with server.client() as client:
+        with pytest.raises(FailedPrecondition, match=r"backend 'hunyuan3d' has no model: start the server with "
+                                                     r"--model hunyuan3d=/path/to/model"):
+            client.generate((IMAGES / IMAGE).read_bytes(), "learned/no-hunyuan", pb.GenerateParams(backend="hunyuan3d"))
+        assert not _exists(client, "learned/no-hunyuan")

@@ -57,8 +57,9 @@ def add_parser(sub) -> None:
     p.add_argument("--depth-units", choices=("m", "mm", "relative"), default="m", help="units of --depth-map (default m)")
     p.add_argument("--fov", type=float, help="vertical field of view in degrees (0 = orthographic; default: from EXIF)")
     p.add_argument("--backend", default="", help="classical (default) or a learned backend the server has a model "
-                   "for: depth (a depth-estimation model feeds the RGB-D path) or shap-e (an image-to-3D model makes the mesh), or remote (a hosted "
-                   "API, Tripo, makes it; the server needs its key); see `meshsmith backends`")
+                   "for: depth (a depth-estimation model feeds the RGB-D path), shap-e or hunyuan3d (an image-to-3D "
+                   "model makes the mesh), or remote (a hosted API, Tripo, makes it; the server needs its key); "
+                   "see `meshsmith backends`")
     p.set_defaults(func=generate)
 
     p = sub.add_parser("backends", parents=[common], help="the server's reconstruction backends: available or not, and why")
