@@ -13,7 +13,7 @@ from reconstruct.image import ImageLimits
 from registry import NewArtifact, NewVersion, Registry
 from server import convert
 from server.jobs import JobKind
-from server.pipeline import GenerateJob, ImportJob, Output
+from server.pipeline import GenerateJob, ImportJob, Output, runs_models
 from validation.decimate import DecimateParams
 from validation.formats import MEDIA_TYPES as FORMAT_MEDIA_TYPES
 from validation.formats import MeshLimits
@@ -36,13 +36,17 @@ def sniff_image_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-def generate_request(params: pb.GenerateParams, views=(), depth: tuple[str, str] | None = None) -> dict:
+def generate_request(params: pb.GenerateParams, views=(), depth: tuple[str, str] | None = None,
+                     backend_reason: str = "") -> dict:
     """What a generate job row stores to run again after a restart.
 
     views: (label, sha256) of the extra pictures, depth: (sha256, units); their bytes are blobs, stored
-    before the job row, so a restarted server runs the job again with every input.
+    before the job row, so a restarted server runs the job again with every input. backend_reason: why
+    `--backend auto` chose the backend `params` names (the job's stream says it).
     """
     request = {"params": json_format.MessageToDict(params, preserving_proto_field_name=True)}
+    if backend_reason:
+        request["backend_auto"] = backend_reason
     if views:
         request["views"] = [{"label": label, "sha256": sha} for label, sha in views]
     if depth is not None:
@@ -123,7 +127,8 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
         return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
                            lod_ratios=lods, previews=settings.previews, views=views, depth=depth,
                            depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params),
-                           backend=backend_name(params), learned=learned)
+                           backend=backend_name(params), learned=learned,
+                           backend_reason=rec.request.get("backend_auto", ""))
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
@@ -148,7 +153,8 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             caller=rec.caller,
         ))
 
-    return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb)
+    return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb,
+                   runs_models=runs_models)
 
 
 def import_request(request) -> dict:

@@ -42,13 +42,16 @@ class JobKind:
     payload: Callable[[JobRecord, bytes], object]  # (job, input bytes) -> worker payload
     store: Callable[[JobRecord, bytes, object], object]  # (job, input bytes, output) -> VersionRecord (runs in a thread)
     version_pb: Callable[[object], pb.Version]
+    runs_models: Callable[[object], bool] = lambda payload: False  # True: the GPU pool runs it (when there is one)
 
 
 class JobManager:
-    def __init__(self, settings: Settings, registry: Registry, pool: WorkerPool, kinds: dict[str, JobKind], metrics=None):
+    def __init__(self, settings: Settings, registry: Registry, pool: WorkerPool, kinds: dict[str, JobKind], metrics=None,
+                 gpu_pool: WorkerPool | None = None):
         self.settings = settings
         self.registry = registry
         self.pool = pool
+        self.gpu_pool = gpu_pool  # jobs that run learned models; None: they share `pool`
         self.kinds = kinds
         self.metrics = metrics
         self.store = JobStore(registry.db)
@@ -73,7 +76,7 @@ class JobManager:
         if self._closing:
             raise Unavailable("the server is shutting down; retry in a moment")
         check_fields(asset, author, caller, request_id, request)  # before the input blob is written
-        limit = self.settings.max_queue + self.settings.workers
+        limit = self.settings.max_queue + self.settings.workers + (self.gpu_pool.size if self.gpu_pool else 0)
         if self.active >= limit:
             raise ResourceExhausted(
                 f"{self.active} jobs are queued or running (limit {limit}); retry in a few seconds"
@@ -148,7 +151,8 @@ class JobManager:
             rec = await self._db(self.store.update, rec.id, state="running", attempts=rec.attempts + 1)
             out = None
             last = time.monotonic()
-            async for what, value in self.pool.stream(kind.task, payload):
+            pool = self.gpu_pool if self.gpu_pool is not None and kind.runs_models(payload) else self.pool
+            async for what, value in pool.stream(kind.task, payload):
                 if what == "progress":
                     stage, fraction, text = value
                     await self._emit(rec.id, stage, fraction, text)

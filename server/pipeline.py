@@ -58,6 +58,7 @@ class GenerateJob:
     relief: ReliefParams | None = None  # millimetre plate options (mode relief)
     backend: str = CLASSICAL                    # or a learned backend (reconstruct.learned.BACKENDS)
     learned: LearnedConfig = LearnedConfig()    # the server's models and device
+    backend_reason: str = ""                    # why `--backend auto` chose `backend` (said in the stream)
 
 
 # An import with a face target decimates before repairing when the file has more than this many times the target.
@@ -151,6 +152,8 @@ def _reports(mesh, profiles, glb) -> tuple[Report, ...]:
 def generate(job: GenerateJob, emit: Emit) -> Output:
     """image -> decode -> segment -> reconstruct -> decimate -> repair -> place, then the common tail."""
     clock = _Clock(emit)
+    if job.backend_reason:
+        emit("backend", 0.0, job.backend_reason)
     rgba = decode_image(job.image, job.limits)
     fov = job.fov_deg if job.fov_deg is not None else (fov_from_exif(job.image) or 0.0)
     rparams = dataclasses.replace(job.reconstruct, fov_deg=round(fov, 6))
@@ -207,6 +210,14 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
     out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
     return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut)
+
+
+def runs_models(job: GenerateJob) -> bool:
+    """True when the job loads a learned model (its backend, or the server's caption / segmentation model, which
+    run on every generate): the server sends it to the GPU worker pool (`serve --gpu-workers`)."""
+    cfg = job.learned
+    return (job.backend != CLASSICAL or cfg.model("caption") is not None
+            or (cfg.model("segment") is not None and job.reconstruct.mode != "relief"))
 
 
 def _learned_product(job: GenerateJob) -> str | None:

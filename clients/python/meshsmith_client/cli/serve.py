@@ -52,6 +52,9 @@ def add_parser(sub) -> None:
                         "repeatable")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where learned backends run (default auto: cuda "
                    "when torch sees a GPU, else cpu)")
+    g.add_argument("--gpu-workers", type=int, help="worker processes for jobs that run a learned model, beside the "
+                   "--workers pool, so classical jobs keep flowing (default: 1 with any --model, else 0; 0: learned "
+                   "jobs share the --workers pool); jobs on one GPU still run one at a time")
     g.add_argument("--torch-threads", type=int, help="torch CPU threads per worker (default: torch's own); pin it "
                    "for byte-identical results across machines")
     p.set_defaults(func=run)
@@ -106,7 +109,8 @@ def run(args) -> int:
         "allow_insecure": args.allow_insecure,
     }
     try:
-        flags.update(models=_models(args.model), device=args.device, torch_threads=args.torch_threads)
+        flags.update(models=_models(args.model), device=args.device, torch_threads=args.torch_threads,
+                     gpu_workers=args.gpu_workers)
         settings = load_settings(flags)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
