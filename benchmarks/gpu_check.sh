@@ -25,7 +25,8 @@ sys.exit(0 if torch.cuda.is_available() else 1)
 PY
 
 echo "== 1. learned tests on cuda"
-"$PY" -m pytest -q -p no:cacheprovider tests/reconstruct/test_learned.py tests/server/test_backends.py || status=1
+"$PY" -m pytest -q -p no:cacheprovider tests/reconstruct/test_learned.py tests/server/test_backends.py \
+  tests/server/test_gpu_pool.py || status=1
 
 echo "== 2. tiny models on cuda: latency and peak GPU memory"
 "$PY" benchmarks/learned.py --device cuda --repeat 10 --json benchmarks/out/gpu-tiny.json || status=1

@@ -180,7 +180,8 @@ def test_auto_without_an_available_shape_backend_is_classical_and_names_the_fix(
     choice = learned.choose_auto(learned.LearnedConfig.build(models, "cpu"))
     assert choice.backend == learned.CLASSICAL
     assert choice.reason.startswith("auto chose classical: no learned shape backend is available (")
-    assert "start the server with --model NAME=DIR for one of: shap-e, depth" in choice.reason
+    assert "start the server with --model NAME=DIR for one of: " in choice.reason
+    assert "shap-e: no --model shap-e=DIR" in choice.reason
     if "depth" in models:
         assert "depth: the depth model /nonexistent/depth-model is not a directory" in choice.reason
 

@@ -58,6 +58,7 @@ def add_parser(sub) -> None:
     p.add_argument("--fov", type=float, help="vertical field of view in degrees (0 = orthographic; default: from EXIF)")
     p.add_argument("--backend", default="", help="classical (default) or a learned backend the server has a model "
                    "for: depth (a depth-estimation model feeds the RGB-D path) or shap-e (an image-to-3D model makes the mesh); "
+                   "auto: the server's best available learned backend, else classical (the job says which and why); "
                    "see `meshsmith backends`")
     p.set_defaults(func=generate)
 
