@@ -36,17 +36,13 @@ def sniff_image_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-def generate_request(params: pb.GenerateParams, views=(), depth: tuple[str, str] | None = None,
-                     backend_reason: str = "") -> dict:
+def generate_request(params: pb.GenerateParams, views=(), depth: tuple[str, str] | None = None) -> dict:
     """What a generate job row stores to run again after a restart.
 
     views: (label, sha256) of the extra pictures, depth: (sha256, units); their bytes are blobs, stored
-    before the job row, so a restarted server runs the job again with every input. backend_reason: why
-    `--backend auto` chose the backend `params` names (the job's stream says it).
+    before the job row, so a restarted server runs the job again with every input.
     """
     request = {"params": json_format.MessageToDict(params, preserving_proto_field_name=True)}
-    if backend_reason:
-        request["backend_auto"] = backend_reason
     if views:
         request["views"] = [{"label": label, "sha256": sha} for label, sha in views]
     if depth is not None:
@@ -127,8 +123,7 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
         return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
                            lod_ratios=lods, previews=settings.previews, views=views, depth=depth,
                            depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params),
-                           backend=backend_name(params), learned=learned,
-                           backend_reason=rec.request.get("backend_auto", ""))
+                           backend=backend_name(params), learned=learned)
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)

@@ -71,8 +71,9 @@ class JobManager:
     # --- submitting and recovering ---
 
     async def submit(self, kind: str, asset: str, author: str, caller: str, data: bytes, request: dict,
-                     request_id: str | None) -> tuple[JobRecord, bool]:
-        """Persist the input blob and a queued job row, then start it. A known request_id returns its job."""
+                     request_id: str | None, notes: tuple[tuple[str, str], ...] = ()) -> tuple[JobRecord, bool]:
+        """Persist the input blob and a queued job row, then start it. A known request_id returns its job.
+        notes: (stage, message) events a new job says right after "queued" (e.g. what `--backend auto` chose)."""
         if self._closing:
             raise Unavailable("the server is shutting down; retry in a moment")
         check_fields(asset, author, caller, request_id, request)  # before the input blob is written
@@ -97,7 +98,7 @@ class JobManager:
             self._reserved -= 1
             self._per_caller[caller] -= 1
         if new:
-            self._launch(rec, data, f"job {rec.id} queued")
+            self._launch(rec, data, f"job {rec.id} queued", notes)
         return rec, new
 
     async def recover(self) -> int:
@@ -119,10 +120,10 @@ class JobManager:
             count += 1
         return count
 
-    def _launch(self, rec: JobRecord, data: bytes, message: str) -> None:
+    def _launch(self, rec: JobRecord, data: bytes, message: str, notes: tuple[tuple[str, str], ...] = ()) -> None:
         self._started[rec.id] = time.monotonic()
         self._per_caller[rec.caller] += 1
-        self._tasks[rec.id] = asyncio.get_running_loop().create_task(self._run(rec, data, message))
+        self._tasks[rec.id] = asyncio.get_running_loop().create_task(self._run(rec, data, message, notes))
 
     async def _db(self, fn, *args, **kwargs):
         """Run a registry call in a thread; while the database is unreachable (Unavailable), retry with
@@ -142,11 +143,13 @@ class JobManager:
 
     # --- running ---
 
-    async def _run(self, rec: JobRecord, data: bytes, message: str) -> None:
+    async def _run(self, rec: JobRecord, data: bytes, message: str, notes: tuple[tuple[str, str], ...] = ()) -> None:
         DEADLINE.set(None)  # a job outlives the RPC that started it: not bound by that call's deadline
         kind = self.kinds[rec.kind]
         try:
             await self._emit(rec.id, "queued", 0.0, message)
+            for stage, note in notes:
+                await self._emit(rec.id, stage, 0.0, note)
             payload = kind.payload(rec, data)
             rec = await self._db(self.store.update, rec.id, state="running", attempts=rec.attempts + 1)
             out = None

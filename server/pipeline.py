@@ -58,7 +58,6 @@ class GenerateJob:
     relief: ReliefParams | None = None  # millimetre plate options (mode relief)
     backend: str = CLASSICAL                    # or a learned backend (reconstruct.learned.BACKENDS)
     learned: LearnedConfig = LearnedConfig()    # the server's models and device
-    backend_reason: str = ""                    # why `--backend auto` chose `backend` (said in the stream)
 
 
 # An import with a face target decimates before repairing when the file has more than this many times the target.
@@ -152,8 +151,6 @@ def _reports(mesh, profiles, glb) -> tuple[Report, ...]:
 def generate(job: GenerateJob, emit: Emit) -> Output:
     """image -> decode -> segment -> reconstruct -> decimate -> repair -> place, then the common tail."""
     clock = _Clock(emit)
-    if job.backend_reason:
-        emit("backend", 0.0, job.backend_reason)
     rgba = decode_image(job.image, job.limits)
     fov = job.fov_deg if job.fov_deg is not None else (fov_from_exif(job.image) or 0.0)
     rparams = dataclasses.replace(job.reconstruct, fov_deg=round(fov, 6))

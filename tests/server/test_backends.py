@@ -14,6 +14,7 @@ import pytest
 import trimesh
 
 from meshsmith.errors import FailedPrecondition, InvalidInput
+from meshsmith.v1 import ingest_pb2
 from meshsmith.v1 import types_pb2 as pb
 from server import convert
 from tests.conftest import IMAGES, ROOT
@@ -261,3 +262,17 @@ def test_diff_of_versions_made_by_two_backends_shows_backend_model_weights_devic
     assert out.returncode == 0, out.stderr
     assert "lineage backend: depth -> geometry" in out.stdout and "lineage model_id: tiny-depth -> -" in out.stdout
     assert f"lineage weights_sha256: {weights} -> -" in out.stdout and "lineage seed: 7 -> 8" in out.stdout
+
+
+def test_a_batch_with_auto_resolves_once_and_resumes_under_the_resolved_backend(server):
+    """The items' request ids come from the resolved parameters: a re-run naming classical finds auto's jobs."""
+    items = [ingest_pb2.BatchItem(asset="learned/batch-auto", image=(IMAGES / "teapot.png").read_bytes())]
+    params = dict(target_faces=1000, texture_size=128, lod_ratios=[1.0])
+    with server.client() as client:
+        first = list(client.batch(ingest_pb2.BatchGenerateRequest(items=items, params=pb.GenerateParams(
+            backend="auto", **params))))
+        again = list(client.batch(ingest_pb2.BatchGenerateRequest(items=items, params=pb.GenerateParams(**params))))
+        events = list(client.watch(first[0].item.job_id))
+    assert first[0].item.ok and not first[0].item.reused and first[-1].summary.ok == 1
+    assert again[0].item.reused and again[0].item.job_id == first[0].item.job_id
+    assert [e.message for e in events if e.stage == "backend"][0].startswith("auto chose classical:")
