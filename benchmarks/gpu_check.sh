@@ -27,7 +27,8 @@ sys.exit(0 if torch.cuda.is_available() else 1)
 PY
 
 echo "== 1. learned tests on cuda"
-"$PY" -m pytest -q -p no:cacheprovider tests/reconstruct/test_learned.py tests/server/test_backends.py || status=1
+"$PY" -m pytest -q -p no:cacheprovider tests/reconstruct/test_learned.py tests/server/test_backends.py \
+  tests/server/test_gpu_pool.py || status=1
 
 "$PY" -c 'import hy3dgen.shapegen' 2>/dev/null || echo "hy3dgen missing (backend hunyuan3d): pip install --no-deps hy3dgen==2.0.2 (make install does)"
 

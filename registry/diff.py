@@ -1,11 +1,15 @@
-"""What changed between two versions: metric deltas, parameter changes, checks whose level changed."""
+"""What changed between two versions: metric deltas, parameter changes, checks whose level changed, lineage."""
 
 from __future__ import annotations
 
 from .names import verdict_name
-from .records import CheckChange, MetricDelta, ParamChange, VersionDiff, VersionRecord
+from .records import CheckChange, LineageChange, MetricDelta, ParamChange, VersionDiff, VersionRecord
 
 METRICS = ("faces", "vertices", "volume_m3", "area_m2", "texture_size", "bodies")
+# what made a version and what it says about itself; model fields from parameters.backend (learned backends)
+LINEAGE = ("backend", "backend_version", "model_id", "revision", "weights_sha256", "device", "seed", "caption",
+           "caption_tags")
+MODEL_FIELDS = ("model_id", "revision", "weights_sha256", "device")
 
 
 def _metrics(stats: dict) -> dict[str, float | None]:
@@ -50,6 +54,16 @@ def _levels(reports) -> dict[tuple[str, str], str]:
     return out
 
 
+def lineage(v: VersionRecord) -> dict[str, str]:
+    """A version's LINEAGE fields as text ("" where it has none: a classical version has no model)."""
+    model = (v.parameters or {}).get("backend")
+    model = model if isinstance(model, dict) else {}
+    out = {"backend": v.backend or "", "backend_version": v.backend_version or ""}
+    out.update({k: "" if model.get(k) is None else str(model[k]) for k in MODEL_FIELDS})
+    out.update(seed=str(v.seed), caption=v.caption or "", caption_tags=", ".join(v.caption_tags or ()))
+    return out
+
+
 def diff_versions(a: VersionRecord, b: VersionRecord) -> VersionDiff:
     ma, mb = _metrics(a.stats or {}), _metrics(b.stats or {})
     metrics = tuple(
@@ -71,4 +85,6 @@ def diff_versions(a: VersionRecord, b: VersionRecord) -> VersionDiff:
     changed = tuple(
         f"{k}#lod{lod}" if k == "glb" else k for k, lod in sorted(arts_a.keys() | arts_b.keys()) if arts_a.get((k, lod)) != arts_b.get((k, lod))
     )
-    return VersionDiff(a.asset, a.number, b.number, metrics, params, checks, backend, changed)
+    ga, gb = lineage(a), lineage(b)
+    lineage_changes = tuple(LineageChange(k, ga[k], gb[k]) for k in LINEAGE if ga[k] != gb[k])
+    return VersionDiff(a.asset, a.number, b.number, metrics, params, checks, backend, changed, lineage_changes)

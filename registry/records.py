@@ -146,6 +146,15 @@ class CheckChange:
 
 
 @dataclass(frozen=True)
+class LineageChange:
+    """A lineage field (registry.diff.LINEAGE) that differs, as text; "" means the version has none."""
+
+    field: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
 class VersionDiff:
     asset: str
     a: int
@@ -155,6 +164,7 @@ class VersionDiff:
     checks: tuple[CheckChange, ...]
     backend: tuple[str, str] | None = None
     artifacts_changed: tuple[str, ...] = ()
+    lineage: tuple[LineageChange, ...] = ()
 
 
 @dataclass(frozen=True)

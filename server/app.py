@@ -60,6 +60,7 @@ class App:
         self.metrics = Metrics()
         self.registry: Registry | None = None
         self.pool: WorkerPool | None = None
+        self.gpu_pool: WorkerPool | None = None  # learned jobs, when settings.gpu_pool_size > 0
         self.jobs: JobManager | None = None
         self.grpc: grpc.aio.Server | None = None
         self.http: web.AppRunner | None = None
@@ -77,14 +78,17 @@ class App:
                                  pool_timeout_s=s.db_pool_timeout_s)
         await asyncio.to_thread(self.registry.migrate)
         self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers, memory_limit_mb=s.worker_memory_mb or None)
-        await self.pool.start()
+        if s.gpu_pool_size:
+            self.gpu_pool = WorkerPool(s.gpu_pool_size, max_queue=s.max_queue + s.gpu_pool_size,
+                                       memory_limit_mb=s.worker_memory_mb or None, name="gpu")
+        await asyncio.gather(*(p.start() for p in self._pools()))
         keys = KeyStore(self.registry.db)
         auth = Authenticator(keys, enabled=s.auth)
         uploads = UploadStore(s.data_dir / "uploads", max(s.max_image_bytes, s.max_mesh_bytes))
         await asyncio.to_thread(uploads.expire)
         kinds = {"generate": generate_kind(s, self.registry), "import": import_kind(s, self.registry)}
-        self.jobs = JobManager(s, self.registry, self.pool, kinds, self.metrics)
-        self.metrics.watch(self.pool, self.jobs)
+        self.jobs = JobManager(s, self.registry, self.pool, kinds, self.metrics, gpu_pool=self.gpu_pool)
+        self.metrics.watch(self._pools(), self.jobs)
         signer = UrlSigner(load_secret(s.data_dir), s.signed_url_max_s) if s.auth else None
         http_base = f"{'https' if s.tls_cert else 'http'}://{s.http_address}" if s.http_address else ""
 
@@ -132,12 +136,16 @@ class App:
         await self._set_health(True)
         self._readiness = asyncio.get_running_loop().create_task(self._watch_readiness())
         log.info(
-            "meshsmith ready on %s:%d (%s%s, http %s%s, %d workers, data %s%s)",
+            "meshsmith ready on %s:%d (%s%s, http %s%s, %d workers%s, data %s%s)",
             s.address.rpartition(":")[0], self.port, "tls" if s.tls_cert else "plaintext",
             ", api keys required" if s.auth else "", http_base or "off",
-            f", metrics http://{s.metrics_address}/metrics" if s.metrics_address else "", s.workers, s.data_dir,
+            f", metrics http://{s.metrics_address}/metrics" if s.metrics_address else "", s.workers,
+            f" + {s.gpu_pool_size} for learned jobs" if self.gpu_pool else "", s.data_dir,
             f", {recovered} jobs re-queued" if recovered else "",
         )
+
+    def _pools(self) -> list[WorkerPool]:
+        return [p for p in (self.pool, self.gpu_pool) if p is not None]
 
     async def _metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -148,7 +156,8 @@ class App:
             await self.health.set(name, status)
 
     async def _ready(self) -> bool:
-        """Workers warm and the database reachable."""
+        """Workers warm and the database reachable. Only the classical pool counts: it runs every kind of job,
+        and a GPU pool that is replacing a crashed worker must not take the classical jobs down with it."""
         if self.pool.ready < 1:
             return False
         try:
@@ -179,8 +188,8 @@ class App:
         for runner in (self.http, self.metrics_http):
             if runner:
                 await runner.cleanup()
-        if self.pool:
-            await self.pool.close()
+        for pool in self._pools():
+            await pool.close()
         if self.registry:
             self.registry.close()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct import learned
-from reconstruct.learned import CLASSICAL, Availability, LearnedConfig
+from reconstruct.learned import AUTO, CLASSICAL, Availability, LearnedConfig
 from reconstruct.learned.base import TRIPO_DEFAULT_MODEL, RemoteConfig
 from server.settings import Settings
 
@@ -34,10 +34,35 @@ def backend_name(params: pb.GenerateParams) -> str:
     return params.backend or CLASSICAL
 
 
+def resolve_backend(settings: Settings, params: pb.GenerateParams, more_inputs: bool = False
+                    ) -> tuple[pb.GenerateParams, str]:
+    """`backend: "auto"` -> (a copy of `params` naming the backend auto chose, "" for classical; why), checked
+    like any backend; other requests -> (params, "") after check_backend. The job stores the resolved params,
+    so the version, its idempotence key and a restarted job all see the chosen backend, never "auto".
+    more_inputs: the request has extra views or a depth map, which learned backends do not take."""
+    if params.backend != AUTO:
+        check_backend(settings, params)
+        return params, ""
+    if more_inputs or params.mode not in (pb.RECONSTRUCT_MODE_UNSPECIFIED, pb.RECONSTRUCT_MODE_AUTO):
+        mode = pb.ReconstructMode.Name(params.mode).removeprefix("RECONSTRUCT_MODE_").lower()
+        asked = "has extra views or a depth map" if more_inputs else f"asks for mode {mode}"
+        choice = learned.AutoChoice(CLASSICAL, f"auto chose classical: the request {asked}, and learned "
+                                               "backends work from one picture with the mode on auto")
+    else:
+        choice = learned.choose_auto(learned_config(settings))
+    resolved = pb.GenerateParams()
+    resolved.CopyFrom(params)
+    resolved.backend = "" if choice.backend == CLASSICAL else choice.backend
+    check_backend(settings, resolved)
+    return resolved, choice.reason
+
+
 def check_backend(settings: Settings, params: pb.GenerateParams) -> str:
     """Before queueing: InvalidInput for an unknown backend, FailedPrecondition (naming `--model KIND=...` or
     the install step) when a learned one has no model or package here. Cheap: nothing is loaded."""
     name = backend_name(params)
+    if name == AUTO:
+        raise InvalidInput("backend 'auto' is resolved before the job is queued (server.backends.resolve_backend)")
     if name != CLASSICAL:
         if learned.spec(name).produces not in learned.base.SHAPE_PRODUCTS:
             raise InvalidInput(f"backend {name!r} makes no shape, so --backend cannot name it: with "

@@ -17,6 +17,7 @@ from meshsmith.limits import check as check_limit
 from meshsmith.v1 import assets_pb2, ingest_pb2
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.modes import ReconstructParams
+from registry import CheckChange, LineageChange, MetricDelta, ParamChange, VersionDiff
 from validation.decimate import DecimateParams
 from validation.print_export import DEFAULT_MARGIN_MM, PrintParams, check_params
 
@@ -245,7 +246,26 @@ def diff_to_pb(d) -> assets_pb2.DiffVersionsResponse:
         checks=[assets_pb2.CheckChange(profile=c.profile, check_id=c.check_id, before=LEVELS.get(c.before, 0),
                                        after=LEVELS.get(c.after, 0)) for c in d.checks],
         artifacts_changed=list(d.artifacts_changed),
+        lineage=[assets_pb2.LineageChange(field=c.field, before=c.before, after=c.after) for c in d.lineage],
     )
+
+
+def diff_from_pb(msg: assets_pb2.DiffVersionsResponse):
+    """DiffVersionsResponse -> registry.VersionDiff (its `backend` summary pair does not travel: `lineage` does)."""
+    def side(m, name):
+        return getattr(m, name) if m.HasField(name) else None
+
+    metrics = []
+    for m in msg.metrics:
+        before, after = side(m, "before"), side(m, "after")
+        metrics.append(MetricDelta(m.name, before, after, None if before is None or after is None else after - before))
+    params = tuple(ParamChange(p.key, json.loads(p.before_json) if p.before_json else None,
+                               json.loads(p.after_json) if p.after_json else None) for p in msg.parameters)
+    checks = tuple(CheckChange(c.profile, c.check_id, LEVEL_NAMES.get(c.before), LEVEL_NAMES.get(c.after))
+                   for c in msg.checks)
+    lineage = tuple(LineageChange(c.field, c.before, c.after) for c in msg.lineage)
+    return VersionDiff(msg.asset, msg.a, msg.b, tuple(metrics), params, checks, None, tuple(msg.artifacts_changed),
+                       lineage)
 
 
 def lock_to_pb(lock: dict) -> assets_pb2.ResolveLockResponse:

@@ -16,7 +16,7 @@ from reconstruct.rgbd import decode_depth
 from registry import check_asset_name
 from server import convert
 from server.auth import Authenticator
-from server.backends import check_backend, list_backends
+from server.backends import list_backends, resolve_backend
 from server.job_kinds import generate_request, import_request
 from server.jobs import JobManager
 from server.pipeline import ValidateJob
@@ -48,6 +48,12 @@ async def follow(jobs: JobManager, job_id: str, context: grpc.aio.ServicerContex
         raise
 
 
+def _auto_note(reason: str) -> tuple[tuple[str, str], ...]:
+    """The job's first event after "queued" when `--backend auto` chose: stage "backend", what and why. It is not
+    part of the stored request, so a request naming the chosen backend is the same request (request ids too)."""
+    return (("backend", reason),) if reason else ()
+
+
 class IngestService(ingest_pb2_grpc.IngestServiceServicer):
     def __init__(self, settings: Settings, pool: WorkerPool, jobs: JobManager, uploads: UploadStore, auth: Authenticator):
         self.settings = settings
@@ -73,11 +79,14 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         asset = check_asset_name(request.asset)
         image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes)
         convert.generate_params(request.params, self.settings.default_faces)  # reject bad parameters before queueing
-        check_backend(self.settings, request.params)  # a learned backend without its model: FAILED_PRECONDITION now
+        # a learned backend without its model: FAILED_PRECONDITION now; "auto" becomes the backend it chose
+        params, chose = await asyncio.to_thread(resolve_backend, self.settings, request.params,
+                                                bool(request.views) or request.HasField("depth"))
         views, depth = await self._extra_inputs(request)
         caller = await self.auth.caller(context)
         rec, _ = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name, image,
-                                        generate_request(request.params, views, depth), request.request_id or None)
+                                        generate_request(params, views, depth), request.request_id or None,
+                                        notes=_auto_note(chose))
         async for event in follow(self.jobs, rec.id, context):
             yield ingest_pb2.GenerateResponse(event=event)
 
@@ -168,11 +177,12 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
     async def BatchGenerate(self, request: ingest_pb2.BatchGenerateRequest, context):
         """Items run `concurrency` at a time; each item's request id makes a re-run resume, not redo."""
         convert.generate_params(request.params, self.settings.default_faces)
-        check_backend(self.settings, request.params)
+        # once for the batch: every item the same (in a thread: --device cuda asks torch for a GPU)
+        params, chose = await asyncio.to_thread(resolve_backend, self.settings, request.params)
         caller = await self.auth.caller(context)
         concurrency = max(1, min(request.concurrency or 2, self.settings.max_jobs_per_caller))
         gate = asyncio.Semaphore(concurrency)
-        params_key = request.params.SerializeToString(deterministic=True)
+        params_key = params.SerializeToString(deterministic=True)
         results: asyncio.Queue = asyncio.Queue()
 
         async def one(index: int, item) -> None:
@@ -184,7 +194,8 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
                     request_id = item.request_id or hashlib.sha256(
                         asset.encode() + hashlib.sha256(image).digest() + params_key).hexdigest()
                     rec, new = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name,
-                                                      image, generate_request(request.params), request_id)
+                                                      image, generate_request(params), request_id,
+                                                      notes=_auto_note(chose))
                     result.job_id = rec.id
                     async for event in self.jobs.watch(rec.id):
                         if event.HasField("version"):

@@ -13,7 +13,7 @@ from reconstruct.image import ImageLimits
 from registry import NewArtifact, NewVersion, Registry
 from server import convert
 from server.jobs import JobKind
-from server.pipeline import GenerateJob, ImportJob, Output
+from server.pipeline import GenerateJob, ImportJob, Output, runs_models
 from validation.decimate import DecimateParams
 from validation.formats import MEDIA_TYPES as FORMAT_MEDIA_TYPES
 from validation.formats import MeshLimits
@@ -148,7 +148,8 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             caller=rec.caller,
         ))
 
-    return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb)
+    return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb,
+                   runs_models=runs_models)
 
 
 def import_request(request) -> dict:

@@ -42,13 +42,16 @@ class JobKind:
     payload: Callable[[JobRecord, bytes], object]  # (job, input bytes) -> worker payload
     store: Callable[[JobRecord, bytes, object], object]  # (job, input bytes, output) -> VersionRecord (runs in a thread)
     version_pb: Callable[[object], pb.Version]
+    runs_models: Callable[[object], bool] = lambda payload: False  # True: the GPU pool runs it (when there is one)
 
 
 class JobManager:
-    def __init__(self, settings: Settings, registry: Registry, pool: WorkerPool, kinds: dict[str, JobKind], metrics=None):
+    def __init__(self, settings: Settings, registry: Registry, pool: WorkerPool, kinds: dict[str, JobKind], metrics=None,
+                 gpu_pool: WorkerPool | None = None):
         self.settings = settings
         self.registry = registry
         self.pool = pool
+        self.gpu_pool = gpu_pool  # jobs that run learned models; None: they share `pool`
         self.kinds = kinds
         self.metrics = metrics
         self.store = JobStore(registry.db)
@@ -68,12 +71,13 @@ class JobManager:
     # --- submitting and recovering ---
 
     async def submit(self, kind: str, asset: str, author: str, caller: str, data: bytes, request: dict,
-                     request_id: str | None) -> tuple[JobRecord, bool]:
-        """Persist the input blob and a queued job row, then start it. A known request_id returns its job."""
+                     request_id: str | None, notes: tuple[tuple[str, str], ...] = ()) -> tuple[JobRecord, bool]:
+        """Persist the input blob and a queued job row, then start it. A known request_id returns its job.
+        notes: (stage, message) events a new job says right after "queued" (e.g. what `--backend auto` chose)."""
         if self._closing:
             raise Unavailable("the server is shutting down; retry in a moment")
         check_fields(asset, author, caller, request_id, request)  # before the input blob is written
-        limit = self.settings.max_queue + self.settings.workers
+        limit = self.settings.max_queue + self.settings.workers + (self.gpu_pool.size if self.gpu_pool else 0)
         if self.active >= limit:
             raise ResourceExhausted(
                 f"{self.active} jobs are queued or running (limit {limit}); retry in a few seconds"
@@ -94,7 +98,7 @@ class JobManager:
             self._reserved -= 1
             self._per_caller[caller] -= 1
         if new:
-            self._launch(rec, data, f"job {rec.id} queued")
+            self._launch(rec, data, f"job {rec.id} queued", notes)
         return rec, new
 
     async def recover(self) -> int:
@@ -116,10 +120,10 @@ class JobManager:
             count += 1
         return count
 
-    def _launch(self, rec: JobRecord, data: bytes, message: str) -> None:
+    def _launch(self, rec: JobRecord, data: bytes, message: str, notes: tuple[tuple[str, str], ...] = ()) -> None:
         self._started[rec.id] = time.monotonic()
         self._per_caller[rec.caller] += 1
-        self._tasks[rec.id] = asyncio.get_running_loop().create_task(self._run(rec, data, message))
+        self._tasks[rec.id] = asyncio.get_running_loop().create_task(self._run(rec, data, message, notes))
 
     async def _db(self, fn, *args, **kwargs):
         """Run a registry call in a thread; while the database is unreachable (Unavailable), retry with
@@ -139,16 +143,19 @@ class JobManager:
 
     # --- running ---
 
-    async def _run(self, rec: JobRecord, data: bytes, message: str) -> None:
+    async def _run(self, rec: JobRecord, data: bytes, message: str, notes: tuple[tuple[str, str], ...] = ()) -> None:
         DEADLINE.set(None)  # a job outlives the RPC that started it: not bound by that call's deadline
         kind = self.kinds[rec.kind]
         try:
             await self._emit(rec.id, "queued", 0.0, message)
+            for stage, note in notes:
+                await self._emit(rec.id, stage, 0.0, note)
             payload = kind.payload(rec, data)
             rec = await self._db(self.store.update, rec.id, state="running", attempts=rec.attempts + 1)
             out = None
             last = time.monotonic()
-            async for what, value in self.pool.stream(kind.task, payload):
+            pool = self.gpu_pool if self.gpu_pool is not None and kind.runs_models(payload) else self.pool
+            async for what, value in pool.stream(kind.task, payload):
                 if what == "progress":
                     stage, fraction, text = value
                     await self._emit(rec.id, stage, fraction, text)

@@ -215,6 +215,14 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut)
 
 
+def runs_models(job: GenerateJob) -> bool:
+    """True when the job loads a learned model (its backend, or the server's caption / segmentation model, which
+    run on every generate): the server sends it to the GPU worker pool (`serve --gpu-workers`)."""
+    cfg = job.learned
+    return (job.backend != CLASSICAL or cfg.model("caption") is not None
+            or (cfg.model("segment") is not None and job.reconstruct.mode != "relief"))
+
+
 def _learned_product(job: GenerateJob) -> str | None:
     """What the job's learned backend makes ("depth" or "mesh"), None for classical; InvalidInput when the
     request asks for more than one picture or a mode the backend replaces."""

@@ -67,7 +67,17 @@ class Settings:
     remote_url: str = ""  # "" : the vendor's own API (tripo3d's default)
     remote_timeout_s: float = 600.0  # upload + task + download, then DEADLINE_EXCEEDED
     remote_poll_s: float = 2.0  # first wait between task polls (doubles up to 10 s)
+    # worker processes only for jobs that run a learned model (so classical jobs keep flowing beside them);
+    # None: 1 when any --model is given, else 0; 0: learned jobs share the `workers` pool
+    gpu_workers: int | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def gpu_pool_size(self) -> int:
+        """Worker processes of the GPU pool (0: no such pool)."""
+        if self.gpu_workers is not None:
+            return self.gpu_workers
+        return 1 if self.models else 0
 
     @property
     def db_url(self) -> str:
@@ -105,8 +115,11 @@ _ENV = {
     "remote_url": ("MESHSMITH_REMOTE_URL", str),
     "remote_timeout_s": ("MESHSMITH_REMOTE_TIMEOUT_S", float),
     "remote_poll_s": ("MESHSMITH_REMOTE_POLL_S", float),
+    "gpu_workers": ("MESHSMITH_GPU_WORKERS", int),
 }
 REMOTE_KEY_ENV = "MESHSMITH_TRIPO_API_KEY"
+MAX_GPU_WORKERS = 16  # jobs on one GPU run one at a time (a lock per device): more only helps with many GPUs
+
 
 def split_address(address: str) -> tuple[str, int]:
     """"127.0.0.1:8080" -> ("127.0.0.1", 8080); IPv6 goes in brackets: "[::1]:8080" -> ("::1", 8080)."""
@@ -161,6 +174,18 @@ def check_exposure(s: "Settings") -> None:
         raise ValueError("--http-idle-timeout must be in (0, 3600] s and --http-max-connections in [1, 1000000]")
 
 
+def check_gpu_workers(s: "Settings") -> None:
+    """--gpu-workers N: 0..MAX_GPU_WORKERS, and a pool only where a --model gives it learned jobs to run."""
+    if s.gpu_workers is None:
+        return
+    if isinstance(s.gpu_workers, bool) or not isinstance(s.gpu_workers, int) or not 0 <= s.gpu_workers <= MAX_GPU_WORKERS:
+        raise ValueError(f"--gpu-workers must be a whole number in [0, {MAX_GPU_WORKERS}] (0: learned jobs share "
+                         f"the --workers pool), got {s.gpu_workers!r}")
+    if s.gpu_workers and not s.models:
+        raise ValueError(f"--gpu-workers {s.gpu_workers} starts worker processes for learned jobs, but no --model "
+                         "KIND=DIR is given: add the models, or drop --gpu-workers (MESHSMITH_GPU_WORKERS)")
+
+
 def check_origin(origin: str) -> str:
     """"https://artists.example.com[:8443]" or "*"; a browser's Origin has no path and no trailing slash."""
     if origin == "*":
@@ -196,6 +221,7 @@ def load_settings(overrides: dict | None = None, environ: dict | None = None) ->
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise ValueError("--tls-cert and --tls-key go together")
     check_exposure(settings)
+    check_gpu_workers(settings)
     return settings
 
 

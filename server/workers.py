@@ -98,7 +98,8 @@ class WorkerPool:
     """`size` warm workers; at most `max_queue` tasks wait for one."""
 
     def __init__(self, size: int, task_module: str = "server.tasks", max_queue: int = 64,
-                 memory_limit_mb: int | None = None):
+                 memory_limit_mb: int | None = None, name: str = "cpu"):
+        self.name = name  # "cpu" (every kind of task) or "gpu" (jobs that run learned models): metrics, messages
         self.size = size
         self.memory_limit_mb = memory_limit_mb
         self.task_module = task_module
@@ -162,7 +163,7 @@ class WorkerPool:
         try:
             await self._spawn()
         except Exception:
-            log.exception("could not replace a worker process")
+            log.exception("could not replace a %s worker process", self.name)
 
     async def stream(self, task: str, payload: Any) -> AsyncIterator[tuple[str, Any]]:
         """Run `task` on a worker; yields ("progress", event) tuples, then ("result", value).
@@ -194,7 +195,8 @@ class WorkerPool:
                     self._discard(worker)
                     cap = f" (it may have run past its {self.memory_limit_mb:,} MiB memory limit)" if self.memory_limit_mb else ""
                     raise WorkerCrashed(
-                        f"the worker process died (exit code {code}){cap} while running {task}; "
+                        f"the {'GPU ' if self.name == 'gpu' else ''}worker process died (exit code {code}){cap} "
+                        f"while running {task}; "
                         "it was replaced — retry, and report the input if it happens again"
                     ) from err
                 if kind == "progress":

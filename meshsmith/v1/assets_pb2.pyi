@@ -140,8 +140,18 @@ class CheckChange(_message.Message):
     after: _types_pb2.CheckLevel
     def __init__(self, profile: _Optional[str] = ..., check_id: _Optional[str] = ..., before: _Optional[_Union[_types_pb2.CheckLevel, str]] = ..., after: _Optional[_Union[_types_pb2.CheckLevel, str]] = ...) -> None: ...
 
+class LineageChange(_message.Message):
+    __slots__ = ("field", "before", "after")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    before: str
+    after: str
+    def __init__(self, field: _Optional[str] = ..., before: _Optional[str] = ..., after: _Optional[str] = ...) -> None: ...
+
 class DiffVersionsResponse(_message.Message):
-    __slots__ = ("asset", "a", "b", "metrics", "parameters", "checks", "artifacts_changed")
+    __slots__ = ("asset", "a", "b", "metrics", "parameters", "checks", "artifacts_changed", "lineage")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     A_FIELD_NUMBER: _ClassVar[int]
     B_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +159,7 @@ class DiffVersionsResponse(_message.Message):
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
     ARTIFACTS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    LINEAGE_FIELD_NUMBER: _ClassVar[int]
     asset: str
     a: int
     b: int
@@ -156,7 +167,8 @@ class DiffVersionsResponse(_message.Message):
     parameters: _containers.RepeatedCompositeFieldContainer[ParameterChange]
     checks: _containers.RepeatedCompositeFieldContainer[CheckChange]
     artifacts_changed: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, asset: _Optional[str] = ..., a: _Optional[int] = ..., b: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDelta, _Mapping]]] = ..., parameters: _Optional[_Iterable[_Union[ParameterChange, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckChange, _Mapping]]] = ..., artifacts_changed: _Optional[_Iterable[str]] = ...) -> None: ...
+    lineage: _containers.RepeatedCompositeFieldContainer[LineageChange]
+    def __init__(self, asset: _Optional[str] = ..., a: _Optional[int] = ..., b: _Optional[int] = ..., metrics: _Optional[_Iterable[_Union[MetricDelta, _Mapping]]] = ..., parameters: _Optional[_Iterable[_Union[ParameterChange, _Mapping]]] = ..., checks: _Optional[_Iterable[_Union[CheckChange, _Mapping]]] = ..., artifacts_changed: _Optional[_Iterable[str]] = ..., lineage: _Optional[_Iterable[_Union[LineageChange, _Mapping]]] = ...) -> None: ...
 
 class ResolveLockRequest(_message.Message):
     __slots__ = ("specs", "base_url", "url_expires_s")

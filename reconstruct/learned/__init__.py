@@ -5,9 +5,10 @@
     >>> from reconstruct.learned.depth import predict_depth   # (H, W, 3) uint8 -> DepthPrediction
 """
 
-from .base import (BACKENDS, CLASSICAL, DEVICES, PRODUCTS, Availability, BackendSpec, LearnedConfig, ModelInfo,
-                   availability, check_ready, load, model_flag, resolve_model_dir, spec, warm_keys, weights_digest)
+from .base import (AUTO, AUTO_PREFERENCE, BACKENDS, CLASSICAL, DEVICES, PRODUCTS, AutoChoice, Availability,
+                   BackendSpec, LearnedConfig, ModelInfo, availability, check_ready, choose_auto, load, model_flag,
+                   resolve_model_dir, spec, warm_keys, weights_digest)
 
-__all__ = ["BACKENDS", "CLASSICAL", "DEVICES", "PRODUCTS", "Availability", "BackendSpec", "LearnedConfig", "ModelInfo",
-           "availability", "check_ready", "load", "model_flag", "resolve_model_dir", "spec", "warm_keys",
-           "weights_digest"]
+__all__ = ["AUTO", "AUTO_PREFERENCE", "BACKENDS", "CLASSICAL", "DEVICES", "PRODUCTS", "AutoChoice", "Availability",
+           "BackendSpec", "LearnedConfig", "ModelInfo", "availability", "check_ready", "choose_auto", "load",
+           "model_flag", "resolve_model_dir", "spec", "warm_keys", "weights_digest"]

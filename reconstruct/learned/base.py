@@ -72,6 +72,12 @@ BACKENDS: dict[str, BackendSpec] = {
 HOSTED = ("remote",)  # backends that call a vendor's API instead of loading a model: no --model directory
 SHAPE_PRODUCTS = ("depth", "mesh")  # what `generate --backend` may name; the others run beside any backend
 
+AUTO = "auto"  # `generate --backend auto`: the first available backend of AUTO_PREFERENCE, else classical
+# Plain preference order for `auto`: mesh-producing models before depth (a whole shape beats a relief from one
+# side). A hosted API (HOSTED) is never chosen by auto: the picture would leave the machine and each call is
+# billed, so it must be asked for by name. Names not in BACKENDS are skipped.
+AUTO_PREFERENCE: tuple[str, ...] = ("hunyuan3d", "shap-e", "depth")
+
 
 def model_flag(kind: str) -> str:
     return f"--model {kind}=/path/to/model"
@@ -163,7 +169,7 @@ class Availability:
 def spec(name: str) -> BackendSpec:
     """The spec of a learned backend; InvalidInput listing the names for an unknown one."""
     if name not in BACKENDS:
-        raise InvalidInput(f"unknown backend {name[:40]!r}; use one of {', '.join((CLASSICAL, *BACKENDS))}")
+        raise InvalidInput(f"unknown backend {name[:40]!r}; use one of {', '.join((CLASSICAL, AUTO, *BACKENDS))}")
     return BACKENDS[name]
 
 
@@ -346,6 +352,39 @@ def availability(name: str, config: LearnedConfig) -> Availability:
                             weights_sha256=digest, device=device)
     return Availability(**base, available=True, model_id=model_id, revision=revision, weights_sha256=digest,
                         device=device)
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    """What `--backend auto` resolved to: a learned shape backend's name or CLASSICAL, and why."""
+
+    backend: str
+    reason: str
+
+
+def choose_auto(config: LearnedConfig, preference: tuple[str, ...] = AUTO_PREFERENCE) -> AutoChoice:
+    """The first backend of `preference` that is known, makes a shape, has its packages and model here and (with
+    --device cuda) sees a GPU; else CLASSICAL. Cheap like check_ready: no model is loaded, no weights hashed."""
+    order = [n for n in preference if n in BACKENDS and BACKENDS[n].produces in SHAPE_PRODUCTS]
+    passed = []
+    for name in order:
+        if config.model(name) is None:
+            passed.append(f"{name}: no --model {name}=DIR")
+            continue
+        try:
+            check_ready(name, config)
+            if config.device.startswith("cuda") and not cuda_available():
+                raise FailedPrecondition(f"--device {config.device} but no CUDA device is visible")
+        except FailedPrecondition as err:
+            passed.append(f"{name}: {err.message}")
+            continue
+        model_id, revision = model_identity(resolve_model_dir(name, config))
+        skipped = f" ({'; '.join(passed)})" if passed else ""
+        return AutoChoice(name, f"auto chose {name} ({BACKENDS[name].produces} from {model_id}@{revision}): the "
+                                f"first available in the order {' > '.join(order)}{skipped}")
+    why = "; ".join(passed) or "no learned shape backend is installed"
+    return AutoChoice(CLASSICAL, f"auto chose classical: no learned shape backend is available ({why}); to use "
+                                 f"one, start the server with --model NAME=DIR for one of: {', '.join(order) or '-'}")
 
 
 def cuda_available() -> bool:

@@ -50,8 +50,8 @@ def secured(tmp_path_factory):
     s = start_server(data, "--auth", "--workers", "1")
     with Client(s.address, api_key=keys["admin"]) as c:
         chair = (IMAGES / "chair.png").read_bytes()
-        for faces in (3000, 1500):  # two versions of props/chair
-            c.generate(chair, "props/chair", pb.GenerateParams(target_faces=faces, lod_ratios=[1, 0.5, 0.1]))
+        for seed, faces in enumerate((3000, 1500)):  # two versions of props/chair
+            c.generate(chair, "props/chair", pb.GenerateParams(target_faces=faces, lod_ratios=[1, 0.5, 0.1], seed=seed))
         c.generate((IMAGES / "chair_armed.png").read_bytes(), "props/armchair", pb.GenerateParams(target_faces=1500))
         c._call(c.admin.SetAssetInfo, admin_pb2.SetAssetInfoRequest(asset="props/chair", tags=["wood"], set_tags=True))
     yield s, keys
@@ -152,6 +152,7 @@ def test_real_flows_in_chromium(secured, tmp_path):
     entry = out["lockEntry"]["props/chair"]
     assert entry["version"] == 2 and len(entry["sha256"]) == 64 and "sig=" in entry["url"] and entry["integrity"].startswith("sha256-")
     assert out["diffTitle"] == "v1 → v2" and out["diffRows"] >= 1
+    assert out["diffLineage"] == ["seed"]  # the lineage that differs (backend, model, seed, caption)
     assert out["missingError"].startswith("Not found:") and "props/does-not-exist" in out["missingError"]
     # generate from a dropped image: progress through the pipeline to done, then its page
     gen = out["generate"]

@@ -142,6 +142,7 @@ try {
   await page.waitForSelector("#diff h3");
   out.diffTitle = await page.textContent("#diff h3");
   out.diffRows = await page.locator("#diff tr.changed").count();
+  out.diffLineage = await page.locator("#diff table.lineage td:first-child").allTextContents();
   await shot(page, "05-promoted-diff");
   step("lock+diff");
 

@@ -142,13 +142,50 @@ def test_a_directory_without_a_model_or_weights_is_refused(tmp_path, depth_dir, 
 
 
 def test_bad_names_and_devices_are_refused():
-    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment, hunyuan3d"):
+    with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, auto, depth, shap-e, caption, segment, hunyuan3d, remote"):
         learned.spec("nerf")
     for device in ("gpu", "cuda:x:1", "tpu"):
         with pytest.raises(ValueError, match="--device must be auto, cpu, cuda"):
             learned.LearnedConfig.build({}, device)
     with pytest.raises(ValueError, match="unknown kind 'nerf'"):
         learned.LearnedConfig.build({"nerf": "/x"}, "cpu")
+
+
+def test_auto_preference_puts_mesh_models_before_depth_and_tolerates_names_not_yet_known():
+    known = [n for n in learned.AUTO_PREFERENCE if n in learned.BACKENDS]
+    products = [learned.BACKENDS[n].produces for n in known]
+    assert set(products) <= set(base.SHAPE_PRODUCTS) and "shap-e" in known and "depth" in known
+    assert products == sorted(products, key=("mesh", "depth").index), "mesh-producing backends go before depth"
+    assert learned.AUTO not in learned.BACKENDS and len(set(learned.AUTO_PREFERENCE)) == len(learned.AUTO_PREFERENCE)
+    assert not set(learned.AUTO_PREFERENCE) & set(base.HOSTED), "auto never sends a picture to a paid API"
+    config = learned.LearnedConfig.build({}, "cpu")
+    assert learned.choose_auto(config, ("not-landed-yet", "caption")).backend == learned.CLASSICAL
+
+
+def test_auto_chooses_the_first_available_shape_backend_and_says_why(tmp_path, depth_dir):
+    shap_e = tiny_shap_e_model(tmp_path / "tiny-shap-e")
+    depth_only = learned.choose_auto(learned.LearnedConfig.build({"depth": str(depth_dir)}, "cpu"))
+    assert depth_only.backend == "depth"
+    assert depth_only.reason.startswith("auto chose depth (depth from tiny-depth@local): the first available in "
+                                        "the order ") and "shap-e: no --model shap-e=DIR" in depth_only.reason
+    both = learned.choose_auto(learned.LearnedConfig.build({"depth": str(depth_dir), "shap-e": str(shap_e)}, "cpu"))
+    assert both.backend == "shap-e" and "(mesh from tiny-shap-e@local)" in both.reason
+    broken = learned.choose_auto(learned.LearnedConfig.build({"depth": str(depth_dir), "shap-e": str(tmp_path)}, "cpu"))
+    assert broken.backend == "depth" and f"shap-e: the shap-e model directory {tmp_path} has no config.json" in broken.reason
+    # the list is the only order: reversed, depth wins
+    assert learned.choose_auto(learned.LearnedConfig.build({"depth": str(depth_dir), "shap-e": str(shap_e)}, "cpu"),
+                               ("depth", "shap-e")).backend == "depth"
+
+
+@pytest.mark.parametrize("models", [{}, {"caption": "/models/blip"}, {"depth": "/nonexistent/depth-model"}])
+def test_auto_without_an_available_shape_backend_is_classical_and_names_the_fix(models):
+    choice = learned.choose_auto(learned.LearnedConfig.build(models, "cpu"))
+    assert choice.backend == learned.CLASSICAL
+    assert choice.reason.startswith("auto chose classical: no learned shape backend is available (")
+    assert "start the server with --model NAME=DIR for one of: " in choice.reason
+    assert "shap-e: no --model shap-e=DIR" in choice.reason
+    if "depth" in models:
+        assert "depth: the depth model /nonexistent/depth-model is not a directory" in choice.reason
 
 
 @pytest.mark.skipif(DEVICE != "cpu", reason="checks the CPU-only machine's answer to --device cuda")

@@ -75,6 +75,21 @@ def test_diff(five):
     assert same.parameters == () and same.checks == () and all(x.delta == 0 for x in same.metrics)
 
 
+def test_diff_lineage_names_backend_model_weights_device_seed_and_caption(reg):
+    model = {"name": "depth", "model_id": "org/depth-small", "revision": "abc123", "weights_sha256": "a" * 64,
+             "device": "cuda"}
+    reg.create_version(new_version(i=1, seed=7))
+    reg.create_version(new_version(i=2, seed=9, backend="depth", backend_version="org/depth-small@abc123",
+                                   parameters={"mode": "rgbd", "backend": model}, caption="a red chair",
+                                   caption_tags=("red", "chair")))
+    d = reg.diff("props/chair", 1, 2)
+    assert [(c.field, c.before, c.after) for c in d.lineage] == [
+        ("backend", "classic", "depth"), ("backend_version", "1.0.0", "org/depth-small@abc123"),
+        ("model_id", "", "org/depth-small"), ("revision", "", "abc123"), ("weights_sha256", "", "a" * 64),
+        ("device", "", "cuda"), ("seed", "7", "9"), ("caption", "", "a red chair"), ("caption_tags", "", "red, chair")]
+    assert reg.diff("props/chair", 2, 2).lineage == ()
+
+
 def test_audit_log_pages(five):
     events = five.audit_log(limit=3)
     assert len(events) == 3 and events[0].id > events[1].id > events[2].id

@@ -14,7 +14,9 @@ import pytest
 import trimesh
 
 from meshsmith.errors import FailedPrecondition, InvalidInput
+from meshsmith.v1 import ingest_pb2
 from meshsmith.v1 import types_pb2 as pb
+from server import convert
 from tests.conftest import IMAGES, ROOT
 from tests.learned_models import (tiny_caption_model, tiny_depth_model, tiny_hunyuan3d_model, tiny_sam_model,
                                   tiny_shap_e_model)
@@ -120,7 +122,7 @@ def test_backends_lists_the_depth_model_as_available(learned_server, depth_dir):
 def test_learned_backend_requests_that_cannot_work_are_refused_clearly(learned_server):
     image = (IMAGES / IMAGE).read_bytes()
     with learned_server.client() as client:
-        with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, depth, shap-e, caption, segment, hunyuan3d"):
+        with pytest.raises(InvalidInput, match="unknown backend 'nerf'; use one of classical, auto, depth, shap-e, caption, segment, hunyuan3d, remote"):
             client.generate(image, "learned/bad", pb.GenerateParams(backend="nerf"))
         with pytest.raises(InvalidInput, match="leave the mode on auto"):
             client.generate(image, "learned/bad", _params(mode=pb.RECONSTRUCT_MODE_INFLATE))
@@ -260,3 +262,74 @@ def test_hunyuan3d_without_its_model_is_failed_precondition_naming_the_flag(serv
                                                      r"--model hunyuan3d=/path/to/model"):
             client.generate((IMAGES / IMAGE).read_bytes(), "learned/no-hunyuan", pb.GenerateParams(backend="hunyuan3d"))
         assert not _exists(client, "learned/no-hunyuan")
+
+
+SHAP_E = dict(seed=3, target_faces=200_000, texture_size=128, lod_ratios=[1.0])
+
+
+def test_auto_picks_the_mesh_model_says_so_and_keys_the_version_by_the_backend_it_chose(learned_server):
+    image = (IMAGES / IMAGE).read_bytes()
+    events = []
+    with learned_server.client() as client:
+        v = client.generate(image, "learned/auto", pb.GenerateParams(backend="auto", **SHAP_E), on_event=events.append)
+        explicit = client.generate(image, "learned/auto", pb.GenerateParams(backend="shap-e", **SHAP_E))
+        inflate = []
+        flat = client.generate(image, "learned/auto-inflate", pb.GenerateParams(
+            backend="auto", mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, lod_ratios=[1.0]), on_event=inflate.append)
+    said = [e.message for e in events if e.stage == "backend"]
+    assert len(said) == 1 and said[0].startswith(
+        "auto chose shap-e (mesh from tiny-shap-e@local): the first available in the order "), said
+    assert (v.backend, v.backend_version) == ("shap-e", "tiny-shap-e@local")  # the chosen backend, never "auto"
+    assert v.parameters.fields["backend"].struct_value.fields["name"].string_value == "shap-e"
+    assert explicit.reused and explicit.number == v.number  # the same key as naming the backend
+    assert flat.backend == "geometry" and [e.message for e in inflate if e.stage == "backend"] == [
+        "auto chose classical: the request asks for mode inflate, and learned backends work from one picture with "
+        "the mode on auto"]
+
+
+def test_auto_without_a_learned_backend_is_classical_and_says_why(server):
+    image = (IMAGES / IMAGE).read_bytes()
+    params = dict(target_faces=2000, texture_size=256, lod_ratios=[1.0])
+    events = []
+    with server.client() as client:
+        v = client.generate(image, "learned/auto-none", pb.GenerateParams(backend="auto", **params),
+                            on_event=events.append)
+        plain = client.generate(image, "learned/auto-none", pb.GenerateParams(**params))
+    said = [e.message for e in events if e.stage == "backend"]
+    assert len(said) == 1 and said[0].startswith("auto chose classical: no learned shape backend is available ("), said
+    assert "shap-e: no --model shap-e=DIR" in said[0] and "depth: no --model depth=DIR" in said[0]
+    assert v.backend == "geometry" and "backend" not in v.parameters.fields
+    assert plain.reused and plain.number == v.number  # auto -> classical keys like a plain classical request
+
+
+def test_diff_of_versions_made_by_two_backends_shows_backend_model_weights_device_and_seed(learned_server, depth_dir):
+    image = (IMAGES / IMAGE).read_bytes()
+    with learned_server.client() as client:
+        a = client.generate(image, "learned/diff", _params(seed=7))
+        b = client.generate(image, "learned/diff", pb.GenerateParams(target_faces=4000, texture_size=256,
+                                                                     lod_ratios=[1.0], seed=8))
+        d = client.diff("learned/diff", str(a.number), str(b.number))
+    weights = hashlib.sha256(b"model.safetensors\0" + (depth_dir / "model.safetensors").read_bytes()).hexdigest()
+    assert {c.field: (c.before, c.after) for c in d.lineage} == {
+        "backend": ("depth", "geometry"), "backend_version": ("tiny-depth@local", "0.1.0"),
+        "model_id": ("tiny-depth", ""), "revision": ("local", ""), "weights_sha256": (weights, ""),
+        "device": (DEVICE, ""), "seed": ("7", "8")}
+    assert convert.diff_to_pb(convert.diff_from_pb(d)) == d
+    out = _cli(learned_server, "diff", f"learned/diff@{a.number}", f"learned/diff@{b.number}")
+    assert out.returncode == 0, out.stderr
+    assert "lineage backend: depth -> geometry" in out.stdout and "lineage model_id: tiny-depth -> -" in out.stdout
+    assert f"lineage weights_sha256: {weights} -> -" in out.stdout and "lineage seed: 7 -> 8" in out.stdout
+
+
+def test_a_batch_with_auto_resolves_once_and_resumes_under_the_resolved_backend(server):
+    """The items' request ids come from the resolved parameters: a re-run naming classical finds auto's jobs."""
+    items = [ingest_pb2.BatchItem(asset="learned/batch-auto", image=(IMAGES / "teapot.png").read_bytes())]
+    params = dict(target_faces=1000, texture_size=128, lod_ratios=[1.0])
+    with server.client() as client:
+        first = list(client.batch(ingest_pb2.BatchGenerateRequest(items=items, params=pb.GenerateParams(
+            backend="auto", **params))))
+        again = list(client.batch(ingest_pb2.BatchGenerateRequest(items=items, params=pb.GenerateParams(**params))))
+        events = list(client.watch(first[0].item.job_id))
+    assert first[0].item.ok and not first[0].item.reused and first[-1].summary.ok == 1
+    assert again[0].item.reused and again[0].item.job_id == first[0].item.job_id
+    assert [e.message for e in events if e.stage == "backend"][0].startswith("auto chose classical:")

@@ -59,3 +59,24 @@ def test_generate_params_defaults_and_bounds():
 
 def test_mode_names_cover_the_enum():
     assert set(convert.MODES) == set(pb.ReconstructMode.values())
+
+
+def test_diff_round_trip_keeps_lineage_metrics_parameters_and_checks():
+    from registry import CheckChange, LineageChange, MetricDelta, ParamChange, VersionDiff
+
+    d = VersionDiff(
+        "props/chair", 1, 2,
+        metrics=(MetricDelta("faces", 1000.0, 4000.0, 3000.0), MetricDelta("texture_size", None, 512.0, None)),
+        parameters=(ParamChange("backend.device", None, "cuda"), ParamChange("target_faces", 1000, 4000),
+                    ParamChange("lod_ratios", [1.0, 0.5], [1.0])),
+        checks=(CheckChange("default", "verdict", "pass", "warn"), CheckChange("fdm", "thickness.min", None, "fail")),
+        artifacts_changed=("glb#lod0", "source"),
+        lineage=(LineageChange("backend", "geometry", "shap-e"), LineageChange("model_id", "", "openai/shap-e-img2img"),
+                 LineageChange("weights_sha256", "", "f" * 64), LineageChange("device", "", "cuda"),
+                 LineageChange("seed", "0", "7"), LineageChange("caption", "", "a red chair"),
+                 LineageChange("caption_tags", "", "red, chair")))
+    msg = convert.diff_to_pb(d)
+    assert [(c.field, c.before, c.after) for c in msg.lineage][:2] == [("backend", "geometry", "shap-e"),
+                                                                         ("model_id", "", "openai/shap-e-img2img")]
+    assert convert.diff_from_pb(msg) == d
+    assert convert.diff_to_pb(convert.diff_from_pb(msg)) == msg

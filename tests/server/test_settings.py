@@ -75,3 +75,16 @@ def test_http_limits_are_bounded():
     for bad in ({"http_idle_timeout_s": 0}, {"http_idle_timeout_s": 1e9}, {"http_max_connections": 0}):
         with pytest.raises(ValueError, match="http-idle-timeout"):
             load_settings(bad, environ={})
+
+
+def test_gpu_workers_default_to_one_with_a_model_and_are_bounded():
+    assert load_settings({}, environ={}).gpu_pool_size == 0  # no model: no GPU pool, nothing changes
+    with_model = load_settings({"models": {"depth": "/models/d"}}, environ={})
+    assert with_model.gpu_pool_size == 1
+    assert load_settings({"models": {"depth": "/m"}, "gpu_workers": 0}, environ={}).gpu_pool_size == 0  # shared pool
+    assert load_settings({"models": {"depth": "/m"}}, environ={"MESHSMITH_GPU_WORKERS": "3"}).gpu_pool_size == 3
+    for bad in (-1, 17):
+        with pytest.raises(ValueError, match=r"--gpu-workers must be a whole number in \[0, 16\]"):
+            load_settings({"models": {"depth": "/m"}, "gpu_workers": bad}, environ={})
+    with pytest.raises(ValueError, match="no --model KIND=DIR is given"):
+        load_settings({"gpu_workers": 2}, environ={})

@@ -163,6 +163,8 @@ export async function assetPage(app, name, session, params) {
       h("h3", {}, `v${d.a} → v${d.b}`),
       h("table", {}, h("tr", {}, h("th", {}, "metric"), h("th", {}, `v${d.a}`), h("th", {}, `v${d.b}`)),
         d.metrics.map((m) => h("tr", { className: m.before === m.after ? "same" : "changed" }, h("td", {}, m.name), h("td.num", {}, num(m.before)), h("td.num", {}, num(m.after))))),
+      d.lineage.length ? h("table.lineage", {}, h("tr", {}, h("th", {}, "lineage"), h("th", {}, `v${d.a}`), h("th", {}, `v${d.b}`)),
+        d.lineage.map((c) => h("tr", {}, h("td", {}, c.field), h("td", {}, c.before || "—"), h("td", {}, c.after || "—")))) : h("p.muted", {}, "Same backend, model, seed and caption."),
       d.parameters.length ? h("table", {}, h("tr", {}, h("th", {}, "parameter"), h("th", {}, `v${d.a}`), h("th", {}, `v${d.b}`)),
         d.parameters.map((p) => h("tr", {}, h("td", {}, p.key), h("td", {}, p.beforeJson || "—"), h("td", {}, p.afterJson || "—")))) : h("p.muted", {}, "Same parameters."),
       d.checks.length ? h("ul", {}, d.checks.map((c) => h("li", {}, `${c.profile} ${c.checkId}: ${fmtLevel(c.before)} → ${fmtLevel(c.after)}`))) : h("p.muted", {}, "No check changed."),

@@ -59,6 +59,7 @@ def add_parser(sub) -> None:
     p.add_argument("--backend", default="", help="classical (default) or a learned backend the server has a model "
                    "for: depth (a depth-estimation model feeds the RGB-D path), shap-e or hunyuan3d (an image-to-3D "
                    "model makes the mesh), or remote (a hosted API, Tripo, makes it; the server needs its key); "
+                   "auto: the server's best available learned backend, else classical (the job says which and why); "
                    "see `meshsmith backends`")
     p.set_defaults(func=generate)
 

@@ -91,6 +91,8 @@ def diff(args) -> int:
         print(to_json(d))
         return 0
     print(f"{d.asset}: {d.a} -> {d.b}")
+    for c in d.lineage:
+        print(f"  lineage {c.field}: {c.before or '-'} -> {c.after or '-'}")
     for m in d.metrics:
         before = m.before if m.HasField("before") else None
         after = m.after if m.HasField("after") else None

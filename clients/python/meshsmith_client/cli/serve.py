@@ -52,6 +52,9 @@ def add_parser(sub) -> None:
                         "repeatable")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where learned backends run (default auto: cuda "
                    "when torch sees a GPU, else cpu)")
+    g.add_argument("--gpu-workers", type=int, help="worker processes for jobs that run a learned model, beside the "
+                   "--workers pool, so classical jobs keep flowing (default: 1 with any --model, else 0; 0: learned "
+                   "jobs share the --workers pool); jobs on one GPU still run one at a time")
     g.add_argument("--torch-threads", type=int, help="torch CPU threads per worker (default: torch's own); pin it "
                    "for byte-identical results across machines")
     r = p.add_argument_group("remote backend (a hosted image-to-3D API: Tripo; `generate --backend remote`)")
@@ -116,7 +119,8 @@ def run(args) -> int:
     try:
         flags.update(models=_models(args.model), device=args.device, torch_threads=args.torch_threads,
                      remote_key_file=args.remote_key_file, remote_url=args.remote_url,
-                     remote_timeout_s=args.remote_timeout, remote_poll_s=args.remote_poll)
+                     remote_timeout_s=args.remote_timeout, remote_poll_s=args.remote_poll,
+                     gpu_workers=args.gpu_workers)
         settings = load_settings(flags)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -382,6 +382,40 @@ export declare type CheckChange = Message<"meshsmith.v1.CheckChange"> & {
 export declare const CheckChangeSchema: GenMessage<CheckChange>;
 
 /**
+ * Lineage that differs: what made the version (backend, its model, weights and device, the seed) and the
+ * caption on it.
+ *
+ * @generated from message meshsmith.v1.LineageChange
+ */
+export declare type LineageChange = Message<"meshsmith.v1.LineageChange"> & {
+  /**
+   * "backend", "backend_version", "model_id", "revision", "weights_sha256", "device", "seed", "caption" or
+   * "caption_tags" (comma-separated).
+   *
+   * @generated from field: string field = 1;
+   */
+  field: string;
+
+  /**
+   * The value on each side as text; empty when that version has none (a classical version has no model).
+   *
+   * @generated from field: string before = 2;
+   */
+  before: string;
+
+  /**
+   * @generated from field: string after = 3;
+   */
+  after: string;
+};
+
+/**
+ * Describes the message meshsmith.v1.LineageChange.
+ * Use `create(LineageChangeSchema)` to create a new message.
+ */
+export declare const LineageChangeSchema: GenMessage<LineageChange>;
+
+/**
  * @generated from message meshsmith.v1.DiffVersionsResponse
  */
 export declare type DiffVersionsResponse = Message<"meshsmith.v1.DiffVersionsResponse"> & {
@@ -419,6 +453,11 @@ export declare type DiffVersionsResponse = Message<"meshsmith.v1.DiffVersionsRes
    * @generated from field: repeated string artifacts_changed = 7;
    */
   artifactsChanged: string[];
+
+  /**
+   * @generated from field: repeated meshsmith.v1.LineageChange lineage = 8;
+   */
+  lineage: LineageChange[];
 };
 
 /**
