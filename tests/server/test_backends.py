@@ -264,23 +264,23 @@ def test_hunyuan3d_without_its_model_is_failed_precondition_naming_the_flag(serv
         assert not _exists(client, "learned/no-hunyuan")
 
 
-SHAP_E = dict(seed=3, target_faces=200_000, texture_size=128, lod_ratios=[1.0])
+TINY_MODEL_PARAMS = dict(seed=3, target_faces=200_000, texture_size=128, lod_ratios=[1.0])
 
 
 def test_auto_picks_the_mesh_model_says_so_and_keys_the_version_by_the_backend_it_chose(learned_server):
     image = (IMAGES / IMAGE).read_bytes()
     events = []
     with learned_server.client() as client:
-        v = client.generate(image, "learned/auto", pb.GenerateParams(backend="auto", **SHAP_E), on_event=events.append)
-        explicit = client.generate(image, "learned/auto", pb.GenerateParams(backend="shap-e", **SHAP_E))
+        v = client.generate(image, "learned/auto", pb.GenerateParams(backend="auto", **TINY_MODEL_PARAMS), on_event=events.append)
+        explicit = client.generate(image, "learned/auto", pb.GenerateParams(backend="hunyuan3d", **TINY_MODEL_PARAMS))
         inflate = []
         flat = client.generate(image, "learned/auto-inflate", pb.GenerateParams(
             backend="auto", mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, lod_ratios=[1.0]), on_event=inflate.append)
     said = [e.message for e in events if e.stage == "backend"]
     assert len(said) == 1 and said[0].startswith(
-        "auto chose shap-e (mesh from tiny-shap-e@local): the first available in the order "), said
-    assert (v.backend, v.backend_version) == ("shap-e", "tiny-shap-e@local")  # the chosen backend, never "auto"
-    assert v.parameters.fields["backend"].struct_value.fields["name"].string_value == "shap-e"
+        "auto chose hunyuan3d (mesh from hunyuan3d-dit-v2-0@local): the first available in the order "), said
+    assert (v.backend, v.backend_version) == ("hunyuan3d", "hunyuan3d-dit-v2-0@local")  # the chosen backend, never "auto"
+    assert v.parameters.fields["backend"].struct_value.fields["name"].string_value == "hunyuan3d"
     assert explicit.reused and explicit.number == v.number  # the same key as naming the backend
     assert flat.backend == "geometry" and [e.message for e in inflate if e.stage == "backend"] == [
         "auto chose classical: the request asks for mode inflate, and learned backends work from one picture with "
