@@ -59,3 +59,11 @@ def test_generate_params_defaults_and_bounds():
 
 def test_mode_names_cover_the_enum():
     assert set(convert.MODES) == set(pb.ReconstructMode.values())
+
+
+def test_relief_record_is_the_resolved_millimetre_options():
+    relief = pb.RECONSTRUCT_MODE_RELIEF
+    assert convert.relief_record(pb.GenerateParams(mode=relief)) is None  # none given: earlier keys stay
+    assert convert.relief_record(pb.GenerateParams(mode=relief, relief=pb.ReliefOptions())) is None
+    got = convert.relief_record(pb.GenerateParams(mode=relief, relief=pb.ReliefOptions(max_mm=3.2, invert=True)))
+    assert got == {"width_mm": None, "min_mm": None, "max_mm": pytest.approx(3.2), "frame_mm": 0.0, "invert": True}
