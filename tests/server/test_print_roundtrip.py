@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -214,5 +215,12 @@ def test_cli_obj_export_carries_uvs_mtl_and_texture(server, litho, tmp_path):
     assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.uv is not None
     assert len(mesh.visual.uv) == len(mesh.vertices) and mesh.visual.material.image.size[0] >= 256
     assert mesh.extents[0] == pytest.approx(150, abs=0.01)  # millimetres
+    from tests.validation.test_obj_consumers import ASSIMP
+
+    if ASSIMP is not None:  # an outside reader sees the same faces and the renamed texture (assimp-utils)
+        info = subprocess.run([ASSIMP, "info", out.name], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert info.returncode == 0, info.stderr[-800:]
+        assert re.search(r"^Faces:\s+(\d+)$", info.stdout, re.M).group(1) == str(litho.stats.faces)
+        assert re.findall(r"'([^']+)'", info.stdout.split("Texture Refs:", 1)[1].split("Node hierarchy")[0]) == ["litho.png"]
     run = subprocess.run([*CLI, "validate", str(out), "--profile", "fdm"], capture_output=True, text=True, timeout=300)
     assert "read as mm, Z up (file header)" in run.stdout and "fits the" in run.stdout
