@@ -1,16 +1,17 @@
 """Resolve self-intersections of closed meshes for printing: an exact mesh arrangement, then a local solid remesh.
 
-Each closed part whose surface crosses itself (a scan's fold, a leg pushed through a body) is replaced by its
-*union* solid (generalised winding number >= 1/2) computed exactly: libigl's mesh boolean (CGAL exact
-arithmetic; PyMeshLab's generate_boolean_union, which also accepts self-intersecting input) splits the
-crossing triangles along their crossing curves and keeps the patches that bound the union, so every output
+A mesh whose surface crosses itself (a scan's fold, a leg pushed through a body, two overlapping shells) is
+replaced by its *union* solid (generalised winding number >= 1/2) computed exactly: libigl's mesh boolean
+(CGAL exact arithmetic; PyMeshLab's generate_boolean_union, which also accepts self-intersecting input) splits
+the crossing triangles along their crossing curves and keeps the patches that bound the union, so every output
 point lies on the source surface and faces that cross nothing are kept bit for bit (Zhou, Grinspun, Zorin,
-Jacobson, "Mesh Arrangements for Solid Geometry", SIGGRAPH 2016). Where the rounding of the exact result to
-doubles (or float32, as GLB stores it) still leaves faces crossing, or the exact path fails, those faces are
-fixed locally: grouped into boxes, inside each box the union solid is rebuilt by marching cubes on a signed
-distance field of cell h, and manifold3d splices it in: (part - boxes) + (remeshed solid & boxes). Overlapping
-parts are then united exactly (solid.fuse), which also swallows inner shells; enclosed voids (negative
-shells) are dropped.
+Jacobson, "Mesh Arrangements for Solid Geometry", SIGGRAPH 2016). When every part is closed they go in together
+(crossings between parts resolved too); else each closed part alone and solid.fuse unites them later. Where
+rounding the exact result to doubles (or to float32, as GLB stores it) leaves faces crossing, the result
+rounded to float32 goes through the exact union again. Where faces still cross, or the exact path fails, they
+are fixed locally: grouped into boxes, inside each box the union solid is rebuilt by marching cubes on a signed
+distance field of cell h, and manifold3d splices it in: (part - boxes) + (remeshed solid & boxes). Enclosed
+voids (negative shells) are dropped.
 
 Run in a worker process (PyMeshLab counts the crossings; it is not thread-safe).
 """
@@ -44,6 +45,7 @@ class IntersectParams:
     # cells for the few faces the exact union leaves crossing after rounding (small boxes: finer cells are cheap)
     residual_cell_shares: tuple[float, ...] = (0.0015, 0.002, 0.0025, 0.003, 0.004)
     exact: bool = True  # False: the local remesh alone (the earlier method; benchmarks/print_repair.py compares)
+    exact_rounds: int = 2  # exact unions again, of the result rounded to float32, while rounding leaves crossings
 
 
 def crossing_faces(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -291,8 +293,16 @@ def _resolve_part(part: str, pv, pf, ps, crossing, params: IntersectParams, diag
     if exact is not None:
         ev, ef, es = exact
         left = crossing_faces(ev, ef)
+        again = 0
+        while left.any() and again < params.exact_rounds:  # rounding made new near-crossings: round as GLB will
+            redo = exact_union(ev.astype(np.float32).astype(np.float64), ef, es)  # store it, resolve exactly again
+            if redo is None:
+                break
+            (ev, ef, es), again = redo, again + 1
+            left = crossing_faces(ev, ef)
         parts = int(topology.components(ef).max()) + 1
-        how = f"{first} crossing faces resolved exactly (mesh arrangement: the union solid, {parts} part(s))"
+        how = f"{first} crossing faces resolved exactly (mesh arrangement: the union solid, {parts} part(s)"
+        how += f"; again after rounding to float32: {again}x)" if again else ")"
         if not left.any():
             stray = _stray(old_triangles, ev) / diagonal
             return ev, ef, es, (f"self-intersections: {part}: {how} ({count} -> {len(ef)} faces, surface "
