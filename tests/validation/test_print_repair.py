@@ -84,6 +84,21 @@ def test_folded_scan_with_overlapping_shells_becomes_one_solid():
     assert any(n.startswith("self-intersections: 2 parts: ") and "union solid, 1 part(s)" in n for n in log.notes), log.notes
 
 
+def test_local_remesh_fallback_resolves_the_scan_too():
+    """Without the exact union (it failed, or a part is open) the local marching-cubes remesh still gets to 0."""
+    from functools import partial
+    from unittest import mock
+
+    from validation import intersect
+
+    scan = folded_scan()
+    local = partial(intersect.resolve, params=intersect.IntersectParams(exact=False))
+    with mock.patch.object(intersect, "resolve", local):
+        out, log = repair(scan, RepairParams(printable=True))
+    assert crossings(out) == 0 and validate(out, "fdm").verdict == "pass"
+    assert any("remeshed locally" in n for n in log.notes) and max(moved(scan, out)) < 0.005
+
+
 def test_exact_union_of_two_textured_shells_keeps_their_uvs():
     """Two overlapping textured spots: one solid on the source surface, each kept vertex with its own UV."""
     spot = trimesh.load(MESHES / "spot/spot_triangulated.obj", process=False)
