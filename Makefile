@@ -11,7 +11,7 @@ PIP := $(VENV)/bin/pip
 # chromium (headless, driven by playwright-core) runs the web app's browser tests (tests/clients/test_web_app.py);
 # Node (glTF-Validator, buf, grpc-js, connect-node, vite) from Debian only when no node/npm is on the PATH already.
 APT_PACKAGES := libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri openssl mono-devel libnewtonsoft-json-cil-dev prusa-slicer \
-  chromium
+  chromium assimp-utils
 # The artists' web app (served at /ui/): vite bundles clients/web into clients/web/dist (not committed).
 WEB_UI := clients/web/dist/index.html
 WEB_SOURCES := $(shell find clients/web -path clients/web/dist -prune -o -type f -print 2>/dev/null)

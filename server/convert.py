@@ -309,6 +309,16 @@ def relief_params(params: pb.GenerateParams):
                         frame_mm=r.frame_mm, invert=r.invert)
 
 
+def relief_record(params: pb.GenerateParams) -> dict | None:
+    """The relief plate's millimetre options as a version records them in its parameters (and so in its
+    idempotence key); None when none is set, so versions made without them keep their keys."""
+    rp = relief_params(params)
+    if rp is None or not (rp.in_mm or rp.invert):
+        return None
+    return {"width_mm": rp.width_mm, "min_mm": rp.min_mm, "max_mm": rp.max_mm, "frame_mm": rp.frame_mm,
+            "invert": rp.invert}
+
+
 def backend_to_pb(b) -> ingest_pb2.BackendInfo:
     """reconstruct.learned.Availability -> BackendInfo."""
     return ingest_pb2.BackendInfo(name=b.name, produces=b.produces, available=b.available, reason=b.reason,

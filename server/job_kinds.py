@@ -65,8 +65,12 @@ def _extra_inputs(registry: Registry, request: dict) -> tuple[tuple[tuple[str, b
 
 def _inputs_record(request: dict, out: Output) -> dict:
     """The extra inputs a version records in its parameters (and so in its idempotence key); a learned
-    backend's lineage (name, model id, revision, weights sha256, device) goes in too, under "backend"."""
+    backend's lineage (name, model id, revision, weights sha256, device) goes in too, under "backend", and
+    relief millimetre options under "relief"."""
     inputs = {key: request[key] for key in ("views", "depth") if key in request}
+    relief = convert.relief_record(json_format.ParseDict(request["params"], pb.GenerateParams()))
+    if relief is not None:
+        inputs["relief"] = relief
     if getattr(out, "fov_deg", 0.0):
         inputs["fov_deg"] = out.fov_deg
     if getattr(out, "backend", None):

@@ -1,11 +1,17 @@
-"""Resolve self-intersections of closed meshes for printing: a local solid remesh plus exact booleans.
+"""Resolve self-intersections of closed meshes for printing: an exact mesh arrangement, then a local solid remesh.
 
-Each closed part whose surface crosses itself (a scan's fold, a leg pushed through a body) is fixed only
-where it crosses: the crossing faces are grouped into boxes, inside each box the part's *union* solid
-(generalised winding number >= 1/2, from signed ray crossings) is rebuilt by marching cubes on a signed
-distance field of cell h, and manifold3d splices it in: (part - boxes) + (remeshed solid & boxes). Outside
-the boxes the surface is untouched, bit for bit. Overlapping parts are then united exactly (solid.fuse),
-which also swallows inner shells; enclosed voids (negative shells) are dropped.
+A mesh whose surface crosses itself (a scan's fold, a leg pushed through a body, two overlapping shells) is
+replaced by its *union* solid (generalised winding number >= 1/2) computed exactly: libigl's mesh boolean
+(CGAL exact arithmetic; PyMeshLab's generate_boolean_union, which also accepts self-intersecting input) splits
+the crossing triangles along their crossing curves and keeps the patches that bound the union, so every output
+point lies on the source surface and faces that cross nothing are kept bit for bit (Zhou, Grinspun, Zorin,
+Jacobson, "Mesh Arrangements for Solid Geometry", SIGGRAPH 2016). When every part is closed they go in together
+(crossings between parts resolved too); else each closed part alone and solid.fuse unites them later. Where
+rounding the exact result to doubles (or to float32, as GLB stores it) leaves faces crossing, the result
+rounded to float32 goes through the exact union again. Where faces still cross, or the exact path fails, they
+are fixed locally: grouped into boxes, inside each box the union solid is rebuilt by marching cubes on a signed
+distance field of cell h, and manifold3d splices it in: (part - boxes) + (remeshed solid & boxes). Enclosed
+voids (negative shells) are dropped.
 
 Run in a worker process (PyMeshLab counts the crossings; it is not thread-safe).
 """
@@ -36,6 +42,10 @@ class IntersectParams:
     rounds: int = 3  # remesh passes while crossings remain
     weld_share: float = 1e-5  # merge remeshed vertices closer than this share of the diagonal
     max_stray: float = 0.002  # accept a cell size whose new surface stays this close to the old (share of diagonal)
+    # cells for the few faces the exact union leaves crossing after rounding (small boxes: finer cells are cheap)
+    residual_cell_shares: tuple[float, ...] = (0.0015, 0.002, 0.0025, 0.003, 0.004)
+    exact: bool = True  # False: the local remesh alone (the earlier method; benchmarks/print_repair.py compares)
+    exact_rounds: int = 2  # exact unions again, of the result rounded to float32, while rounding leaves crossings
 
 
 def crossing_faces(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -163,6 +173,34 @@ def resolve_part(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, cr
     return v, f, src, len(boxes)
 
 
+def exact_union(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray):
+    """Closed part(s) -> their union solid (winding number >= 1) as (vertices, faces, source), exactly (libigl's
+    mesh boolean with CGAL, through PyMeshLab): crossing faces are split along their crossing curves and the
+    patches inside the solid dropped; each output face keeps its old face's source id (quality transfer), every
+    other vertex and face is kept. None when the boolean fails or leaves nothing."""
+    import pymeshlab  # noqa: PLC0415
+
+    ms = pymeshlab.MeshSet()
+    ms.add_mesh(pymeshlab.Mesh(vertex_matrix=np.asarray(vertices, np.float64), face_matrix=np.asarray(faces, np.int32),
+                               f_scalar_array=np.arange(len(faces), dtype=np.float64)))
+    # the filter unites two meshes: the second is a speck far away, dropped again below
+    lo, hi = np.min(vertices, axis=0), np.max(vertices, axis=0)
+    speck = trimesh.creation.box(bounds=[hi + (hi - lo) + 1.0, hi + (hi - lo) + 1.0 + 1e-3])
+    ms.add_mesh(pymeshlab.Mesh(vertex_matrix=np.asarray(speck.vertices, np.float64),
+                               face_matrix=np.asarray(speck.faces, np.int32), f_scalar_array=np.full(12, -1.0)))
+    try:
+        ms.generate_boolean_union(first_mesh=0, second_mesh=1, transfer_face_quality=True)
+    except pymeshlab.PyMeshLabException:
+        return None
+    m = ms.current_mesh()
+    ids = np.rint(m.face_scalar_array()).astype(np.int64)
+    keep = (ids >= 0) & (ids < len(faces))
+    if not keep.any():
+        return None
+    used, local = np.unique(m.face_matrix()[keep], return_inverse=True)
+    return m.vertex_matrix()[used].copy(), local.reshape(-1, 3).astype(np.int64), np.asarray(source)[ids[keep]]
+
+
 def _weld(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, distance: float):
     """Merge vertices closer than `distance` and drop the null faces left: the seam's slivers, which can cross
     their neighbours once coordinates are rounded to float32 (GLB) or moved."""
@@ -212,41 +250,103 @@ def _remesh_rounds(pv, pf, ps, crossing, params: IntersectParams, diagonal: floa
     return pv, pf, ps, crossing, boxes
 
 
+def _closed(vertices: np.ndarray, faces: np.ndarray) -> bool:
+    """Whether the part is a closed, oriented 2-manifold (what the exact boolean needs), per manifold3d."""
+    import manifold3d  # noqa: PLC0415
+
+    return manifold3d.Manifold(manifold3d.Mesh64(
+        vert_properties=np.array(vertices, np.float64, order="C"),
+        tri_verts=np.array(faces, np.uint64, order="C"))).status() == manifold3d.Error.NoError
+
+
+def _stray(old_triangles: np.ndarray, vertices: np.ndarray) -> float:
+    """How far the new surface strays from the old one (a seam can leave a spike): the largest distance from a
+    vertex that is not an old vertex to the old triangles (T, 3, 3)."""
+    old = {tuple(p) for p in old_triangles.reshape(-1, 3)}
+    new = np.array([tuple(p) not in old for p in vertices], bool)
+    return float(_distances(old_triangles, vertices[new], k=32).max()) if new.any() else 0.0
+
+
+def _search(pv, pf, ps, crossing, params: IntersectParams, diagonal: float, old_triangles: np.ndarray,
+            shares: tuple[float, ...]):
+    """The local remesh at each cell size in turn -> (best (v, f, source, crossing, boxes), (crossings left, stray))
+    or (None, None); stops at the first size that leaves no crossing and strays at most params.max_stray."""
+    best, best_score = None, None
+    for share in shares:
+        trial = _remesh_rounds(pv, pf, ps, crossing, params, diagonal, share)
+        if trial is None:
+            continue
+        stray = _stray(old_triangles, trial[0][np.unique(trial[1])]) / diagonal
+        score = (int(trial[3].sum()), stray)
+        if best is None or score < best_score:
+            best, best_score = trial, score
+        if score[0] == 0 and stray <= params.max_stray:
+            break
+    return best, best_score
+
+
+def _resolve_part(part: str, pv, pf, ps, crossing, params: IntersectParams, diagonal: float):
+    """Closed part(s) with crossing faces -> (vertices, faces, source, note): the exact union, its leftover crossings
+    (float rounding) remeshed locally; the local remesh of the whole crossing region when the exact path fails."""
+    count, first, old_triangles = len(pf), int(crossing.sum()), pv[pf]
+    exact = exact_union(pv, pf, ps) if params.exact and _closed(pv, pf) else None
+    if exact is not None:
+        ev, ef, es = exact
+        left = crossing_faces(ev, ef)
+        again = 0
+        while left.any() and again < params.exact_rounds:  # rounding made new near-crossings: round as GLB will
+            redo = exact_union(ev.astype(np.float32).astype(np.float64), ef, es)  # store it, resolve exactly again
+            if redo is None:
+                break
+            (ev, ef, es), again = redo, again + 1
+            left = crossing_faces(ev, ef)
+        parts = int(topology.components(ef).max()) + 1
+        how = f"{first} crossing faces resolved exactly (mesh arrangement: the union solid, {parts} part(s)"
+        how += f"; again after rounding to float32: {again}x)" if again else ")"
+        if not left.any():
+            stray = _stray(old_triangles, ev) / diagonal
+            return ev, ef, es, (f"self-intersections: {part}: {how} ({count} -> {len(ef)} faces, surface "
+                                f"within {stray:.3%} of the diagonal from the old one)")
+        best, score = _search(ev, ef, es, left, params, diagonal, old_triangles, params.residual_cell_shares)
+        if best is not None and score[0] == 0:
+            v, f, s, _, boxes = best
+            return v, f, s, (f"self-intersections: {part}: {how}; {int(left.sum())} faces still crossing after "
+                             f"rounding remeshed locally in {boxes} box(es) ({count} -> {len(f)} faces, surface within "
+                             f"{score[1]:.3%} of the diagonal from the old one)")
+    best, score = _search(pv, pf, ps, crossing, params, diagonal, old_triangles, params.cell_shares)
+    if best is None:
+        return pv, pf, ps, f"self-intersections: {part} is not a closed manifold; {first} crossing faces left"
+    v, f, s, crossing, boxes = best
+    left = f"; {int(crossing.sum())} left" if crossing.any() else ""
+    return v, f, s, (f"self-intersections: {part}: {first} crossing faces remeshed locally in {boxes} box(es) "
+                     f"({count} -> {len(f)} faces, surface within {score[1]:.3%} of the diagonal from the old one){left}")
+
+
 def resolve(vertices: np.ndarray, faces: np.ndarray, source: np.ndarray, params: IntersectParams = IntersectParams()):
-    """Every closed part rid of its own crossings -> (vertices, faces, source, crossing faces before, notes).
-    Crossings between parts are left to the union (solid.fuse)."""
+    """The mesh rid of crossing faces -> (vertices, faces, source, crossing faces before, notes). When every part is
+    closed, all of them at once (crossings between parts too: one union solid); else each closed part on its own,
+    crossings between parts left to the union (solid.fuse)."""
     diagonal = float(np.linalg.norm(np.ptp(vertices, axis=0)))
     labels = topology.components(faces)
+    parts = int(labels.max()) + 1 if len(faces) else 0
     pieces, notes, before = [], [], 0
-    for part in range(int(labels.max()) + 1 if len(faces) else 0):
+    crossing = crossing_faces(vertices, faces) if parts > 0 else np.zeros(0, bool)
+    if crossing.any() and params.exact and _closed(vertices, faces):
+        before = int(crossing.sum())
+        name = "part 0" if parts == 1 else f"{parts} parts"
+        v, f, s, note = _resolve_part(name, vertices, faces, source, crossing, params, diagonal)
+        notes.append(note)
+        parts = 0  # done: skip the per-part loop
+        pieces.append((v, f, s))
+    for part in range(parts):
         sel = labels == part
         used, local = np.unique(faces[sel], return_inverse=True)
         pv, pf, ps = vertices[used], local.reshape(-1, 3), source[sel]
         crossing = crossing_faces(pv, pf)
         if crossing.any():
             before += int(crossing.sum())
-            count, first = len(pf), int(crossing.sum())
-            best, best_score = None, None
-            old_triangles = pv[pf]
-            for share in params.cell_shares:
-                trial = _remesh_rounds(pv, pf, ps, crossing, params, diagonal, share)
-                if trial is None:
-                    continue
-                # how far the new surface strays from the old one (a seam can leave a spike)
-                stray = float(_distances(old_triangles, trial[0][np.unique(trial[1])]).max()) / diagonal
-                score = (int(trial[3].sum()), stray)
-                if best is None or score < best_score:
-                    best, best_score = trial, score
-                if score[0] == 0 and stray <= params.max_stray:
-                    break
-            if best is None:
-                notes.append(f"self-intersections: part {part} is not a closed manifold; {first} crossing faces left")
-            else:
-                pv, pf, ps, crossing, boxes = best
-                left = f"; {int(crossing.sum())} left" if crossing.any() else ""
-                notes.append(f"self-intersections: part {part}: {first} crossing faces remeshed locally in {boxes} "
-                             f"box(es) ({count} -> {len(pf)} faces, surface within {best_score[1]:.3%} of the "
-                             f"diagonal from the old one){left}")
+            pv, pf, ps, note = _resolve_part(f"part {part}", pv, pf, ps, crossing, params, diagonal)
+            notes.append(note)
         pieces.append((pv, pf, ps))
     offsets = np.cumsum([0] + [len(p[0]) for p in pieces])
     v = np.vstack([p[0] for p in pieces])

@@ -3,11 +3,14 @@
 Works in the build frame (millimetres, +Z up; `formats.TO_PRINT` from the scene frame) and hands back
 a scene-frame mesh, so the print exporters (which convert to the build frame) write what was asked.
 
-`orient="auto"` follows Tweaker-3 (C. Schranz, github.com/ChristophSchranz/Tweaker-3): candidate
-orientations are the mesh's largest area-accumulated flat regions, here the convex hull's facets (a part
-can only rest stably on one of those) plus the six axes; each candidate is scored by the area that needs
-support (faces pointing down steeper than the overhang angle, not on the bed); unstable poses (centre
-of mass outside the contact polygon) are skipped; ties go to the larger bed contact, then the lower part.
+`orient="auto"` follows Tweaker-3 (C. Schranz, github.com/ChristophSchranz/Tweaker-3, MeshTweaker.py):
+candidate orientations are the mesh's largest area-accumulated flat regions, here the convex hull's planes
+(a part can only rest stably on one of those), the six axes and, as Tweaker-3's extended mode adds random
+candidates (its `death_star`: random triangles, plus a fixed set of directions), RANDOM_CANDIDATES directions
+drawn by a generator seeded with SEED (the same mesh always gets the same pose), each tried as it is and
+settled onto the hull plane it is nearest to. Each candidate is scored by the area that needs support
+(faces pointing down steeper than the overhang angle, not on the bed); unstable poses (centre of mass
+outside the contact polygon) are skipped; ties go to the larger bed contact, then the lower part.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ ORIENTS = ("", "auto")
 PRINT_FORMATS = ("stl", "obj", "obj.zip", "3mf")
 DEFAULT_MARGIN_MM = 5.0
 OVERHANG_DEG = 45.0
-CANDIDATES = 64  # hull facets tried, largest first
+CANDIDATES = 64  # hull planes tried, largest first
+RANDOM_CANDIDATES = 64  # seeded random directions tried beside them (Tweaker-3's extended mode)
+SEED = 0
+CONTACT_MM = 0.2  # hull vertices this close to the lowest plane touch the bed
 _BED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[xX]\s*(\d+(?:\.\d+)?)\s*[xX]\s*(\d+(?:\.\d+)?)\s*$")
 
 
@@ -111,22 +117,56 @@ def _overhang(mesh: trimesh.Trimesh, down: np.ndarray) -> tuple[float, float]:
     return float(areas[steep & ~on_bed].sum()), float(areas[on_bed & (n > 0.99)].sum())
 
 
-def auto_orient(mesh: trimesh.Trimesh) -> tuple[np.ndarray, float]:
-    """The build-frame direction to put down (unit 3-vector) and its overhang area (mm^2)."""
+def _hull_planes(hull: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
+    """The hull's planes: coplanar face groups (facets) and single faces -> (outward normals (P, 3), areas (P,))."""
+    grouped = np.zeros(len(hull.faces), bool)
+    normals, areas = [np.zeros((0, 3))], [np.zeros(0)]
+    if len(hull.facets):
+        grouped[np.concatenate(hull.facets)] = True
+        normals.append(np.asarray(hull.facets_normal))
+        areas.append(np.asarray(hull.facets_area))
+    normals.append(np.asarray(hull.face_normals)[~grouped])
+    areas.append(np.asarray(hull.area_faces)[~grouped])
+    return np.vstack(normals), np.concatenate(areas)
+
+
+def random_directions(n: int = RANDOM_CANDIDATES, seed: int = SEED) -> np.ndarray:
+    """(n, 3) unit vectors spread uniformly over the sphere, the same for the same seed."""
+    v = np.random.default_rng(seed).normal(size=(n, 3))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def candidates(hull: trimesh.Trimesh, random: int = RANDOM_CANDIDATES) -> np.ndarray:
+    """(C, 3) build-frame directions to try facing the bed: the CANDIDATES largest hull planes, the six axes,
+    `random` seeded random directions and the hull plane each of those is nearest to; duplicates dropped, order
+    kept."""
+    normals, areas = _hull_planes(hull)
+    largest = normals[np.argsort(-areas, kind="stable")[:CANDIDATES]]
+    axes = np.vstack([np.eye(3)[[2, 0, 1]], -np.eye(3)])
+    rand = random_directions(random, SEED)
+    settled = normals[np.argmax(rand @ normals.T, axis=1)]
+    dirs = np.vstack([largest, axes, settled, rand])
+    _, first = np.unique(np.round(dirs, 9), axis=0, return_index=True)
+    return dirs[np.sort(first)]
+
+
+def rests(hull: trimesh.Trimesh, com: np.ndarray, down: np.ndarray) -> bool:
+    """Whether the part stays put with unit `down` facing the bed: its centre of mass `com` over the contact
+    polygon (the hull vertices within CONTACT_MM of the bed)."""
+    h = hull.vertices @ down  # the bed touches the hull where it reaches furthest along `down`
+    pts = hull.vertices[h >= h.max() - CONTACT_MM]
+    basis = trimesh.geometry.align_vectors(down, [0, 0, -1])[:3, :3]
+    return len(pts) >= 3 and _stable((pts @ basis.T)[:, :2], (basis @ com)[:2])
+
+
+def auto_orient(mesh: trimesh.Trimesh, random: int = RANDOM_CANDIDATES) -> tuple[np.ndarray, float]:
+    """The build-frame direction to put down (unit 3-vector) and its overhang area (mm^2); `random`: how many
+    seeded random candidates to add (0: hull planes and axes only)."""
     hull = mesh.convex_hull
     com = mesh.center_mass if mesh.is_volume else hull.center_mass
-    order = np.argsort(-hull.facets_area)[:CANDIDATES]
-    cands = [(-hull.facets_normal[i], hull.vertices[np.unique(hull.faces[hull.facets[i]])]) for i in order]
-    cands += [(d, None) for d in (np.eye(3)[[2, 0, 1]].tolist() + (-np.eye(3)).tolist())]
     best = None
-    for down, pts in cands:
-        down = np.asarray(down, dtype=np.float64)
-        down /= np.linalg.norm(down)
-        if pts is None:  # an axis: its contact points are the hull vertices on the lowest plane
-            h = hull.vertices @ down
-            pts = hull.vertices[h >= h.max() - 0.2]
-        basis = trimesh.geometry.align_vectors(down, [0, 0, -1])[:3, :3]
-        if len(pts) < 3 or not _stable((pts @ basis.T)[:, :2], (basis @ com)[:2]):
+    for down in candidates(hull, random):
+        if not rests(hull, com, down):
             continue
         over, contact = _overhang(mesh, down)
         height = float(np.ptp(mesh.vertices @ down))

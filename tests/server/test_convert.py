@@ -80,3 +80,11 @@ def test_diff_round_trip_keeps_lineage_metrics_parameters_and_checks():
                                                                          ("model_id", "", "openai/shap-e-img2img")]
     assert convert.diff_from_pb(msg) == d
     assert convert.diff_to_pb(convert.diff_from_pb(msg)) == msg
+
+
+def test_relief_record_is_the_resolved_millimetre_options():
+    relief = pb.RECONSTRUCT_MODE_RELIEF
+    assert convert.relief_record(pb.GenerateParams(mode=relief)) is None  # none given: earlier keys stay
+    assert convert.relief_record(pb.GenerateParams(mode=relief, relief=pb.ReliefOptions())) is None
+    got = convert.relief_record(pb.GenerateParams(mode=relief, relief=pb.ReliefOptions(max_mm=3.2, invert=True)))
+    assert got == {"width_mm": None, "min_mm": None, "max_mm": pytest.approx(3.2), "frame_mm": 0.0, "invert": True}

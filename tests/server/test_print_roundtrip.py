@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -159,6 +160,28 @@ def test_relief_options_over_grpc(server, litho):
                                                                     relief=pb.ReliefOptions(width_mm=100)))
 
 
+def test_relief_options_are_part_of_the_version(server, litho):
+    """The millimetre options are recorded in the version's parameters: another max_mm is another version and
+    history shows each one's values; the same options again reuse the version (idempotent)."""
+    from tests.reconstruct.test_relief import _photo_600x400
+
+    def params(max_mm: float) -> pb.GenerateParams:
+        return pb.GenerateParams(mode=pb.RECONSTRUCT_MODE_RELIEF, lod_ratios=[1], relief=pb.ReliefOptions(
+            width_mm=150, min_mm=0.8, max_mm=max_mm, frame_mm=4, invert=True))
+
+    with server.client() as client:
+        again = client.generate(_photo_600x400(), "print/litho", params(3.2))
+        thicker = client.generate(_photo_600x400(), "print/litho", params(4.0))
+        history = {v.number: v for v in client.history("print/litho")}
+    assert again.reused and again.number == litho.number
+    assert not thicker.reused and thicker.number > litho.number
+    s = thicker.stats
+    assert (s.bbox_max.z - s.bbox_min.z) * 1000 == pytest.approx(4.0, abs=0.05)
+    for number, max_mm in ((litho.number, 3.2), (thicker.number, 4.0)):
+        relief = dict(history[number].parameters["relief"])
+        assert relief == pytest.approx({"width_mm": 150, "min_mm": 0.8, "max_mm": max_mm, "frame_mm": 4, "invert": True})
+
+
 def test_import_3mf_honours_unit_and_build_transform(server):
     """A 3MF in inches whose build item turns a 1x2x3 in box 90 deg about X: stored in metres, +Y up."""
     from tests.validation.test_threemf import _model, _package
@@ -192,5 +215,12 @@ def test_cli_obj_export_carries_uvs_mtl_and_texture(server, litho, tmp_path):
     assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.uv is not None
     assert len(mesh.visual.uv) == len(mesh.vertices) and mesh.visual.material.image.size[0] >= 256
     assert mesh.extents[0] == pytest.approx(150, abs=0.01)  # millimetres
+    from tests.validation.test_obj_consumers import ASSIMP
+
+    if ASSIMP is not None:  # an outside reader sees the same faces and the renamed texture (assimp-utils)
+        info = subprocess.run([ASSIMP, "info", out.name], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert info.returncode == 0, info.stderr[-800:]
+        assert re.search(r"^Faces:\s+(\d+)$", info.stdout, re.M).group(1) == str(litho.stats.faces)
+        assert re.findall(r"'([^']+)'", info.stdout.split("Texture Refs:", 1)[1].split("Node hierarchy")[0]) == ["litho.png"]
     run = subprocess.run([*CLI, "validate", str(out), "--profile", "fdm"], capture_output=True, text=True, timeout=300)
     assert "read as mm, Z up (file header)" in run.stdout and "fits the" in run.stdout
