@@ -213,3 +213,27 @@ def test_turntable_yaws_on_an_asymmetric_solid():
     m = merged(rec.mesh)
     assert abs(m.volume - solid.volume) < 0.05 * solid.volume, (m.volume, solid.volume)
     check_output(rec.mesh)
+
+
+def _solid(ext, pos, rgb) -> trimesh.Trimesh:
+    b = trimesh.creation.box(extents=ext)
+    b.apply_translation(pos)
+    b.visual = trimesh.visual.ColorVisuals(b, face_colors=np.tile([*rgb, 255], (len(b.faces), 1)).astype(np.uint8))
+    return b
+
+
+def test_a_surface_hidden_from_its_best_view_takes_the_view_that_sees_it():
+    """A red box behind a green one (joined by a low bar): the lower middle of the red box's front faces the
+    front camera best but is hidden there behind the green box; the 45 deg view sees it, so it is red."""
+    scene = trimesh.util.concatenate([_solid((0.6, 1.0, 0.2), (0, 0.5, -0.2), (220, 40, 40)),
+                                      _solid((0.3, 0.5, 0.2), (0, 0.25, 0.2), (40, 200, 40)),
+                                      _solid((0.1, 0.06, 0.3), (0, 0.03, 0), (120, 120, 120))])
+    mesh = reconstruct_views(shots(scene, ("front", "45", "right", "top")), ReconstructParams(target_height_m=1.0)).mesh
+    v, uv = mesh.vertices, mesh.visual.uv
+    img = np.asarray(mesh.visual.material.baseColorTexture)
+    hidden = (v[:, 0] > 0.0) & (v[:, 0] < 0.12) & (v[:, 1] > 0.12) & (v[:, 1] < 0.4) & (np.abs(v[:, 2] + 0.1) < 0.02)
+    assert hidden.sum() > 100
+    h, w = img.shape[:2]
+    px = img[np.clip(((1 - uv[hidden, 1]) * h).astype(int), 0, h - 1), np.clip((uv[hidden, 0] * w).astype(int), 0, w - 1)]
+    assert np.abs(np.median(px, axis=0) - (220, 40, 40)).max() < 30, np.median(px, axis=0)
+    check_output(mesh)
