@@ -12,7 +12,7 @@ The texture is an atlas of the views; each face takes the view that faces it bes
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +23,7 @@ from skimage.measure import marching_cubes
 from meshsmith.errors import InvalidInput
 
 from .assemble import check_closed
+from .hullprior import round_sections
 from .cameras import parse_label, rotation, sample, signed_distance
 from .multitex import texture_mesh
 from .params import ReconstructParams, Reconstruction, check_params
@@ -66,6 +67,7 @@ class _Cam:
     pp: tuple[float, float] = (0.0, 0.0)  # principal point in crop pixels
     rim: np.ndarray | None = None  # perspective: (h', w') depth of the hull's front per RIM_BIN px block
     rim_bin: float = 1.0
+    cache: dict = dc_field(default_factory=dict)  # per-picture maps (hullprior's runs)
 
     def project(self, pts: np.ndarray, carve: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(..., 3) world -> (u, v, px per world unit at that point), each (...).
@@ -83,8 +85,8 @@ class _Cam:
                 d = np.minimum(d, sample(self.rim, u.astype(np.float32), v.astype(np.float32), 1e9))
             k = self.focal / d
             return self.pp[0] + q[..., 0] * k, self.pp[1] - q[..., 1] * k, k
-        q = pts @ self.rot[:2].T
-        return self.u0 + self.scale * q[..., 0], self.v0 - self.scale * q[..., 1], np.full(q.shape[:-1], self.scale)
+        qx, qy = _dot(pts, self.rot[0]), _dot(pts, self.rot[1])
+        return self.u0 + self.scale * qx, self.v0 - self.scale * qy, np.full(qx.shape, self.scale)
 
     def toward(self, pts: np.ndarray) -> np.ndarray:
         """(N, 3) unit vectors from the points toward the camera."""
@@ -92,6 +94,16 @@ class _Cam:
             d = self.centre - pts
             return d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
         return np.broadcast_to(self.rot[2], pts.shape)
+
+
+def _dot(pts: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """(..., 3) . (3,) -> (...), skipping zero terms (a view on a world axis costs one multiply)."""
+    out = None
+    for k in range(3):
+        if axis[k] != 0.0:
+            term = pts[..., k] * axis[k]
+            out = term if out is None else out + term
+    return np.zeros(pts.shape[:-1], pts.dtype) if out is None else out
 
 
 def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
@@ -364,13 +376,17 @@ def largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray,
     return verts[used], np.ascontiguousarray(remap[faces])
 
 
-def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None) -> tuple[np.ndarray, np.ndarray]:
-    """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight."""
+def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None, rounded: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight.
+
+    rounded: round sections inside the hull where a third view can check them (hullprior)."""
     lo, hi = bounds if bounds is not None else _coarse_bounds([c for c in cams if c.side])
     coarse, origin, h = _field(cams, lo, hi, COARSE)
     hlo, hhi = _hull_bounds(coarse, origin, h)
     pad = 3 * float((hhi - hlo).max()) / grid
     field, origin, h = _field(cams, hlo - pad, hhi + pad, grid)
+    if rounded:
+        field = round_sections(field, origin, h, cams)
     # clip first: the far-outside sentinel (-1e4) must not bleed through the blur and shrink the hull
     field = ndimage.gaussian_filter(np.clip(field, -4 * h, 4 * h), SMOOTH_SIGMA, mode="nearest")
     field = _largest_body(field)
@@ -399,7 +415,7 @@ def reconstruct_views(views: list[View], params: ReconstructParams = Reconstruct
     _setup(cams)
     if fov:
         _refine(cams)
-    verts, faces = hull_mesh(cams)
+    verts, faces = hull_mesh(cams, rounded=True)
     check_consistent(cams, verts, float(np.ptp(verts, axis=0).max()) / GRID)
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     if params.target_width_m is not None:
