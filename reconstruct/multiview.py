@@ -275,12 +275,17 @@ def _rims(cams: list[_Cam], pts: np.ndarray, h: float) -> None:
     ray first meets the hull is, on the outline, where the object makes the silhouette (a box's near
     edges, a sphere's rim); behind that depth the object cannot be wider than the silhouette there, so
     carving treats points behind it as if at it. Exact for boxes; a smooth object bulging behind its rim
-    loses a share about (size / distance)^2 / 2 of its width. pts: (N, 3) hull voxel centres, h apart."""
+    loses a share about (size / distance)^2 / 2 of its width. pts: (N, 3) hull voxel centres, h apart.
+    Side views only: top/bottom views are posed by the hull's width, which their own rims would shrink
+    round after round; their cones still carve. The maps are made from the hull before any is set."""
     rims = []
     for c in cams:
+        if not c.side:
+            rims.append((None, 1.0))
+            continue
         q = (pts - c.centre) @ c.rot.T
         d = -q[:, 2]
-        b = max(1.0, h * float(np.median(c.focal / d)))      # about one voxel per block
+        b = max(1.0, 1.5 * h * float(np.median(c.focal / d)))  # 1.5 voxels a block: no block between rows
         u = (c.pp[0] + q[:, 0] * c.focal / d) / b
         v = (c.pp[1] - q[:, 1] * c.focal / d) / b
         hm, wm = (int(math.ceil(n / b)) + 1 for n in c.mask.shape)
