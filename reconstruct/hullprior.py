@@ -17,27 +17,35 @@ Orthographic views on the world axes only (a perspective or oblique view still c
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from .cameras import sample
 
 MIN_COVER = 0.9     # share of the checking view's silhouette the round sections must fill (an ellipse fills
                     # pi / 4 = 0.785 of its box: a box's sections are not round)
+RUN_SIGMA = 1.5     # px: runs averaged over neighbouring rows
+LIFT_SIGMA = 1.0    # voxels: neighbouring rays are lifted alike
 AXIS_TOL = 0.999     # |view axis . world axis| above this: the view looks along that world axis
 
 
 def _runs(mask: np.ndarray, along: int) -> tuple[np.ndarray, np.ndarray]:
     """(H, W) bool -> (before, after) float32 distances (px) from each pixel centre to the two ends of its
-    run along rows (along=1) or columns (along=0); 0 outside."""
+    run along rows (along=1) or columns (along=0), averaged over neighbouring rows (RUN_SIGMA: a staircase
+    outline's whole-pixel steps would ripple the surface) and carried outside from the nearest inside pixel."""
     m = mask if along == 1 else mask.T
     n = m.shape[1]
     idx = np.broadcast_to(np.arange(n), m.shape)
     last_out = np.maximum.accumulate(np.where(m, -1, idx), axis=1)
     next_out = np.minimum.accumulate(np.where(m, n, idx)[:, ::-1], axis=1)[:, ::-1]
-    before = np.where(m, idx - last_out - 0.5, 0.0)
-    after = np.where(m, next_out - idx - 0.5, 0.0)
-    if along == 0:
-        before, after = before.T, after.T
-    return np.ascontiguousarray(before, np.float32), np.ascontiguousarray(after, np.float32)
+    w = m.astype(np.float32)
+    den = ndimage.gaussian_filter1d(w, RUN_SIGMA, axis=0)
+    _, (ry, rx) = ndimage.distance_transform_edt(~m, return_indices=True)
+    out = []
+    for run in (idx - last_out - 0.5, next_out - idx - 0.5):
+        num = ndimage.gaussian_filter1d(np.where(m, run, 0.0).astype(np.float32), RUN_SIGMA, axis=0)
+        run = np.where(m, num / np.maximum(den, 1e-6), 0.0)[ry, rx]
+        out.append(np.ascontiguousarray(run if along == 1 else run.T, np.float32))
+    return out[0], out[1]
 
 
 def _axis(vec: np.ndarray) -> int | None:
@@ -110,6 +118,20 @@ def _ray_max(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _lift(cam, hull: np.ndarray, prior: np.ndarray, band: np.ndarray, pts: np.ndarray, h: float) -> np.ndarray:
+    """(N,) how far each band point's pixel ray in `cam` must be lifted for its peak to reach the hull's.
+
+    On a world axis the rays are grid lines: the lift is a map over the other two axes, widened by a voxel
+    and blurred by one so that neighbouring rays rise alike (a step between them would ripple the surface)."""
+    ax = None if cam.focal else _axis(cam.rot[2])
+    if ax is None:
+        ids = _ray_ids(cam, pts, h)
+        return _ray_max(ids, hull[band]) - _ray_max(ids, prior[band])
+    lift = hull.max(axis=ax) - prior.max(axis=ax)
+    lift = ndimage.gaussian_filter(ndimage.maximum_filter(lift, size=3), LIFT_SIGMA, mode="nearest")
+    return np.broadcast_to(np.expand_dims(lift, ax), hull.shape)[band]
+
+
 def _ray_peak(cam, grid: np.ndarray, band: np.ndarray, pts: np.ndarray, h: float) -> np.ndarray:
     """(X, Y, Z) values -> (N,) the largest value on the pixel ray of `cam` through each band point."""
     ax = None if cam.focal else _axis(cam.rot[2])
@@ -124,7 +146,7 @@ def round_sections(field: np.ndarray, origin: np.ndarray, h: float, cams) -> np.
     band = field > -2 * h                        # the hull and a band around it: where the surface can be
     pts = origin + h * np.argwhere(band)
     hv = field[band]
-    prior = None
+    kept = []
     for a, term in _priors(cams, pts):
         # the view along A sees the sections end-on: if the round ones, stacked, leave much of its
         # silhouette empty (a box's square sections), it overrules them
@@ -133,14 +155,15 @@ def round_sections(field: np.ndarray, origin: np.ndarray, h: float, cams) -> np.
         seen = (field > 0).any(axis=a)
         cover = float((occ.any(axis=a) & seen).sum() / max(seen.sum(), 1))
         if cover >= MIN_COVER:
-            prior = term if prior is None else np.minimum(prior, term)
-    if prior is None:
+            kept.append(term)
+    if not kept:
         return field
+    prior = np.min(kept, axis=0)
     out = field.copy()
     out[band] = np.minimum(prior, hv)
     lift = np.zeros_like(hv)
     for c in cams:  # lift each ray by what its peak lost
-        np.maximum(lift, _ray_peak(c, field, band, pts, h) - _ray_peak(c, out, band, pts, h), out=lift)
+        np.maximum(lift, _lift(c, field, out, band, pts, h), out=lift)
     out[band] = np.minimum(hv, out[band] + lift)
     for c in cams:  # a ray the lift could not reach (its best prior point lay outside the hull) takes the hull
         peak, lost = _ray_peak(c, field, band, pts, h), _ray_peak(c, out, band, pts, h)
