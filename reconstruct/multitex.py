@@ -2,7 +2,8 @@
 
 Atlas: one power-of-two tile per view (its crop, background filled), tiles in a 2x1, 2x2 or 4x2 grid.
 Each face's view = argmax over views of (face normal . direction to that camera), averaged over its
-neighbours (no speckle), among views whose silhouette holds it. Seams are levelled: each view's tile gets
+neighbours (no speckle), among views whose silhouette holds it and in which no other part of the mesh
+hides it (a z-buffer of the mesh's own points in that view; else the next best view). Seams are levelled: each view's tile gets
 a smooth colour correction so that at every vertex it shows the normal-weighted blend of all views that
 see it, so the two sides of a seam agree (lighting differences between photos fade across seams).
 Vertices are split only where the view changes (UV seams); positions stay shared, so the solid is closed.
@@ -37,17 +38,40 @@ def _tile_side(views, cap: int, cols: int) -> int:
     return max(16, min(want, pow2_at_most(max(16, cap // cols))))
 
 
+def _visible(cam, pts: np.ndarray, spacing: float) -> np.ndarray:
+    """(N,) bool: the surface points (N, 3), about `spacing` apart, that no other point hides from `cam`.
+
+    A z-buffer of the points themselves on blocks of 2 spacings: a point is seen when it lies within
+    3 spacings of the nearest point of its block (the mesh's own depth in that view)."""
+    u, v, k = cam.project(pts)
+    if cam.focal:
+        near = -((pts - cam.centre) @ cam.rot[2])       # minus the distance along the view axis
+    else:
+        near = -(pts @ cam.rot[2])                      # smaller = nearer the camera
+    b = 2.0 * spacing * float(np.median(k))
+    iu, iv = np.floor(u / b).astype(np.int64), np.floor(v / b).astype(np.int64)
+    iu -= iu.min()
+    iv -= iv.min()
+    cell = iv * (int(iu.max()) + 1) + iu
+    zbuf = np.full(int(cell.max()) + 1, np.inf)
+    np.minimum.at(zbuf, cell, near)
+    return near <= zbuf[cell] + 3.0 * spacing
+
+
 def _face_views(world: np.ndarray, faces: np.ndarray, cams) -> np.ndarray:
-    """(F,) index of the view that sees each face best."""
+    """(F,) index of the view that sees each face best: facing it, inside its silhouette and not hidden
+    in it by another part of the mesh (else the next best)."""
     tri = world[faces]
     normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-20)
     cen = tri.mean(axis=1)
+    spacing = float(np.median(np.linalg.norm(tri[:, 1] - tri[:, 0], axis=1)))
     score = np.empty((len(faces), len(cams)))
     for i, c in enumerate(cams):
         u, v, _ = c.project(cen)
         inside = sample(c.sdf, u.astype(np.float32), v.astype(np.float32), -1e4) > -2.0
-        score[:, i] = np.einsum("ij,ij->i", normal, c.toward(cen)) - 3.0 * ~inside
+        seen = _visible(c, cen, spacing)
+        score[:, i] = np.einsum("ij,ij->i", normal, c.toward(cen)) - 3.0 * ~inside - 2.0 * ~seen
     # faces sharing a vertex: F x V incidence, F x F through it
     inc = sp.csr_matrix((np.ones(faces.size), (np.repeat(np.arange(len(faces)), 3), faces.ravel())),
                         shape=(len(faces), len(world)))
@@ -74,13 +98,15 @@ def _level(tiles: list[np.ndarray], world: np.ndarray, faces: np.ndarray, label:
     colour = np.zeros((len(world), n, 3))
     weight = np.zeros((len(world), n))
     uvs = []
+    spacing = float(np.median(np.linalg.norm(world[faces[:, 1]] - world[faces[:, 0]], axis=1)))
     for i, (c, v) in enumerate(zip(cams, views)):
         uv = _uv(c, v, world)
         uvs.append(uv)
         colour[:, i] = sample(tiles[i], (uv[:, 0] * t).astype(np.float32), ((1 - uv[:, 1]) * t).astype(np.float32), 0.0)
         u, vv, _ = c.project(world)
         inside = sample(c.sdf, u.astype(np.float32), vv.astype(np.float32), -1e4) > -1.0
-        weight[:, i] = np.clip(np.einsum("ij,ij->i", vn, c.toward(world)), 0, 1) ** 4 * inside
+        seen = _visible(c, world, spacing)
+        weight[:, i] = np.clip(np.einsum("ij,ij->i", vn, c.toward(world)), 0, 1) ** 4 * inside * seen
     total = weight.sum(axis=1)
     blend = (colour * weight[..., None]).sum(axis=1) / np.maximum(total, 1e-9)[:, None]
     for i in range(n):

@@ -12,7 +12,7 @@ The texture is an atlas of the views; each face takes the view that faces it bes
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +23,7 @@ from skimage.measure import marching_cubes
 from meshsmith.errors import InvalidInput
 
 from .assemble import check_closed
+from .hullprior import round_sections
 from .cameras import parse_label, rotation, sample, signed_distance
 from .multitex import texture_mesh
 from .params import ReconstructParams, Reconstruction, check_params
@@ -64,16 +65,28 @@ class _Cam:
     focal: float = 0.0       # perspective: px; 0 = orthographic
     centre: np.ndarray | None = None  # perspective: camera position in world
     pp: tuple[float, float] = (0.0, 0.0)  # principal point in crop pixels
+    rim: np.ndarray | None = None  # perspective: (h', w') depth of the hull's front per RIM_BIN px block
+    rim_bin: float = 1.0
+    cache: dict = dc_field(default_factory=dict)  # per-picture maps (hullprior's runs)
 
-    def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(..., 3) world -> (u, v, px per world unit at that point), each (...)."""
+    def project(self, pts: np.ndarray, carve: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(..., 3) world -> (u, v, px per world unit at that point), each (...).
+
+        carve (perspective, once `rim` is known): a point behind the depth at which the object makes the
+        silhouette where it projects is seen as if at that depth: the cone becomes a cylinder behind the
+        rim (see _rims), so the hull does not widen behind the object (a box's back is no wider than its
+        front)."""
         if self.focal:
             q = (pts - self.centre) @ self.rot.T
             d = np.maximum(-q[..., 2], 1e-6)
+            if carve and self.rim is not None:
+                u = (self.pp[0] + q[..., 0] * self.focal / d) / self.rim_bin
+                v = (self.pp[1] - q[..., 1] * self.focal / d) / self.rim_bin
+                d = np.minimum(d, sample(self.rim, u.astype(np.float32), v.astype(np.float32), 1e9))
             k = self.focal / d
             return self.pp[0] + q[..., 0] * k, self.pp[1] - q[..., 1] * k, k
-        q = pts @ self.rot[:2].T
-        return self.u0 + self.scale * q[..., 0], self.v0 - self.scale * q[..., 1], np.full(q.shape[:-1], self.scale)
+        qx, qy = _dot(pts, self.rot[0]), _dot(pts, self.rot[1])
+        return self.u0 + self.scale * qx, self.v0 - self.scale * qy, np.full(qx.shape, self.scale)
 
     def toward(self, pts: np.ndarray) -> np.ndarray:
         """(N, 3) unit vectors from the points toward the camera."""
@@ -81,6 +94,16 @@ class _Cam:
             d = self.centre - pts
             return d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
         return np.broadcast_to(self.rot[2], pts.shape)
+
+
+def _dot(pts: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """(..., 3) . (3,) -> (...), skipping zero terms (a view on a world axis costs one multiply)."""
+    out = None
+    for k in range(3):
+        if axis[k] != 0.0:
+            term = pts[..., k] * axis[k]
+            out = term if out is None else out + term
+    return np.zeros(pts.shape[:-1], pts.dtype) if out is None else out
 
 
 def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
@@ -154,7 +177,7 @@ def _field(cams: list[_Cam], lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np
     pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).astype(np.float32)
     field = np.full(pts.shape[:3], np.inf, np.float32)
     for c in cams:
-        u, v, k = c.project(pts)
+        u, v, k = c.project(pts, carve=True)
         d = sample(c.sdf, u.astype(np.float32), v.astype(np.float32), -1e4) / k
         np.minimum(field, d, out=field)
     return field, np.array([a[0] for a in axes]), h
@@ -205,15 +228,16 @@ def _setup(cams: list[_Cam]) -> None:
                 c.u0 = (c.box[0] + c.box[1]) / 2 - c.scale * (x.min() + x.max()) / 2
 
 
-def _near(c: _Cam, pts: np.ndarray, centre: np.ndarray) -> tuple[float, float]:
-    """Perspective: how far toward camera c (from `centre`) lie the hull points (N, 3) that make the two
-    ends of its silhouette on the anchor axis."""
+def _near(c: _Cam, pts: np.ndarray, centre: np.ndarray, h: float) -> tuple[float, float]:
+    """Perspective: how far toward camera c (from `centre`) lie the hull points (N, 3), h apart, that make
+    the two ends of its silhouette on the anchor axis (those within half a voxel's angle of each end)."""
     q = (pts - c.centre) @ c.rot.T
-    t = q[:, 1 if c.side else 0] / np.maximum(-q[:, 2], 1e-9)
+    depth = np.maximum(-q[:, 2], 1e-9)
+    t = q[:, 1 if c.side else 0] / depth
     toward = (pts - centre) @ c.rot[2]
-    k = max(1, len(t) // 200)  # the few most extreme points, not one voxel
-    order = np.argsort(t)
-    return float(np.median(toward[order[:k]])), float(np.median(toward[order[-k:]]))
+    tol = 0.5 * h / float(np.median(depth))
+    lo, hi = t <= t.min() + tol, t >= t.max() - tol
+    return float(np.median(toward[lo])), float(np.median(toward[hi]))
 
 
 def _refine(cams: list[_Cam], rounds: int = 5) -> None:
@@ -221,22 +245,58 @@ def _refine(cams: list[_Cam], rounds: int = 5) -> None:
 
     The first poses treat the object as a flat card through its centre, but a box's top edge in a front
     view is its near top edge, so the card pose puts the camera too close. Each round carves a coarse hull,
-    finds for every view the hull points at the ends of its silhouette and poses it again with their depth.
+    finds for every view the hull points at the ends of its silhouette and poses it again with their depth,
+    then measures where each view's rays first meet the hull (_rims) for the next round's carving. After
+    the first round the grid spans the last hull's box (+ 10%), so its voxels are finer.
     """
     origin = np.array([0.0, 0.5, 0.0])
+    lo, hi = _coarse_bounds([c for c in cams if c.side])
     for _ in range(rounds):
-        lo, hi = _coarse_bounds([c for c in cams if c.side])
         field, g0, h = _field(cams, lo, hi, REFINE_GRID)
         pts = g0 + h * np.argwhere(field > 0)
         if len(pts) < 8:
             return
         hlo, hhi = pts.min(axis=0) - h / 2, pts.max(axis=0) + h / 2
+        lo, hi = hlo - 0.1 * (hhi - hlo), hhi + 0.1 * (hhi - hlo)
         for c in cams:
             if c.side:
-                _pose(c, 0.0, 1.0, (c.box[0], c.box[1]), origin, _near(c, pts, origin))
+                _pose(c, 0.0, 1.0, (c.box[0], c.box[1]), origin, _near(c, pts, origin, h))
             else:
                 centre = (hlo + hhi) / 2
-                _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre, _near(c, pts, centre))
+                _pose(c, hlo[0], hhi[0], (c.box[2], c.box[3]), centre, _near(c, pts, centre, h))
+        _rims(cams, pts, h)
+
+
+def _rims(cams: list[_Cam], pts: np.ndarray, h: float) -> None:
+    """Perspective: give each view the depth of the hull's front surface over its picture (`rim`).
+
+    A pinhole's cone widens behind the object: the hull of a box's front and side pictures is a frustum
+    whose back is (D + depth) / (D - depth) wider than the box (8-17% at 20-40 degrees). Where a pixel's
+    ray first meets the hull is, on the outline, where the object makes the silhouette (a box's near
+    edges, a sphere's rim); behind that depth the object cannot be wider than the silhouette there, so
+    carving treats points behind it as if at it. Exact for boxes; a smooth object bulging behind its rim
+    loses a share about (size / distance)^2 / 2 of its width. pts: (N, 3) hull voxel centres, h apart.
+    Side views only: top/bottom views are posed by the hull's width, which their own rims would shrink
+    round after round; their cones still carve. The maps are made from the hull before any is set."""
+    rims = []
+    for c in cams:
+        if not c.side:
+            rims.append((None, 1.0))
+            continue
+        q = (pts - c.centre) @ c.rot.T
+        d = -q[:, 2]
+        b = max(1.0, 1.5 * h * float(np.median(c.focal / d)))  # 1.5 voxels a block: no block between rows
+        u = (c.pp[0] + q[:, 0] * c.focal / d) / b
+        v = (c.pp[1] - q[:, 1] * c.focal / d) / b
+        hm, wm = (int(math.ceil(n / b)) + 1 for n in c.mask.shape)
+        iu, iv = np.clip(u.astype(int), 0, wm - 1), np.clip(v.astype(int), 0, hm - 1)
+        rim = np.full((hm, wm), np.inf)
+        np.minimum.at(rim, (iv, iu), d - 0.5 * h)   # the surface lies about half a voxel before the centres
+        _, (ry, rx) = ndimage.distance_transform_edt(~np.isfinite(rim), return_indices=True)
+        rim = rim[ry, rx]
+        rims.append((rim.astype(np.float32), b))
+    for c, (rim, b) in zip(cams, rims):
+        c.rim, c.rim_bin = rim, b
 
 
 def _kept(cams: list[_Cam], pts: np.ndarray, h: float) -> list[tuple[float, float, float]]:
@@ -321,13 +381,17 @@ def largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray,
     return verts[used], np.ascontiguousarray(remap[faces])
 
 
-def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None) -> tuple[np.ndarray, np.ndarray]:
-    """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight."""
+def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None, rounded: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight.
+
+    rounded: round sections inside the hull where a third view can check them (hullprior)."""
     lo, hi = bounds if bounds is not None else _coarse_bounds([c for c in cams if c.side])
     coarse, origin, h = _field(cams, lo, hi, COARSE)
     hlo, hhi = _hull_bounds(coarse, origin, h)
     pad = 3 * float((hhi - hlo).max()) / grid
     field, origin, h = _field(cams, hlo - pad, hhi + pad, grid)
+    if rounded:
+        field = round_sections(field, origin, h, cams)
     # clip first: the far-outside sentinel (-1e4) must not bleed through the blur and shrink the hull
     field = ndimage.gaussian_filter(np.clip(field, -4 * h, 4 * h), SMOOTH_SIGMA, mode="nearest")
     field = _largest_body(field)
@@ -356,7 +420,7 @@ def reconstruct_views(views: list[View], params: ReconstructParams = Reconstruct
     _setup(cams)
     if fov:
         _refine(cams)
-    verts, faces = hull_mesh(cams)
+    verts, faces = hull_mesh(cams, rounded=True)
     check_consistent(cams, verts, float(np.ptp(verts, axis=0).max()) / GRID)
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     if params.target_width_m is not None:

@@ -19,6 +19,9 @@ class ReconstructParams:
     depth_m: extrude slab thickness (default 10% of the height), relief depth above its base plate
     (default 3% of the plate's long side), voxel thickness rounded to whole voxels (default 1/16 of the
     long side), inflate total thickness (default from the silhouette); revolve ignores it.
+    fov_deg: inflate and multiview undo the pinhole (back-projection along rays), revolve reads its profile
+    at the axis' depth and puts its end rings where their near edge is; relief and voxel take a flat subject
+    facing the camera, which a pinhole only scales uniformly, so it changes nothing there.
     symmetry: revolve about one common vertical axis (False: each row is centred on itself);
     inflate with a back as deep as the front (False: half as deep); auto may pick revolve only when True.
     seed: for stochastic steps; all current modes are deterministic and ignore it (GrabCut's seed is

@@ -104,14 +104,61 @@ def _resample(values: np.ndarray, n: int) -> np.ndarray:
     return np.interp((edges[:-1] + edges[1:]) / 2 - 0.5, np.arange(L), values)
 
 
+def perspective_profile(seg: Segmented, radius: np.ndarray, top: int, bottom: int, fov_deg: float
+                        ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Undo a pinhole camera (vertical fov_deg, principal point at the picture's centre) on a profile.
+
+    radius (L,) per crop row top..bottom, pixels -> (radius (L,) at the axis' depth, keep (L,) bool: rows that
+    show the side, not an end's ellipse; top and bottom edge rows, crop pixels down, of the end rings).
+    Units stay pixels at the axis' depth D = f (as assemble.unproject). The side edges are the tangent
+    points, about at the axis' depth: r = D sin(atan(r_px / D)). An end ring above the eye is seen from below:
+    the picture's top edge is its near point, D - r away, drawn D / (D - r) too far from the centre; below
+    the eye, its far point (D + r). The rows between the end ring's near and far points show the ellipse of
+    the end, not the radius: they take the radius of the first row below it.
+    """
+    if not fov_deg:
+        return radius, np.ones(len(radius), bool), float(top), float(bottom)
+    width, height = seg.image_size or seg.mask.shape[::-1]
+    f = (height / 2.0) / np.tan(np.radians(fov_deg) / 2.0)
+    r = f * np.sin(np.arctan(radius / f))
+    rows = top + np.arange(len(r)) + 0.5
+    y_rel = height / 2.0 - (seg.origin[1] + rows)        # up from the principal point, px
+    keep = np.ones(len(r), bool)
+    ends = []
+    for edge, inward in ((top, 1.0), (bottom, -1.0)):
+        y_edge = height / 2.0 - (seg.origin[1] + edge)
+        s = 1.0 if y_edge * inward > 0 else -1.0          # +1: the extreme row is the ring's near point
+        band = np.zeros(len(r), bool)
+        for _ in range(4):                                 # the band depends on the ring's radius
+            inner = np.flatnonzero(~band)
+            r_end = float(r[inner[0]] if inward > 0 else r[inner[-1]])
+            y_ring = y_edge * (f - s * r_end) / f          # the ring's true height
+            y_other = y_ring * f / (f + s * r_end)         # where its other side is drawn
+            band = (y_rel - y_other) * inward > 0
+            if band.all():
+                band[:] = False
+                break
+        keep &= ~band
+        ends.append(height / 2.0 - y_ring - seg.origin[1])
+    return r, keep, ends[0], ends[1]
+
+
 def revolve(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
-    """Segmented -> closed surface of revolution with flat caps; texture = front projection, mirrored behind."""
+    """Segmented -> closed surface of revolution with flat caps; texture = front projection, mirrored behind.
+
+    fov_deg: the profile is read at the axis' depth and the end rings put where their near (or far) point
+    makes the silhouette's end (perspective_profile)."""
     hc, wc = seg.mask.shape
     centre, radius, top, bottom = profile(seg.mask, params.symmetry)
+    radius, keep, y_top, y_bottom = perspective_profile(seg, radius, top, bottom, params.fov_deg)
+    if keep.any() and not keep.all():  # the ends' ellipse rows take the radius of the nearest side row
+        idx = np.flatnonzero(keep)
+        near = np.clip(np.arange(len(keep)), idx[0], idx[-1])
+        radius, centre = radius[near], centre[near]
     n = min(RINGS, max(8, bottom - top))
     c, r = _resample(centre, n), np.sqrt(_resample(radius**2, n))  # mean r^2 keeps the volume
-    ys_down = top + (np.arange(n) + 0.5) * (bottom - top) / n
-    ys_down = np.concatenate([[float(top)], ys_down, [float(bottom)]])  # rims at the exact edges
+    ys_down = y_top + (np.arange(n) + 0.5) * (y_bottom - y_top) / n
+    ys_down = np.concatenate([[y_top], ys_down, [y_bottom]])  # rims at the exact edges
     c, r = np.concatenate([[c[0]], c, [c[-1]]]), np.concatenate([[r[0]], r, [r[-1]]])
     theta = 2 * np.pi * np.arange(SEGMENTS) / SEGMENTS
     x = c[:, None] + r[:, None] * np.sin(theta)[None, :]
@@ -119,7 +166,7 @@ def revolve(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     y = np.broadcast_to((hc - ys_down)[:, None], x.shape)
     rings = len(r)
     v = np.column_stack([x.ravel(), y.ravel(), z.ravel()])
-    v = np.vstack([v, [[c[0], hc - top, 0.0], [c[-1], hc - bottom, 0.0]]])
+    v = np.vstack([v, [[c[0], hc - y_top, 0.0], [c[-1], hc - y_bottom, 0.0]]])
     top_i, bot_i = len(v) - 2, len(v) - 1
     i = np.arange(rings - 1)[:, None] * SEGMENTS
     j = np.arange(SEGMENTS)[None, :]
