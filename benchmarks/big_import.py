@@ -14,6 +14,7 @@ core import (load, decimate, repair, export, validate, store the source and LOD0
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import statistics
@@ -75,7 +76,7 @@ def worker(ply: Path, blobs: Path, warm: Path) -> None:
         if blob:
             store.put(blob)
     marks.append(("store_tail", time.perf_counter(), time.process_time()))
-    stages = {b[0]: {"wall": b[1] - a[1], "cpu": b[2] - a[2]} for a, b in zip(marks, marks[1:])}
+    stages = {b[0]: {"wall": b[1] - a[1], "cpu": b[2] - a[2]} for a, b in itertools.pairwise(marks)}
     print(json.dumps({"stages": stages, "faces": out.stats["faces"], "watertight": out.stats["watertight"],
                       "verdict": out.reports[0]["verdict"], "notes": [n for n in out.repair["notes"] if "decimated" in n]}))
 

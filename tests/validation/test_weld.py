@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import trimesh
 
-import validation.corners as corners
-import validation.formats as formats
 from tests.conftest import MESHES
+from validation import corners, formats
 from validation.corners import weld
 
 
