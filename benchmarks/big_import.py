@@ -1,6 +1,6 @@
 """Big import (issue 11 item 8): a 1.55M-triangle scan imported to 50k triangles, against gltfpack on the same file.
 
-Run from the repository root:  .venv/bin/python benchmarks/big_import.py [--base REV] [--rounds N]
+Run from the repository root:  .venv/bin/python benchmarks/big_import.py [--base REV] [--rounds N] [--profile]
 The corpus horse (a Cyberware scan, 96,966 triangles) subdivided twice: 1,551,456 triangles, binary PLY.
 Each round runs gltfpack (npm, `-si` to 50k) on the same mesh's GLB, then `server.pipeline.import_mesh` in a fresh
 worker process (warmed on the corpus cow first, as server workers are) for this tree and, with --base, for a git
@@ -9,6 +9,7 @@ GLBs, previews and manifest, each through registry.blobs.BlobStore: sha256, writ
 Prints per-stage wall and CPU seconds, then the ratios the issue asks for:
 core import (load, decimate, repair, export, validate, store the source and LOD0) / gltfpack, and
 (LODs + previews + their storing) / core. Medians over the rounds; the machine is shared, so compare within a run.
+--profile adds one import per tree under cProfile on the CPU clock (where the seconds went, function by function).
 """
 
 from __future__ import annotations
@@ -56,6 +57,22 @@ def _gltfpack(glb: Path, out: Path, faces: int) -> dict:
     return {"wall": wall, "cpu": cpu}
 
 
+def profile_worker(ply: Path, warm: Path) -> None:
+    """One import under cProfile (CPU clock): the functions that took the most CPU seconds, themselves or below."""
+    import cProfile
+    import pstats
+
+    from server.pipeline import ImportJob, import_mesh
+    from validation.decimate import DecimateParams
+
+    import_mesh(ImportJob(mesh=warm.read_bytes(), filename="cow.obj", decimate=DecimateParams(target_faces=2000)),
+                lambda *a: None)
+    job = ImportJob(mesh=ply.read_bytes(), filename="big.ply", decimate=DecimateParams(target_faces=TARGET))
+    prof = cProfile.Profile(time.process_time)
+    prof.runcall(import_mesh, job, lambda *a: None)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(14)
+
+
 def worker(ply: Path, blobs: Path, warm: Path) -> None:
     """Runs in a fresh process with the tree under test first on sys.path; prints one JSON line."""
     from registry.blobs import BlobStore
@@ -81,16 +98,18 @@ def worker(ply: Path, blobs: Path, warm: Path) -> None:
                       "verdict": out.reports[0]["verdict"], "notes": [n for n in out.repair["notes"] if "decimated" in n]}))
 
 
-def _run_worker(root: Path, ply: Path, blobs: Path) -> dict:
+def _run_worker(root: Path, ply: Path, blobs: Path | None) -> dict | str:
+    """A worker process on the tree at `root`: its JSON line, or with blobs None the profile it printed."""
     from tests.conftest import MESHES
 
+    call = (f"worker(Path({str(ply)!r}), Path({str(blobs)!r}), " if blobs else f"profile_worker(Path({str(ply)!r}), ")
     code = (f"import sys; from pathlib import Path; sys.path.insert(0, {str(root)!r}); "
             f"sys.path.insert(1, {str(ROOT / 'benchmarks')!r}); import big_import; "
-            f"big_import.worker(Path({str(ply)!r}), Path({str(blobs)!r}), Path({str(MESHES / 'cow.obj')!r}))")
+            f"big_import.{call}Path({str(MESHES / 'cow.obj')!r}))")
     run = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise SystemExit(f"worker in {root} failed:\n{run.stderr[-3000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return json.loads(run.stdout.strip().splitlines()[-1]) if blobs else run.stdout
 
 
 def _sum(stages: dict, names, key: str) -> float:
@@ -101,6 +120,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", help="git revision to run as the old code beside this tree (e.g. a5a7b29)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", action="store_true", help="also one cProfile'd import per tree (CPU seconds)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -122,6 +142,9 @@ def main() -> None:
                 core = _sum(res["stages"], CORE, "wall")
                 print(f"round {r + 1} {label}: {faces} -> {res['faces']} faces, watertight {res['watertight']}, "
                       f"{res['verdict']}, core {core:.2f} s, gltfpack {runs['gltfpack'][-1]['wall']:.2f} s", flush=True)
+        if args.profile:
+            for label, root in trees.items():
+                print(f"\n--- profile, {label} ---\n{_run_worker(root, ply, None)}", flush=True)
     gp = {k: statistics.median(g[k] for g in runs["gltfpack"]) for k in ("wall", "cpu")}
     print(f"\n{faces:,} triangles -> {TARGET:,}; medians of {args.rounds} rounds; gltfpack wall {gp['wall']:.2f} s, "
           f"CPU {gp['cpu']:.2f} s")
