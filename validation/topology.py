@@ -9,6 +9,8 @@ import scipy.sparse
 import scipy.sparse.csgraph
 import trimesh
 
+from validation import corners
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -22,11 +24,8 @@ class Topology:
 
 def merged(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
     """Geometry-only copy with vertices merged by position (exactly equal coordinates)."""
-    v = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
-    rows = v.view(np.dtype((np.void, 24))).reshape(-1)
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
-    unique = v[first]
-    return trimesh.Trimesh(vertices=unique, faces=inverse.reshape(-1)[mesh.faces], process=False)
+    unique, faces = corners.merge_positions(mesh)
+    return trimesh.Trimesh(vertices=unique, faces=faces, process=False)
 
 
 def _edge_table(faces: np.ndarray):

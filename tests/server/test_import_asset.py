@@ -208,3 +208,25 @@ def test_big_import_decimates_before_repair():
     assert any(n.startswith("decimated before repair") for n in out.repair["notes"])
     assert abs(out.stats["faces"] - 5000) < 500 and out.stats["watertight"]
     assert out.stats["bbox_min"][1] == 0.0
+
+
+def test_big_import_is_deterministic_and_chains_its_lods():
+    """The decimate-first path gives the same bytes twice; each LOD is decimated from the level above and its error
+    is measured against LOD0 (issue 11 item 8)."""
+    import json
+
+    from server.pipeline import ImportJob, import_mesh
+    from validation.decimate import DecimateParams
+    from validation.repair import RepairParams
+
+    data = (MESHES / "stanford-bunny.obj").read_bytes()
+    job = ImportJob(mesh=data, filename="bunny.obj", decimate=DecimateParams(target_faces=5000, error_samples=5000),
+                    repair=RepairParams(watertight=True), lod_ratios=(1, 0.5, 0.25), previews=False)
+    a, b = (import_mesh(job, lambda *args: None) for _ in range(2))
+    assert a.glb == b.glb and a.lods == b.lods and a.manifest == b.manifest
+    levels = json.loads(a.manifest)["lods"]
+    assert [lv["faces"] for lv in levels] == sorted((lv["faces"] for lv in levels), reverse=True)
+    assert abs(levels[2]["faces"] - 0.25 * levels[0]["faces"]) <= 0.05 * levels[0]["faces"]
+    assert all(lv["verdict"] == "pass" for lv in levels) and a.stats["watertight"]
+    notes = [n for n in a.repair["notes"] if n.startswith("LOD")]
+    assert len(notes) == 2 and all("max error" in n and "nan" not in n for n in notes)

@@ -73,3 +73,21 @@ def test_lods_shrink_as_asked(corpus_mesh):
     for lod in lods:
         assert lod.report.profile == "default" and lod.report.verdict == "pass"
         assert lod.mesh.visual.uv is not None
+
+
+def test_big_reference_error_keeps_its_bounds(corpus_mesh, monkeypatch):
+    """On references over BIG_REFERENCE_FACES the b -> a direction takes fewer samples (issue 11 item 8): the
+    estimate stays a two-sided one within the dense-mesh bounds."""
+    from validation import decimate as dec
+
+    homer = corpus_mesh("homer.obj")
+    v, f = trimesh.remesh.subdivide_loop(homer.vertices, homer.faces, iterations=2)  # 192k faces
+    dense = trimesh.Trimesh(v, f, process=False)
+    out = decimate(dense, DecimateParams(target_faces=20_000, error_samples=0)).mesh
+    monkeypatch.setattr(dec, "BIG_REFERENCE_FACES", 100_000)
+    capped = dec.hausdorff(dense, out, 50_000)
+    assert 0 < capped[0] <= 0.001 and 0 < capped[1] < capped[0]
+    # a spike on the decimated mesh (b -> a only: a's samples stay near b) is still seen
+    spiked = out.copy()
+    spiked.vertices[0] += 0.05 * np.linalg.norm(dense.extents) * spiked.vertex_normals[0]
+    assert dec.hausdorff(dense, spiked, 50_000)[0] > 0.04
