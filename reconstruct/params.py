@@ -19,8 +19,9 @@ class ReconstructParams:
     depth_m: extrude slab thickness (default 10% of the height), relief depth above its base plate
     (default 3% of the plate's long side), voxel thickness rounded to whole voxels (default 1/16 of the
     long side), inflate total thickness (default from the silhouette); revolve ignores it.
-    symmetry: revolve about one common vertical axis (False: each row is centred on itself);
-    inflate with a back as deep as the front (False: half as deep); auto may pick revolve only when True.
+    symmetry: revolve about one common vertical axis (False: each row is centred on itself); auto may
+    pick revolve only when True.
+    symmetric: inflate's unseen back mirrors the front (False, the default: a flatter back, see inflate).
     seed: for stochastic steps; all current modes are deterministic and ignore it (GrabCut's seed is
     SegmentParams.seed).
     """
@@ -32,6 +33,7 @@ class ReconstructParams:
     texture_size: int = 1024                # cap; texture is a power of two <= this
     seed: int = 0
     symmetry: bool = True
+    symmetric: bool = False                 # inflate: mirror the front onto the back
     fov_deg: float = 0.0                    # vertical field of view of the picture in degrees; 0 = orthographic
 
 
