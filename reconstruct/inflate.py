@@ -72,6 +72,7 @@ def ball_field(inside: np.ndarray, power: float = 2.0, blur: bool = True) -> np.
     every part, the superellipse profile |z|^p + r^p = R^p: round (p = 2) or fuller (p > 2); a strip
     becomes a cylinder, a disc a sphere, a leg stays a leg beside a body. H is negative outside and
     varies linearly across the outline, so its zero level needs no fix-ups and has no terraces.
+    blur=False: without the final smoothing (inflate smooths after snap_outline instead).
     """
     dist = np.where(inside, ndimage.distance_transform_edt(inside) - 0.5, 0.0)  # to the pixel edge
     # ridge pixels (no neighbour more than RIDGE deeper): the medial axis and a little more; balls
