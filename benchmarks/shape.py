@@ -223,7 +223,7 @@ def views(quick: bool) -> list[tuple[str, float | None, float]]:
 
 
 def run_view(orig: trimesh.Trimesh, fov: float | None, yaw: float, size: int, samples: int,
-             pipelines: dict, modes: tuple[str, ...]) -> dict:
+             pipelines: dict, modes: tuple[str, ...], symmetric: bool = False) -> dict:
     base = in_camera_frame(orig, yaw)   # the camera now sits on +Z
     if fov is None:
         cam = Camera(fit="view")
@@ -244,6 +244,8 @@ def run_view(orig: trimesh.Trimesh, fov: float | None, yaw: float, size: int, sa
             kw = {"mode": mode}
             if fov is not None and "fov_deg" in Params.__dataclass_fields__:
                 kw["fov_deg"] = fov
+            if symmetric and "symmetric" in Params.__dataclass_fields__:
+                kw["symmetric"] = True
             t0 = time.perf_counter()
             rec = reconstruct(seg, Params(**kw))
             dt = time.perf_counter() - t0
@@ -294,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", type=Path, help="checkout whose reconstruct/ is scored too, as 'before'")
     ap.add_argument("--only", nargs="*", help="mesh names to run")
     ap.add_argument("--modes", nargs="*", default=["auto", "inflate"])
+    ap.add_argument("--symmetric", action="store_true", help="inflate's back mirrors the front (where the "
+                    "code has that parameter); tables printed, results/shape.md left alone")
     args = ap.parse_args(argv)
     pipelines = {}
     if args.base:
@@ -307,13 +311,14 @@ def main(argv: list[str] | None = None) -> int:
         orig = load_case(case)
         for proj, fov, yaw in views(args.quick):
             view = f"{proj} yaw {yaw:g}"
-            res = run_view(orig, fov, yaw, size, samples, pipelines, tuple(args.modes))
+            res = run_view(orig, fov, yaw, size, samples, pipelines, tuple(args.modes), args.symmetric)
             rows.append({"mesh": case.name, "view": view, "results": res})
             print(f"{case.name} {view}: " + "  ".join(
                 f"{k} side {v['side_iou'] or 0:.2f} vol {v['vol_iou'] or 0:.2f} in {v['in_iou']:.3f} "
                 f"depth {v['depth'] or 0:.2f} F5 {v['f@0.05']:.2f}"
                 for k, v in res.items()), flush=True)
-    cmd = "benchmarks/shape.py" + (" --quick" if args.quick else "") + (" --base DIR" if args.base else "")
+    cmd = "benchmarks/shape.py" + (" --quick" if args.quick else "") + (" --base DIR" if args.base else "") \
+        + (" --symmetric" if args.symmetric else "")
     meta = {"command": f".venv/bin/python {cmd}", "size": size, "samples": samples,
             "date": time.strftime("%Y-%m-%d"), "wall_s": time.perf_counter() - start,
             "machine": f"{platform.machine()}, 2-core CPU shared with other jobs, Python {platform.python_version()}, "
@@ -322,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(text))
     OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
     OUT_JSON.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    if not args.quick and not args.only:
+    if not args.quick and not args.only and not args.symmetric:
         OUT_MD.write_text("\n".join([
             "# Shape quality (single view, benchmarks/shape.py)", "",
             f"Command: `{meta['command']}` ({meta['wall_s']:.0f} s); {meta['machine']}; {size} px inputs, "

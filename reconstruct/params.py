@@ -22,8 +22,9 @@ class ReconstructParams:
     fov_deg: inflate and multiview undo the pinhole (back-projection along rays), revolve reads its profile
     at the axis' depth and puts its end rings where their near edge is; relief and voxel take a flat subject
     facing the camera, which a pinhole only scales uniformly, so it changes nothing there.
-    symmetry: revolve about one common vertical axis (False: each row is centred on itself);
-    inflate with a back as deep as the front (False: half as deep); auto may pick revolve only when True.
+    symmetry: revolve about one common vertical axis (False: each row is centred on itself); auto may
+    pick revolve only when True.
+    symmetric: inflate's unseen back mirrors the front (False, the default: a flatter back, see inflate).
     seed: for stochastic steps; all current modes are deterministic and ignore it (GrabCut's seed is
     SegmentParams.seed).
     """
@@ -35,6 +36,7 @@ class ReconstructParams:
     texture_size: int = 1024                # cap; texture is a power of two <= this
     seed: int = 0
     symmetry: bool = True
+    symmetric: bool = False                 # inflate: mirror the front onto the back
     fov_deg: float = 0.0                    # vertical field of view of the picture in degrees; 0 = orthographic
 
 

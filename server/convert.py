@@ -78,6 +78,7 @@ def generate_params(params: pb.GenerateParams, default_faces: int):
         texture_size=texture,
         seed=params.seed,
         symmetry=not params.no_symmetry,
+        symmetric=params.symmetric,
         fov_deg=fov_request(params) or 0.0,
     )
     return rec, DecimateParams(target_faces=faces, error_samples=ERROR_SAMPLES), check_profiles(params.profiles), check_lod_ratios(params.lod_ratios)
@@ -105,6 +106,7 @@ def parameters_dict(rec: ReconstructParams, dec: DecimateParams, profiles: tuple
         "texture_size": rec.texture_size,
         "seed": rec.seed,
         "symmetry": rec.symmetry,
+        **({"symmetric": True} if rec.symmetric else {}),  # only when asked: earlier versions keep their hash
         "target_faces": dec.target_faces,
         "profiles": list(profiles),
         "lod_ratios": list(lods),

@@ -44,7 +44,7 @@ CHECK_LEVEL_WARN: CheckLevel
 CHECK_LEVEL_FAIL: CheckLevel
 
 class GenerateParams(_message.Message):
-    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios", "fov_deg", "relief", "backend")
+    __slots__ = ("mode", "target_faces", "target_height_m", "target_width_m", "depth_m", "texture_size", "seed", "no_symmetry", "profiles", "lod_ratios", "fov_deg", "relief", "backend", "symmetric")
     MODE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FACES_FIELD_NUMBER: _ClassVar[int]
     TARGET_HEIGHT_M_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class GenerateParams(_message.Message):
     FOV_DEG_FIELD_NUMBER: _ClassVar[int]
     RELIEF_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
+    SYMMETRIC_FIELD_NUMBER: _ClassVar[int]
     mode: ReconstructMode
     target_faces: int
     target_height_m: float
@@ -71,7 +72,8 @@ class GenerateParams(_message.Message):
     fov_deg: float
     relief: ReliefOptions
     backend: str
-    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., fov_deg: _Optional[float] = ..., relief: _Optional[_Union[ReliefOptions, _Mapping]] = ..., backend: _Optional[str] = ...) -> None: ...
+    symmetric: bool
+    def __init__(self, mode: _Optional[_Union[ReconstructMode, str]] = ..., target_faces: _Optional[int] = ..., target_height_m: _Optional[float] = ..., target_width_m: _Optional[float] = ..., depth_m: _Optional[float] = ..., texture_size: _Optional[int] = ..., seed: _Optional[int] = ..., no_symmetry: _Optional[bool] = ..., profiles: _Optional[_Iterable[str]] = ..., lod_ratios: _Optional[_Iterable[float]] = ..., fov_deg: _Optional[float] = ..., relief: _Optional[_Union[ReliefOptions, _Mapping]] = ..., backend: _Optional[str] = ..., symmetric: _Optional[bool] = ...) -> None: ...
 
 class ReliefOptions(_message.Message):
     __slots__ = ("width_mm", "min_mm", "max_mm", "frame_mm", "invert")

@@ -24,3 +24,13 @@ def test_cli_refuses_out_of_range_values_before_connecting(argv, message, capsys
     assert main([*argv, *NO_SERVER]) == 1
     err = capsys.readouterr().err
     assert "INVALID_ARGUMENT" in err and message in err, err
+
+
+def test_generate_flags_reach_the_request():
+    """--symmetric asks inflate for a mirrored back; without it the request leaves the default (a flatter back)."""
+    from meshsmith_client.cli import build_parser
+    from meshsmith_client.cli.assets import _params
+
+    base = ["generate", str(IMAGES / "chair.png"), "--name", "r/c", "--mode", "inflate"]
+    assert _params(build_parser().parse_args([*base, "--symmetric"])).symmetric is True
+    assert _params(build_parser().parse_args(base)).symmetric is False

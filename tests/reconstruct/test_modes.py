@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from meshsmith.errors import InvalidInput
-from reconstruct.inflate import DEPTH_SCALE
+from reconstruct.inflate import BACK_RATIO, DEPTH_SCALE
 from reconstruct.modes import MODES, ReconstructParams, reconstruct
 from reconstruct.segment import segment
 
@@ -142,14 +142,21 @@ def test_relief_plate_in_millimetres():
 
 def test_inflate_depth_and_symmetry():
     seg = segment(cutout(_ring_mask(outer=140, inner=0)))
-    sym = reconstruct(seg, ReconstructParams(mode="inflate")).mesh
-    flat_back = reconstruct(seg, ReconstructParams(mode="inflate", symmetry=False)).mesh
+    sym = reconstruct(seg, ReconstructParams(mode="inflate", symmetric=True)).mesh
+    flat_back = reconstruct(seg, ReconstructParams(mode="inflate")).mesh
     deep = reconstruct(seg, ReconstructParams(mode="inflate", depth_m=0.3)).mesh
     for m in (sym, flat_back, deep):
         assert_clean(m)
     # a disc inflates to a ball DEPTH_SCALE times as deep as wide (the calibrated prior, see inflate)
     assert sym.extents[2] == pytest.approx(DEPTH_SCALE * sym.extents[0], rel=0.03)
-    assert flat_back.extents[2] == pytest.approx(0.75 * sym.extents[2], rel=0.03)
+    # by default the same total depth, split front : back = 1 : BACK_RATIO about the outline's plane
+    assert flat_back.extents[2] == pytest.approx(sym.extents[2], rel=0.03)
+    for mesh, ratio in ((sym, 1.0), (flat_back, BACK_RATIO)):
+        v = mesh.vertices
+        r = np.hypot(v[:, 0], v[:, 1] - mesh.extents[1] / 2)
+        rim = np.median(v[np.argsort(-r)[:40], 2])             # the widest points: the outline's plane
+        front, back = v[:, 2].max() - rim, rim - v[:, 2].min()
+        assert back / front == pytest.approx(ratio, rel=0.02)
     assert deep.extents[2] == pytest.approx(0.3, rel=1e-9)
 
 

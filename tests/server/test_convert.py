@@ -51,6 +51,9 @@ def test_generate_params_defaults_and_bounds():
     )
     assert (rec.mode, rec.target_height_m, rec.target_width_m, dec.target_faces, profiles) == ("revolve", None, 0.3, 5000, ("fdm",))
     assert lods == (1.0, 0.2)
+    assert not rec.symmetric and "symmetric" not in convert.parameters_dict(rec, dec, profiles, lods)
+    rec, dec, profiles, lods = convert.generate_params(pb.GenerateParams(symmetric=True), 20000)
+    assert rec.symmetric and convert.parameters_dict(rec, dec, profiles, lods)["symmetric"] is True
     for bad in (pb.GenerateParams(target_faces=2), pb.GenerateParams(target_height_m=-1), pb.GenerateParams(texture_size=100000),
                 pb.GenerateParams(profiles=["ps5"]), pb.GenerateParams(lod_ratios=[0]), pb.GenerateParams(lod_ratios=[2.0])):
         with pytest.raises(InvalidInput):

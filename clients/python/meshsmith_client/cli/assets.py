@@ -47,6 +47,8 @@ def add_parser(sub) -> None:
     p.add_argument("--texture-size", type=int, help="largest texture edge in px (default 1024)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-symmetry", action="store_true")
+    p.add_argument("--symmetric", action="store_true", help="inflate: the back mirrors the front "
+                   "(default: a flatter back)")
     p.add_argument("--profile", action="append", default=[], help="extra validation profile (repeatable)")
     p.add_argument("--author", default=None, help="recorded author (default: your user name)")
     p.add_argument("--request-id", default="", help="makes retries safe: the same id returns the same version")
@@ -89,6 +91,7 @@ def add_parser(sub) -> None:
 def _params(args) -> pb.GenerateParams:
     """GenerateParams from the flags, checked against meshsmith.limits before anything is sent."""
     params = pb.GenerateParams(mode=MODES[args.mode], seed=limits.check("seed", args.seed), no_symmetry=args.no_symmetry,
+                               symmetric=getattr(args, "symmetric", False),
                                profiles=args.profile, backend=getattr(args, "backend", "") or "")
     for field, value in (
         ("target_height_m", args.height),

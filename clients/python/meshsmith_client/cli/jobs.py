@@ -38,6 +38,7 @@ def add_parser(sub) -> None:
     p.add_argument("--texture-size", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-symmetry", action="store_true")
+    p.add_argument("--symmetric", action="store_true", help="inflate: the back mirrors the front")
     p.add_argument("--profile", action="append", default=[])
     p.add_argument("--chunk", type=int, default=64, help="items sent per BatchGenerate call")
     p.set_defaults(func=batch)

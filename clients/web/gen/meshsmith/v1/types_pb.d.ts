@@ -65,7 +65,7 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
   seed: bigint;
 
   /**
-   * Disable mirror symmetry assumptions (inflate, revolve).
+   * Disable mirror symmetry assumptions (revolve: each row on its own axis; auto then never picks revolve).
    *
    * @generated from field: bool no_symmetry = 8;
    */
@@ -108,6 +108,14 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
    * @generated from field: string backend = 13;
    */
   backend: string;
+
+  /**
+   * inflate: the unseen back mirrors the front. Default false: a flatter back (0.7 of the front's bulge,
+   * the same total depth), the cheaper guess for a side nobody photographed.
+   *
+   * @generated from field: bool symmetric = 14;
+   */
+  symmetric: boolean;
 };
 
 /**
