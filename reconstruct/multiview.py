@@ -16,9 +16,11 @@ from dataclasses import dataclass, field as dc_field
 
 import numpy as np
 import scipy.sparse as sp
+import trimesh
 from scipy import ndimage
 from scipy.sparse.csgraph import connected_components
 from skimage.measure import marching_cubes
+from trimesh.smoothing import filter_taubin
 
 from meshsmith.errors import InvalidInput
 
@@ -35,6 +37,7 @@ COARSE = 56             # first pass, over the loose bounds
 REFINE_GRID = 96        # perspective: the hulls that re-pose the cameras
 SMOOTH_SIGMA = 0.6      # voxels: Gaussian on the field before marching cubes (anti-aliasing, no rounding)
 PAIR_GRID = 64          # voxels for the pairwise hulls that find which views disagree
+TAUBIN = (0.5, 0.53, 50)  # rounded hulls: lambda, mu, iterations (pass band ~0.11: only ripples go)
 MIN_KEPT = 0.6          # a view keeping less than this share of its silhouette after carving disagrees
 MAX_EXTENT_MISMATCH = 0.10  # shared extents (after scaling) may differ by at most this share
 
@@ -381,17 +384,34 @@ def largest_component(verts: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray,
     return verts[used], np.ascontiguousarray(remap[faces])
 
 
+def _taubin(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(N, 3), (M, 3) -> (N, 3) Taubin lambda-mu smoothed vertices (TAUBIN), then stretched per axis back to
+    the input's bounding box (the hull's extents, which are the silhouettes' own; the smoothing takes
+    ~0.3% off convex extremes). Irons out what the round-section prior leaves: creases where two slice
+    directions' ellipses meet, steps between neighbouring rays' lifts."""
+    mesh = trimesh.Trimesh(verts, faces, process=False)
+    filter_taubin(mesh, lamb=TAUBIN[0], nu=TAUBIN[1], iterations=TAUBIN[2])
+    out = np.asarray(mesh.vertices, np.float64)
+    lo, hi = verts.min(axis=0), verts.max(axis=0)
+    slo, shi = out.min(axis=0), out.max(axis=0)
+    return np.ascontiguousarray(lo + (out - slo) * (hi - lo) / np.maximum(shi - slo, 1e-12))
+
+
 def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None, rounded: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Carved, smoothed, single-body hull -> (vertices (N, 3) world, faces (M, 3)), watertight.
 
-    rounded: round sections inside the hull where a third view can check them (hullprior)."""
+    rounded: round sections inside the hull where a third view can check them (hullprior), then the mesh is
+    Taubin-smoothed (_taubin; a hull the prior leaves alone keeps its flat faces and sharp edges)."""
     lo, hi = bounds if bounds is not None else _coarse_bounds([c for c in cams if c.side])
     coarse, origin, h = _field(cams, lo, hi, COARSE)
     hlo, hhi = _hull_bounds(coarse, origin, h)
     pad = 3 * float((hhi - hlo).max()) / grid
     field, origin, h = _field(cams, hlo - pad, hhi + pad, grid)
+    changed = False
     if rounded:
-        field = round_sections(field, origin, h, cams)
+        hull = field
+        field = round_sections(hull, origin, h, cams)
+        changed = field is not hull
     # clip first: the far-outside sentinel (-1e4) must not bleed through the blur and shrink the hull
     field = ndimage.gaussian_filter(np.clip(field, -4 * h, 4 * h), SMOOTH_SIGMA, mode="nearest")
     field = _largest_body(field)
@@ -399,6 +419,8 @@ def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None, rounded: bool = F
     field[field == 0.0] = 1e-7
     verts, faces, _, _ = marching_cubes(field, 0.0, spacing=(h, h, h), allow_degenerate=False)
     verts, faces = largest_component(verts.astype(np.float64) + origin - h, faces)
+    if changed:
+        verts = _taubin(verts, faces)
     if check_closed(verts, faces) < 0:
         faces = np.ascontiguousarray(faces[:, ::-1])
     return verts, faces
