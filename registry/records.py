@@ -41,6 +41,10 @@ class NewVersion:
     caller: str = ""  # who owns request_id (request ids are per caller)
     caption: str | None = None  # from the caption backend, when the server has one
     caption_tags: tuple[str, ...] = ()
+    # What the idempotence key hashes instead of `parameters` / `backend_version` when part of the record is only
+    # known after the work (a hosted backend's task id and download digest): None -> the recorded value.
+    key_parameters: dict | None = None
+    key_backend_version: str | None = None
 
 
 @dataclass(frozen=True)

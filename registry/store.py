@@ -30,7 +30,7 @@ from .records import (
     VersionDiff,
     VersionRecord,
 )
-from .schema import Artifact
+from .schema import Artifact, Asset
 from .views import asset_records, find_asset, to_record, version_by_number, version_records
 
 
@@ -83,6 +83,21 @@ class Registry:
             # lost a race on a unique key (the same caller's request_id twice at once): the retry sees
             # the winner's rows and answers from them
             return self._commit_version(new, key, blobs)
+
+    def reusable_version(self, new: NewVersion) -> VersionRecord | None:
+        """The version create_version(new) would answer reused=True (its request_id remembered), found before
+        the work is done; None when there is none yet. `new` needs no artifacts: only its key fields, asset,
+        request_id and caller are read. A hosted backend asks this before calling (and paying) the vendor."""
+        check_asset_name(new.asset)
+        check_sha256(new.source_sha256)
+        key = versions.idem_key(new)
+        with self.db.write() as s:
+            asset = s.scalars(sa.select(Asset).where(Asset.name == new.asset).with_for_update()).one_or_none()
+            hit = None if asset is None else versions.find_reusable(s, asset.id, key, new)
+            if hit is None:
+                return None
+            versions.remember_request(s, new, hit.id)
+            return version_records(s, [(new.asset, hit)], reused=True)[0]
 
     def _commit_version(self, new: NewVersion, key: str, blobs: dict) -> VersionRecord:
         with self.db.write() as s:

@@ -42,8 +42,12 @@ def canonical_json(value) -> str:
 
 
 def idem_key(new: NewVersion) -> str:
-    """Same source + parameters (canonical JSON) + seed + backend and its version -> same key."""
-    doc = [new.source_sha256, _canon(new.parameters), new.seed, new.backend, new.backend_version]
+    """Same source + parameters (canonical JSON) + seed + backend and its version -> same key. A version whose
+    record holds results of the work (a hosted backend's task id) is keyed by `key_parameters` /
+    `key_backend_version` instead: what was known before the work, so the key can be looked up first."""
+    parameters = new.parameters if new.key_parameters is None else new.key_parameters
+    backend_version = new.backend_version if new.key_backend_version is None else new.key_backend_version
+    doc = [new.source_sha256, _canon(parameters), new.seed, new.backend, backend_version]
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
@@ -77,7 +81,8 @@ def validate(new: NewVersion) -> None:
             raise InvalidInput(f"a version needs a {need[0]} artifact (lod 0); got {sorted(seen)}")
     for r in new.reports:
         verdict_name(r.get("verdict"))
-    canonical_json([new.parameters, new.stats, list(new.reports), new.repair])
+    canonical_json([new.parameters, new.key_parameters, new.stats, list(new.reports), new.repair])
+    check_text("key_backend_version", new.key_backend_version, 100)
 
 
 def check_text(field: str, value: str | None, limit: int = 200) -> None:
@@ -86,10 +91,12 @@ def check_text(field: str, value: str | None, limit: int = 200) -> None:
         Text(limit).check(field, value)
 
 
-def same_payload(v: Version, asset_id: int, new: NewVersion) -> bool:
-    """Whether `new` asks for what version `v` was made from (asset, source, parameters, seed)."""
-    return (v.asset_id == asset_id and v.source_sha256 == new.source_sha256 and int(v.seed) == int(new.seed)
-            and canonical_json(v.parameters) == canonical_json(new.parameters))
+def same_payload(v: Version, asset_id: int, new: NewVersion, key: str) -> bool:
+    """Whether `new` asks for what version `v` was made from (asset, source, parameters, seed); the same key
+    counts too (a hosted backend's recorded parameters hold its task id, which a resent request cannot know)."""
+    return v.asset_id == asset_id and (v.idem_key == key or (
+        v.source_sha256 == new.source_sha256 and int(v.seed) == int(new.seed)
+        and canonical_json(v.parameters) == canonical_json(new.parameters)))
 
 
 def find_reusable(s: Session, asset_id: int, key: str, new: NewVersion) -> Version | None:
@@ -102,7 +109,7 @@ def find_reusable(s: Session, asset_id: int, key: str, new: NewVersion) -> Versi
             .where(Request.caller == new.caller, Request.request_id == new.request_id)
         ).first()
         if v is not None:
-            if not same_payload(v, asset_id, new):
+            if not same_payload(v, asset_id, new, key):
                 raise AlreadyExists(
                     f"request_id {new.request_id[:80]!r} was already used for a different request (another asset, "
                     "source, parameters or seed); use a new request id for a new request, or resend the original "

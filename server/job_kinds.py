@@ -10,10 +10,11 @@ from meshsmith import limits
 from meshsmith.errors import MeshsmithError
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.image import ImageLimits
+from reconstruct.learned.base import HOSTED
 from registry import NewArtifact, NewVersion, Registry
 from server import convert
 from server.jobs import JobKind
-from server.pipeline import GenerateJob, ImportJob, Output, runs_models
+from server.pipeline import GenerateJob, ImportJob, Output, picture_fov, runs_models
 from validation.decimate import DecimateParams
 from validation.formats import MEDIA_TYPES as FORMAT_MEDIA_TYPES
 from validation.formats import MeshLimits
@@ -63,10 +64,10 @@ def _extra_inputs(registry: Registry, request: dict) -> tuple[tuple[tuple[str, b
     return views, (blob(depth["sha256"], "depth map") if depth else None), (depth or {}).get("units", "m")
 
 
-def _inputs_record(request: dict, out: Output) -> dict:
-    """The extra inputs a version records in its parameters (and so in its idempotence key); a learned
-    backend's lineage (name, model id, revision, weights sha256, device) goes in too, under "backend", and
-    relief millimetre options under "relief"."""
+def _inputs_record(request: dict, out: Output | None) -> dict:
+    """The extra inputs a version records in its parameters (and so in its idempotence key, except a hosted
+    backend's: _hosted_key); a learned backend's lineage (name, model id, revision, weights sha256, device) goes
+    in too, under "backend", and relief millimetre options under "relief". out None: the request's part only."""
     inputs = {key: request[key] for key in ("views", "depth") if key in request}
     relief = convert.relief_record(json_format.ParseDict(request["params"], pb.GenerateParams()))
     if relief is not None:
@@ -88,6 +89,24 @@ def _backend_record(out: Output) -> tuple[str, str]:
     if not lineage:
         return BACKEND, BACKEND_VERSION
     return lineage["name"], f"{lineage['model_id']}@{lineage['revision']}"[-100:]
+
+
+def _hosted_key(settings: Settings, learned, rec, data: bytes) -> tuple[str, dict, str] | None:
+    """For a hosted backend (reconstruct.learned.base.HOSTED): (backend, parameters, backend version) its
+    version's idempotence key is made of, all known before the vendor is called: the resolved request, the
+    picture's field of view and the vendor's model (RemoteConfig.lineage). The task id, the download's sha256
+    and the caption / segmentation models' lineage are recorded on the version, not keyed. None otherwise."""
+    params = json_format.ParseDict(rec.request["params"], pb.GenerateParams())
+    name = backend_name(params)
+    if name not in HOSTED:
+        return None
+    rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
+    inputs = _inputs_record(rec.request, None)
+    fov = picture_fov(data, convert.fov_request(params))
+    if fov:
+        inputs["fov_deg"] = fov
+    inputs["backend"] = learned.remote.lineage()
+    return name, convert.parameters_dict(rec_params, dec, profiles, lods, inputs), learned.remote.model_id
 
 
 def _extra_artifacts(registry: Registry, request: dict) -> list[NewArtifact]:
@@ -129,9 +148,22 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
                            depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params),
                            backend=backend_name(params), learned=learned)
 
+    def reusable(rec, data: bytes):
+        """A hosted backend's earlier version for the same request, found before the vendor is called."""
+        known = _hosted_key(settings, learned, rec, data)
+        if known is None:
+            return None
+        name, parameters, model = known
+        return registry.reusable_version(NewVersion(
+            asset=rec.asset, author=rec.author, source_sha256=hashlib.sha256(data).hexdigest(), parameters=parameters,
+            backend=name, backend_version=model, seed=_generate_params(settings, rec.request)[0].seed, mode="",
+            artifacts=(), stats={}, reports=(), repair={}, request_id=rec.request_id, job_id=rec.id, caller=rec.caller,
+            key_parameters=parameters, key_backend_version=model))
+
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
         backend, backend_version = _backend_record(out)
+        known = _hosted_key(settings, learned, rec, data)
         return registry.create_version(NewVersion(
             asset=rec.asset,
             author=rec.author,
@@ -150,10 +182,12 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             request_id=rec.request_id,
             job_id=rec.id,
             caller=rec.caller,
+            key_parameters=known and known[1],
+            key_backend_version=known and known[2],
         ))
 
     return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb,
-                   runs_models=runs_models)
+                   runs_models=runs_models, reusable=reusable)
 
 
 def import_request(request) -> dict:

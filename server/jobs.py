@@ -43,6 +43,9 @@ class JobKind:
     store: Callable[[JobRecord, bytes, object], object]  # (job, input bytes, output) -> VersionRecord (runs in a thread)
     version_pb: Callable[[object], pb.Version]
     runs_models: Callable[[object], bool] = lambda payload: False  # True: the GPU pool runs it (when there is one)
+    # (job, input bytes) -> the version an identical earlier request made, looked up before any work (a hosted
+    # backend: no vendor call, no bill), or None to run the job (runs in a thread)
+    reusable: Callable[[JobRecord, bytes], object] = lambda rec, data: None
 
 
 class JobManager:
@@ -151,6 +154,12 @@ class JobManager:
             for stage, note in notes:
                 await self._emit(rec.id, stage, 0.0, note)
             payload = kind.payload(rec, data)
+            version = await self._db(kind.reusable, rec, data)
+            if version is not None:
+                await self._emit(rec.id, "store", 0.97, f"an identical request made {rec.asset}@{version.number}: "
+                                 "reused before running (nothing sent to the vendor)")
+                await self._finish(rec, "done", version=version, message=f"reused existing {rec.asset}@{version.number}")
+                return
             rec = await self._db(self.store.update, rec.id, state="running", attempts=rec.attempts + 1)
             out = None
             last = time.monotonic()

@@ -20,6 +20,7 @@ from reconstruct.cameras import locate_crop
 from reconstruct.exif import fov_from_exif
 from reconstruct.image import ImageLimits, decode_image
 from reconstruct.learned import CLASSICAL, LearnedConfig
+from reconstruct.learned.base import HOSTED
 from reconstruct.modes import ReconstructParams, Reconstruction, reconstruct
 from reconstruct.multiview import View, reconstruct_views
 from reconstruct.rgbd import crop_depth, decode_depth, reconstruct_rgbd
@@ -152,8 +153,8 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     """image -> decode -> segment -> reconstruct -> decimate -> repair -> place, then the common tail."""
     clock = _Clock(emit)
     rgba = decode_image(job.image, job.limits)
-    fov = job.fov_deg if job.fov_deg is not None else (fov_from_exif(job.image) or 0.0)
-    rparams = dataclasses.replace(job.reconstruct, fov_deg=round(fov, 6))
+    fov = picture_fov(job.image, job.fov_deg)
+    rparams = dataclasses.replace(job.reconstruct, fov_deg=fov)
     if job.views and job.depth is not None:
         raise InvalidInput("send extra views or a depth map, not both")
     extra = [(label, _decode_view(label, data, job.limits)) for label, data in job.views]
@@ -215,11 +216,17 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
     return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut)
 
 
+def picture_fov(image: bytes, requested: float | None) -> float:
+    """The field of view (degrees) reconstruction uses: the requested one, else the picture's EXIF, else 0."""
+    return round(requested if requested is not None else (fov_from_exif(image) or 0.0), 6)
+
+
 def runs_models(job: GenerateJob) -> bool:
     """True when the job loads a learned model (its backend, or the server's caption / segmentation model, which
-    run on every generate): the server sends it to the GPU worker pool (`serve --gpu-workers`)."""
+    run on every generate): the server sends it to the GPU worker pool (`serve --gpu-workers`). A hosted backend
+    (HOSTED) loads none, it waits on HTTP for minutes: it stays in the classical pool, off the GPU workers."""
     cfg = job.learned
-    return (job.backend != CLASSICAL or cfg.model("caption") is not None
+    return (job.backend not in (CLASSICAL, *HOSTED) or cfg.model("caption") is not None
             or (cfg.model("segment") is not None and job.reconstruct.mode != "relief"))
 
 

@@ -13,6 +13,8 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconstruct.learned.base import HOSTED
+
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 DEFAULT_HTTP_ADDRESS = "127.0.0.1:8080"
 DEFAULT_DATA_DIR = Path(".meshsmith-data")
@@ -68,7 +70,8 @@ class Settings:
     remote_timeout_s: float = 600.0  # upload + task + download, then DEADLINE_EXCEEDED
     remote_poll_s: float = 2.0  # first wait between task polls (doubles up to 10 s)
     # worker processes only for jobs that run a learned model (so classical jobs keep flowing beside them);
-    # None: 1 when any --model is given, else 0; 0: learned jobs share the `workers` pool
+    # None: 1 when a local --model is given (a hosted one, --model remote=..., loads nothing), else 0;
+    # 0: learned jobs share the `workers` pool
     gpu_workers: int | None = None
     extra: dict = field(default_factory=dict)
 
@@ -77,7 +80,7 @@ class Settings:
         """Worker processes of the GPU pool (0: no such pool)."""
         if self.gpu_workers is not None:
             return self.gpu_workers
-        return 1 if self.models else 0
+        return 1 if any(kind not in HOSTED for kind in self.models or {}) else 0
 
     @property
     def db_url(self) -> str:

@@ -104,6 +104,11 @@ class RemoteConfig:
     def model_id(self) -> str:
         return f"{self.vendor}:{self.model_version}"
 
+    def lineage(self) -> dict:
+        """The lineage known before any call (the task id and the download's sha256 join it after): what a
+        hosted version's idempotence key is made of, so a repeated request is answered without a new task."""
+        return {"name": "remote", "model_id": self.model_id, "device": f"{self.vendor} API"}
+
 
 @dataclass(frozen=True)
 class LearnedConfig:

@@ -250,7 +250,7 @@ def shape_from_remote(rgba: np.ndarray, seg: Segmented, remote: RemoteConfig, pa
 
     Lineage: name "remote", model_id "tripo:MODEL_VERSION", revision and task_id the vendor's task id,
     weights_sha256 the sha256 of the downloaded model file (there are no weights here to hash), device
-    "tripo API". The key is not in it."""
+    "tripo API". The key is not in it. Only remote.lineage() (known before the call) keys the version."""
     t0 = time.perf_counter()
     task_id, data = generate_remote(_picture_png(rgba), remote, seed, progress)
     t1 = time.perf_counter()
@@ -259,8 +259,7 @@ def shape_from_remote(rgba: np.ndarray, seg: Segmented, remote: RemoteConfig, pa
     if not kept:
         mesh = _project_picture(mesh, seg, params)
     t2 = time.perf_counter()
-    lineage = {"name": "remote", "model_id": remote.model_id, "revision": task_id,
-               "weights_sha256": hashlib.sha256(data).hexdigest(), "device": f"{remote.vendor} API",
+    lineage = {**remote.lineage(), "revision": task_id, "weights_sha256": hashlib.sha256(data).hexdigest(),
                "task_id": task_id}
     reason = (f"mesh from {remote.model_id} (task {task_id}, {len(data)} bytes), "
               + ("its own texture kept" if kept else "the picture projected on the front (it had no texture)"))

@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 from datetime import timezone
 
@@ -95,6 +96,38 @@ def test_request_id_reused_for_another_payload_is_refused(reg):
         with pytest.raises(AlreadyExists, match="request_id 'r-1' was already used for a different request"):
             reg.create_version(changed)
     assert count(reg, Version) == 1
+
+
+def _hosted(task: str, **kw):
+    """A hosted backend's version: its recorded lineage holds the vendor's task id, its key only what was known
+    before the call."""
+    known = {"mode": "auto", "seed": 1, "backend": {"name": "remote", "model_id": "tripo:v2"}}
+    recorded = {**known, "backend": {**known["backend"], "task_id": task, "weights_sha256": task * 2}}
+    return new_version(i=1, parameters=recorded, backend="remote", backend_version=f"tripo:v2@{task}",
+                       key_parameters=known, key_backend_version="tripo:v2", **kw)
+
+
+def test_a_hosted_version_is_keyed_by_what_is_known_before_the_call(reg):
+    """Another task id / download digest for the same request is the same version, and the version is found
+    before the work (reusable_version: no artifacts needed); the lineage stays as first recorded."""
+    first = _hosted("task-a")
+    probe = dataclasses.replace(first, artifacts=(), parameters=first.key_parameters,
+                                backend_version="tripo:v2", request_id="r-9")
+    assert reg.reusable_version(probe) is None  # nothing stored yet (and no asset made)
+    with pytest.raises(NotFound):
+        reg.get_asset("props/chair")
+    v = reg.create_version(first)
+    found = reg.reusable_version(probe)
+    assert found is not None and found.reused and found.number == v.number
+    assert found.parameters["backend"]["task_id"] == "task-a" and found.backend_version == "tripo:v2@task-a"
+    again = reg.create_version(_hosted("task-b"))
+    assert again.reused and again.number == v.number and count(reg, Version) == 1
+    # the probe remembered its request id: resending it (with a new task's lineage) answers the same version
+    assert reg.create_version(_hosted("task-c", request_id="r-9")).number == v.number
+    seeded = reg.create_version(_hosted("task-d", seed=2))
+    assert not seeded.reused and seeded.number == 2
+    other = dataclasses.replace(_hosted("task-e"), key_backend_version="tripo:v3")
+    assert reg.create_version(other).number == 3
 
 
 def test_request_ids_belong_to_their_caller(reg):

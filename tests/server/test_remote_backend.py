@@ -118,6 +118,48 @@ def test_a_model_without_texture_gets_the_picture_projected_and_the_tail_is_dete
     assert mesh.visual.material.baseColorTexture is not None
 
 
+def test_the_same_request_again_reuses_its_version_without_a_new_task(remote_server, standin):
+    """The key of a remote version is made of what is known before the call (picture, parameters, model, seed):
+    the same generate sent again (no request id, then another one) is answered `reused` from the registry and
+    the stand-in sees no new upload or task; another seed is a new task and a new version."""
+    standin.mode = "ok"
+    picture = (IMAGES / IMAGE).read_bytes()
+    with remote_server.client() as client:
+        first = client.generate(picture, "remote/again", _params(seed=21), on_event=EVENTS.append)
+        tasks, uploads = len(standin.creates), len(standin.uploads)
+        seen: list = []
+        again = client.generate(picture, "remote/again", _params(seed=21), on_event=seen.append)
+        named = client.generate(picture, "remote/again", _params(seed=21), request_id="again-1", on_event=seen.append)
+        other = client.generate(picture, "remote/again", _params(seed=22), on_event=EVENTS.append)
+        history = client.history("remote/again")
+    EVENTS.extend(seen)
+    assert not first.reused and again.reused and named.reused
+    assert again.number == named.number == first.number
+    assert (len(standin.creates), len(standin.uploads)) == (tasks + 1, uploads + 1)  # only seed 22 made a task
+    assert any("reused before running (nothing sent to the vendor)" in e.message for e in seen)
+    assert not any(e.stage == "reconstruct" for e in seen)  # no worker ran
+    assert not other.reused and other.number == first.number + 1 and standin.creates[-1]["model_seed"] == 22
+    assert [v.number for v in history] == [other.number, first.number]
+    task_id = first.parameters.fields["backend"].struct_value.fields["task_id"].string_value
+    assert again.parameters.fields["backend"].struct_value.fields["task_id"].string_value == task_id  # lineage kept
+    assert again.backend_version == f"tripo:v2.5-20250123@{task_id}"
+
+
+def test_a_failed_task_leaves_nothing_so_the_retry_calls_the_vendor_again(remote_server, standin):
+    picture = (IMAGES / IMAGE).read_bytes()
+    standin.mode = "task_failed"
+    try:
+        with remote_server.client() as client:
+            with pytest.raises(Aborted):
+                client.generate(picture, "remote/retry", _params(seed=31), on_event=EVENTS.append)
+            tasks = len(standin.creates)
+            standin.mode = "ok"
+            v = client.generate(picture, "remote/retry", _params(seed=31), on_event=EVENTS.append)
+    finally:
+        standin.mode = "ok"
+    assert not v.reused and v.number == 1 and len(standin.creates) == tasks + 1
+
+
 FAILURES = [
     ("task_failed", Aborted, r"the Tripo task [0-9a-f-]+ failed, error code 1001: 'Fatal error on server side"),
     ("banned", InvalidInput, r"Tripo refused the picture \(task [0-9a-f-]+ banned, error code 2008\): 'the input"),
@@ -215,3 +257,22 @@ def test_an_unreachable_api_is_unavailable_naming_the_url():
     with pytest.raises(Unavailable, match=rf"could not reach {url}: .*check the network and --remote-url") as err:
         generate_remote(b"\x89PNG", remote, 0, lambda *a: None)
     assert KEY not in err.value.message
+
+
+def test_remote_jobs_wait_in_the_classical_pool_not_on_the_gpu_workers():
+    """A remote job only waits on HTTP (minutes): it must not hold a --gpu-workers slot a local model job needs,
+    unless the server's caption / segmentation model runs on it; a hosted --model alone starts no GPU pool."""
+    from dataclasses import replace
+
+    from reconstruct.learned import LearnedConfig
+    from reconstruct.modes import ReconstructParams
+    from server.pipeline import GenerateJob, runs_models
+    from server.settings import load_settings
+    from validation.decimate import DecimateParams
+
+    job = GenerateJob(image=b"", reconstruct=ReconstructParams(), decimate=DecimateParams(target_faces=3000),
+                      backend="remote", learned=LearnedConfig.build({"remote": "tripo"}, None))
+    assert not runs_models(job)
+    assert runs_models(replace(job, backend="shap-e"))
+    assert runs_models(replace(job, learned=LearnedConfig.build({"remote": "tripo", "segment": "/m"}, None)))
+    assert load_settings({"models": {"remote": "tripo"}}, environ={}).gpu_pool_size == 0

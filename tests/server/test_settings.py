@@ -81,6 +81,9 @@ def test_gpu_workers_default_to_one_with_a_model_and_are_bounded():
     assert load_settings({}, environ={}).gpu_pool_size == 0  # no model: no GPU pool, nothing changes
     with_model = load_settings({"models": {"depth": "/models/d"}}, environ={})
     assert with_model.gpu_pool_size == 1
+    # a hosted backend loads no model: its jobs wait on HTTP in the classical pool, so it starts no GPU pool
+    assert load_settings({"models": {"remote": "tripo"}}, environ={}).gpu_pool_size == 0
+    assert load_settings({"models": {"remote": "tripo", "depth": "/m"}}, environ={}).gpu_pool_size == 1
     assert load_settings({"models": {"depth": "/m"}, "gpu_workers": 0}, environ={}).gpu_pool_size == 0  # shared pool
     assert load_settings({"models": {"depth": "/m"}}, environ={"MESHSMITH_GPU_WORKERS": "3"}).gpu_pool_size == 3
     for bad in (-1, 17):
