@@ -51,10 +51,10 @@ def secured(tmp_path_factory):
     with Client(s.address, api_key=keys["admin"]) as c:
         chair = (IMAGES / "chair.png").read_bytes()
         for seed, faces in enumerate((3000, 1500)):  # two versions of props/chair
-            c.generate(chair, "props/chair", pb.GenerateParams(target_faces=faces, lod_ratios=[1, 0.5, 0.1], seed=seed))
+            v2 = c.generate(chair, "props/chair", pb.GenerateParams(target_faces=faces, lod_ratios=[1, 0.5, 0.1], seed=seed))
         c.generate((IMAGES / "chair_armed.png").read_bytes(), "props/armchair", pb.GenerateParams(target_faces=1500))
         c._call(c.admin.SetAssetInfo, admin_pb2.SetAssetInfoRequest(asset="props/chair", tags=["wood"], set_tags=True))
-    yield s, keys
+    yield s, keys, v2.stats.faces
     stop_server(s)
 
 
@@ -69,7 +69,7 @@ def get(address: str, path: str, **headers) -> tuple[int, dict, bytes]:
 
 
 def test_ui_files_are_served_open_typed_and_confined(secured):
-    s, _ = secured
+    s, _, _ = secured
     status, headers, body = get(s.http, "/ui/")  # no key: the page asks for one
     assert status == 200 and headers["content-type"].startswith("text/html") and b'id="app"' in body
     assert "default-src 'self'" in headers["content-security-policy"] and headers["x-content-type-options"] == "nosniff"
@@ -106,7 +106,7 @@ def test_an_unbuilt_app_answers_503_naming_make_install(tmp_path):
 def test_real_flows_in_chromium(secured, tmp_path):
     if not Path(CHROMIUM).is_file():
         pytest.fail("Debian's chromium is not installed: `make install` installs it (APT_PACKAGES)")
-    s, keys = secured
+    s, keys, faces = secured  # v2's triangles after decimation (target 1,500)
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     cfg = {"base": f"http://{s.http}", "adminKey": keys["admin"], "readerKey": keys["reader"],
@@ -132,12 +132,12 @@ def test_real_flows_in_chromium(secured, tmp_path):
     assert out["historyRows"] == [2, 1]
     cells = out["historyCells"]
     assert cells[0] == "v2" and cells[2].endswith("UTC") and cells[3] == "key:test-admin"
-    assert "/" in cells[4] and cells[5] == "1,500" and "default: " in cells[6] and "latest" in cells[7]
+    assert "/" in cells[4] and cells[5] == f"{faces:,}" and "default: " in cells[6] and "latest" in cells[7]
     assert out["previews"] and all(w > 0 for w in out["previews"])  # preview + turntable decoded from /blobs
     # the 3D canvas has the model's pixels; LOD switch and wireframe redraw it; size in metres
     assert out["canvas"]["ink"] > 0.02, out["canvas"]
     assert 0.001 < out["canvasWire"]["ink"] < out["canvas"]["ink"], (out["canvasWire"], out["canvas"])
-    assert out["size"].count(" m") >= 1 and "(W × H × D)" in out["size"] and "1.00 m" in out["size"] and "1,500 faces" in out["size"]
+    assert out["size"].count(" m") >= 1 and "(W × H × D)" in out["size"] and "1.00 m" in out["size"] and f"{faces:,} faces" in out["size"]
     assert out["lods"] == ["0", "1", "2"] and "150 faces" in out["sizeLastLod"]
     # promote v1 then v2 to stable: the badge moves; v1 is now a roll back
     assert out["adminButtons"] >= 3
@@ -146,8 +146,8 @@ def test_real_flows_in_chromium(secured, tmp_path):
     # deprecate v1 (it keeps its row, with a badge); download LOD0's GLB through the key header
     assert out["deprecatedRows"] == [1] and out["deprecatedActions"] == "ViewLock entryRoll back here"
     assert out["download"]["name"] == "props_chair.v2.glb" and out["download"]["magic"] == "glTF" and out["download"]["size"] > 1000
-    stl = out["stl"]  # the ExportVersion stream, assembled in the page: a binary STL of v2's 1,500 triangles
-    assert stl["name"] == "props_chair.v2.stl" and stl["triangles"] == 1500 and stl["size"] == 84 + 50 * 1500
+    stl = out["stl"]  # the ExportVersion stream, assembled in the page: a binary STL of v2's triangles
+    assert stl["name"] == "props_chair.v2.stl" and stl["triangles"] == faces and stl["size"] == 84 + 50 * faces
     # a lockfile entry (signed URL under --auth) and a diff
     entry = out["lockEntry"]["props/chair"]
     assert entry["version"] == 2 and len(entry["sha256"]) == 64 and "sig=" in entry["url"] and entry["integrity"].startswith("sha256-")
