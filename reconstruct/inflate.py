@@ -21,6 +21,11 @@ The unseen back is a completion, not a mirror, unless asked (params.symmetric): 
 much as the front, the total depth kept (front and back split 1 : BACK_RATIO). Real objects are rarely
 front/back mirror images seen from the front, and a flatter back is the cheaper guess to correct; on the
 corpus it costs 0.004 side IoU and 0.007 volume IoU against the mirror (benchmarks/README.md section 10).
+Large planar faces (one shade over >= 15% of the object in a lit picture, or a flat-coloured box/sign
+outline: reconstruct/planes.py) are slabs, not domes: their front is a plateau at the dome's mean height
+over the face with a rounded edge at the outline, blended into the dome at their inner edges (fandisk's
+front face; depth ratio 1.49 -> see benchmarks/README.md section 10c). Smoothly lit or textured parts keep
+the dome unchanged.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from skimage.measure import marching_cubes
 
 from .assemble import finish, join_parts, unproject, work_mask
 from .params import ReconstructParams
+from .planes import flatten, planar_regions
 from .segment import Segmented
 from .texture import planar_uv, smooth_texture
 
@@ -139,13 +145,16 @@ def inflate(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     """Segmented -> rounded watertight solid; texture = front projection, the back sees it mirrored.
 
     Height: the union of medial balls (ball_field) with its outline snapped to the picture's
-    (snap_outline); total depth DEPTH_SCALE times the balls', split front : back = 1 : BACK_RATIO, or
-    1 : 1 when params.symmetric. The surface is the zero level of a smooth field h^2 - (z / scale)^2,
-    so the rim has no depth-grid terraces; Taubin smoothing removes the pixel grid.
+    (snap_outline), planar faces made slabs (planes.flatten); total depth DEPTH_SCALE times the balls',
+    split front : back = 1 : BACK_RATIO, or 1 : 1 when params.symmetric. The surface is the zero level of
+    a smooth field h^2 - (z / scale)^2, so the rim has no depth-grid terraces; Taubin smoothing removes
+    the pixel grid.
     """
-    cov, k = work_mask(seg.mask, WORK_SIDE, WORK_AREA)
+    cov, _ = work_mask(seg.mask, WORK_SIDE, WORK_AREA)
     inside = join_parts(cov > 0.5, width=3)
-    h2 = snap_outline(ball_field(inside, POWER, blur=False), outline_distance(seg.mask, inside.shape))
+    sd = outline_distance(seg.mask, inside.shape)
+    h2 = snap_outline(ball_field(inside, POWER, blur=False), sd)
+    h2 = flatten(h2, sd, planar_regions(seg.rgba, seg.mask, inside.shape), POWER)
     h2 = np.where(inside, np.maximum(h2, MIN_HALF_THICKNESS ** POWER), np.minimum(h2, -0.25))
     top = float(h2.max() ** (1.0 / POWER))
     ratio = 1.0 if params.symmetric else BACK_RATIO
