@@ -90,3 +90,16 @@ def fresh_pg_database():
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The server's spawn-started worker processes (not multiprocessing's resource tracker)."""
+    pids = []
+    for task in Path(f"/proc/{server_pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    pids.append(int(child))
+            except OSError:
+                pass
+    return sorted(pids)

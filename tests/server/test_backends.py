@@ -79,12 +79,7 @@ def test_generate_with_the_depth_backend_stores_a_watertight_textured_glb_and_it
     assert {k: v.string_value for k, v in lineage.items()} == {
         "name": "depth", "model_id": "tiny-depth", "revision": "local", "weights_sha256": weights, "device": DEVICE}
     assert version.stats.watertight and version.stats.bodies == 1 and version.stats.texture_size > 0
-    report = validate_glb(glb)
-    assert report is not None and report.errors == 0, report.messages
-    mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
-    assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.material.baseColorTexture is not None
-    mesh.merge_vertices()
-    assert mesh.is_watertight and mesh.volume > 0
+    _assert_valid_textured_solid(glb)
 
     history = _cli(learned_server, "history", "learned/chair")
     assert history.returncode == 0, history.stderr
@@ -133,6 +128,16 @@ def test_a_server_without_the_model_answers_failed_precondition_naming_the_flag(
         with pytest.raises(FailedPrecondition, match=r"start the server with --model depth=/path/to/model"):
             client.generate((IMAGES / IMAGE).read_bytes(), "learned/none", _params())
         assert not _exists(client, "learned/none")  # refused before queueing: no asset, no job
+
+
+def _assert_valid_textured_solid(glb: bytes) -> None:
+    """0 glTF-Validator errors; one watertight solid with a base-colour texture."""
+    report = validate_glb(glb)
+    assert report is not None and report.errors == 0, report.messages
+    mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
+    assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.material.baseColorTexture is not None
+    mesh.merge_vertices()
+    assert mesh.is_watertight and mesh.volume > 0
 
 
 def _exists(client, asset: str) -> bool:
@@ -242,12 +247,7 @@ def test_generate_with_hunyuan3d_stores_a_valid_textured_solid_with_its_lineage_
     # random weights give a noisy body: decimating it hard would tear it, so it is kept whole here
     assert v.stats.watertight and v.stats.bodies == 1 and v.stats.faces > 100 and v.stats.texture_size > 0
     assert any(a.kind == "glb" and a.lod == 1 for a in v.artifacts)  # LODs from the same tail
-    report = validate_glb(glb)
-    assert report is not None and report.errors == 0, report.messages
-    mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
-    assert isinstance(mesh.visual, trimesh.visual.TextureVisuals) and mesh.visual.material.baseColorTexture is not None
-    mesh.merge_vertices()
-    assert mesh.is_watertight and mesh.volume > 0
+    _assert_valid_textured_solid(glb)
     sha = [next(a.sha256 for a in x.artifacts if a.kind == "glb" and a.lod == 0) for x in (v, again)]
     assert sha[0] == sha[1], "the same picture, model, seed and threads gave different bytes"
     listed = found["hunyuan3d"]

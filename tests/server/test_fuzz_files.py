@@ -25,25 +25,12 @@ from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
 from meshsmith.v1 import types_pb2 as pb
 from tests import hostile
 from tests.conftest import IMAGES, MESHES
-from tests.server.conftest import fresh_pg_database, start_server, stop_server
+from tests.server.conftest import fresh_pg_database, start_server, stop_server, worker_pids
 
 INVALID, OK, EXHAUSTED = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED
 FAST = pb.GenerateParams(target_faces=1000)
 # a hostile file is refused before it is decoded: the worker's peak may grow this much over its warm RSS
 REFUSED_PEAK_MB = 150
-
-
-def worker_pids(server_pid: int) -> list[int]:
-    """The server's spawn-started worker processes (not multiprocessing's resource tracker)."""
-    pids = []
-    for task in Path(f"/proc/{server_pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            try:
-                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                    pids.append(int(child))
-            except OSError:
-                pass
-    return sorted(pids)
 
 
 def proc_mb(pid: int, field: str) -> float:

@@ -17,7 +17,7 @@ from meshsmith.errors import MeshsmithError
 from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import IMAGES
 from tests.learned_models import tiny_shap_e_model
-from tests.server.conftest import start_server, stop_server
+from tests.server.conftest import start_server, stop_server, worker_pids
 
 pytest.importorskip("torch", reason="the learned extra is not installed (make install installs it)")
 DEVICE = os.environ.get("MESHSMITH_TEST_DEVICE", "cpu")
@@ -37,19 +37,6 @@ def pooled(tmp_path_factory):
                      "--model", f"shap-e={shap_e}", "--device", DEVICE, "--torch-threads", "1", env=ENV)
     yield s
     stop_server(s)
-
-
-def _workers(server_pid: int) -> list[int]:
-    """The server's spawn-started worker processes."""
-    pids = []
-    for task in Path(f"/proc/{server_pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            try:
-                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                    pids.append(int(child))
-            except OSError:
-                pass
-    return sorted(pids)
 
 
 def _runs_torch(pid: int) -> bool:
@@ -93,7 +80,7 @@ def test_a_classical_job_submitted_behind_learned_ones_finishes_before_them(pool
 def test_a_gpu_worker_that_dies_fails_its_job_only_and_is_replaced(pooled):
     with pooled.client() as client:
         client.generate(IMAGE, "pool/warm", _learned(5))  # torch is now loaded in the GPU worker only
-    workers = _workers(pooled.process.pid)
+    workers = worker_pids(pooled.process.pid)
     gpu = [pid for pid in workers if _runs_torch(pid)]
     assert len(workers) == 2 and len(gpu) == 1, (workers, gpu)  # the classical worker never imports torch
 
@@ -107,7 +94,7 @@ def test_a_gpu_worker_that_dies_fails_its_job_only_and_is_replaced(pooled):
         assert client.generate(IMAGE, "pool/after-crash", CLASSICAL).stats.watertight  # the classical pool
         again = client.generate(IMAGE, "pool/after-crash-learned", _learned(6))  # a fresh GPU worker
     assert again.backend == "shap-e"
-    after = _workers(pooled.process.pid)
+    after = worker_pids(pooled.process.pid)
     assert gpu[0] not in after and len(after) == 2
     body = _metrics(pooled)
     assert 'meshsmith_pool_restarts_total{pool="gpu"} 1.0' in body
