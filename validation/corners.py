@@ -90,9 +90,10 @@ def transfer(
 ) -> dict[str, np.ndarray]:
     """Carry corner attributes to a new mesh whose face i came from old face source[i] (-1: new).
 
-    Each corner interpolates its source face's corner values at its barycentric position (exact
-    for unchanged corners, right for split faces); corners of new faces (hole fills) take a value
-    already used at the same vertex.
+    Each corner interpolates its source face's corner values at its barycentric position (right for split
+    faces); a corner at one of its source face's corners takes that corner's value bit for bit (barycentric
+    coordinates of a thin triangle are off by ~1e-6, which would split the vertex into a fake seam that
+    decimation keeps locked); corners of new faces (hole fills) take a value already used at the same vertex.
     """
     if not attrs:
         return {}
@@ -105,6 +106,9 @@ def transfer(
     bary = np.nan_to_num(bary, nan=1.0 / 3.0).clip(0.0, 1.0)
     bary /= np.maximum(bary.sum(axis=1, keepdims=True), 1e-12)
     bary = bary.reshape(len(faces), 3, 3)  # (F, corner, weight of source corner)
+    same = (pos.reshape(-1, 3, 1, 3) == old_corners[src][:, None, :, :]).all(axis=3)  # (F, corner, source corner)
+    first = same & (np.cumsum(same, axis=2) == 1)
+    bary = np.where(same.any(axis=2, keepdims=True), first.astype(np.float64), bary)
     out = {}
     for name, values in attrs.items():
         val = np.einsum("fcw,fwk->fck", bary, values[src])

@@ -2,7 +2,9 @@
 
 Untextured meshes are simplified with their vertices merged by position. Textured meshes are
 simplified as split at UV seams with the seams locked (both sides stay identical, so a closed mesh
-stays closed and no texture chart bleeds into another); each kept vertex keeps its UV.
+stays closed and no texture chart bleeds into another); each kept vertex keeps its UV. Copies of a vertex
+whose UVs differ by under SEAM_UV_TOLERANCE are welded first (`weld_false_seams`): such a "seam" (repair's
+interpolation noise) would stay locked and keep a low LOD far over its face budget.
 The error is the sampled two-sided Hausdorff distance (PyMeshLab) over the bbox diagonal (`hausdorff`).
 """
 
@@ -105,8 +107,29 @@ def _simplify(vertices: np.ndarray, faces: np.ndarray, target: int, agg: float, 
     return v * scale + lo, f, origin
 
 
+# UV distance (each axis) under which two copies of a vertex are one point of the texture: about a texel of a
+# 1024 px texture. Real seams (charts apart) differ far more; copies made by repair (a pinch split, faces
+# re-made over a decimated surface whose UVs are no longer exactly planar) differ by up to ~7e-4 (teapot.png).
+SEAM_UV_TOLERANCE = 1e-3
+
+
+def weld_false_seams(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
+    """(used (U,) input vertex indices, faces (F, 3) into them): copies of a vertex at the same position whose UVs
+    are within SEAM_UV_TOLERANCE of its first copy's (vertex colours: equal) merged into that first copy."""
+    values = getattr(mesh.visual, "uv", None) if isinstance(mesh.visual, trimesh.visual.TextureVisuals) else None
+    tol = SEAM_UV_TOLERANCE if values is not None else 0.0
+    values = np.asarray(values if values is not None else mesh.visual.vertex_colors, dtype=np.float64)
+    first, inverse = corners.weld(np.ascontiguousarray(mesh.vertices, dtype=np.float64))
+    rep = first[inverse]
+    target = np.where(np.abs(values - values[rep]).max(axis=1) <= tol, rep, np.arange(len(rep)))
+    used, index = np.unique(target, return_inverse=True)
+    return used, index.reshape(-1)[np.asarray(mesh.faces)]
+
+
 def _textured(mesh: trimesh.Trimesh, positions, faces, is_open: bool, target: int, agg: float) -> trimesh.Trimesh:
-    v, f, kept = _simplify(mesh.vertices, mesh.faces, target, agg, lock_border=True)
+    used, welded = weld_false_seams(mesh)
+    v, f, kept = _simplify(np.asarray(mesh.vertices)[used], welded, target, agg, lock_border=True)
+    kept = used[kept]
     visual = mesh.visual
     if isinstance(visual, trimesh.visual.TextureVisuals):
         new_visual = trimesh.visual.TextureVisuals(uv=np.asarray(visual.uv)[kept], material=visual.material)

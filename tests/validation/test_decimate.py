@@ -91,3 +91,19 @@ def test_big_reference_error_keeps_its_bounds(corpus_mesh, monkeypatch):
     spiked = out.copy()
     spiked.vertices[0] += 0.05 * np.linalg.norm(dense.extents) * spiked.vertex_normals[0]
     assert dec.hausdorff(dense, spiked, 50_000)[0] > 0.04
+
+
+def test_copies_with_nearly_equal_uvs_are_not_locked_seams():
+    """Copies of a vertex whose UVs differ by repair's noise (1e-6) decimate like one vertex; copies a real seam
+    apart (UVs 0.05 apart) stay locked."""
+    sphere = trimesh.creation.icosphere(subdivisions=3)  # 1280 faces
+    corners_xyz = sphere.vertices[sphere.faces].reshape(-1, 3)  # every vertex copied per face corner
+    faces = np.arange(len(corners_xyz)).reshape(-1, 3)
+    rng = np.random.default_rng(0)
+    base_uv = corners_xyz[:, :2] * 0.4 + 0.5
+    for noise, shrinks in ((1e-6, True), (0.05, False)):
+        uv = base_uv + rng.uniform(-noise, noise, base_uv.shape)
+        mesh = trimesh.Trimesh(corners_xyz, faces, visual=trimesh.visual.TextureVisuals(uv=uv), process=False)
+        res = decimate(mesh, DecimateParams(target_faces=200, error_samples=0))
+        assert (res.faces_after <= 220) == shrinks, (noise, res.faces_after)
+        assert mesh_stats(res.mesh).watertight

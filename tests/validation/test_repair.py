@@ -111,3 +111,17 @@ def test_repair_that_empties_the_mesh_is_invalid_input_not_a_pymeshlab_error():
     sheet = trimesh.Trimesh(vertices=[[0, 0, 0], [1, 0, 0], [0, 1, 0]], faces=[[0, 1, 2]], process=False)
     with pytest.raises(InvalidInput, match="too small or too open to repair"):
         repair(sheet, RepairParams(watertight=True))
+
+
+def test_unchanged_corners_keep_their_uv_bit_for_bit():
+    """A corner at one of its source face's corners copies that corner's UV exactly: barycentric weights off by
+    1e-16 made two copies of a vertex whose UVs differ in the last bit, a fake seam that LOD decimation kept
+    locked (the chair's LOD at ratio 0.1 stalled at 1.65x its face budget)."""
+    from validation import corners
+
+    rng = np.random.default_rng(5)
+    tri = rng.random((200, 3, 3))
+    faces = np.arange(600).reshape(200, 3)[:, [1, 2, 0]]  # the same faces, corners rotated (as re-orienting does)
+    uv = rng.random((200, 3, 2))
+    out = corners.transfer(tri.reshape(-1, 3), faces, np.arange(200), tri, {"uv": uv})["uv"]
+    assert np.array_equal(out, uv[:, [1, 2, 0]])
