@@ -12,6 +12,7 @@ from meshsmith.v1 import types_pb2 as pb
 from reconstruct.image import ImageLimits
 from reconstruct.learned.base import HOSTED
 from registry import NewArtifact, NewVersion, Registry
+from registry.versions import idem_key
 from server import convert
 from server.jobs import JobKind
 from server.pipeline import GenerateJob, ImportJob, Output, picture_fov, runs_models
@@ -148,17 +149,27 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
                            depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params),
                            backend=backend_name(params), learned=learned)
 
-    def reusable(rec, data: bytes):
-        """A hosted backend's earlier version for the same request, found before the vendor is called."""
+    def hosted_lookup(rec, data: bytes) -> NewVersion | None:
+        """A hosted backend's version as far as it is known before the vendor is called (its key fields only)."""
         known = _hosted_key(settings, learned, rec, data)
         if known is None:
             return None
         name, parameters, model = known
-        return registry.reusable_version(NewVersion(
+        return NewVersion(
             asset=rec.asset, author=rec.author, source_sha256=hashlib.sha256(data).hexdigest(), parameters=parameters,
             backend=name, backend_version=model, seed=_generate_params(settings, rec.request)[0].seed, mode="",
             artifacts=(), stats={}, reports=(), repair={}, request_id=rec.request_id, job_id=rec.id, caller=rec.caller,
-            key_parameters=parameters, key_backend_version=model))
+            key_parameters=parameters, key_backend_version=model)
+
+    def reusable(rec, data: bytes):
+        """A hosted backend's earlier version for the same request, found before the vendor is called."""
+        new = hosted_lookup(rec, data)
+        return None if new is None else registry.reusable_version(new)
+
+    def in_flight_key(rec, data: bytes) -> str | None:
+        """The asset and idempotence key a hosted request's version will have: identical requests share it."""
+        new = hosted_lookup(rec, data)
+        return None if new is None else f"{rec.asset}\n{idem_key(new)}"
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
@@ -187,7 +198,7 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
         ))
 
     return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb,
-                   runs_models=runs_models, reusable=reusable)
+                   runs_models=runs_models, reusable=reusable, in_flight_key=in_flight_key)
 
 
 def import_request(request) -> dict:

@@ -46,6 +46,10 @@ class JobKind:
     # (job, input bytes) -> the version an identical earlier request made, looked up before any work (a hosted
     # backend: no vendor call, no bill), or None to run the job (runs in a thread)
     reusable: Callable[[JobRecord, bytes], object] = lambda rec, data: None
+    # (job, input bytes) -> a key equal for two jobs that `reusable` would answer with the same version once one
+    # of them has run (a hosted backend's pre-call key), or None: while a job with that key runs, an identical one
+    # waits for it (in no worker), then is answered by `reusable` — or runs itself if the first made no version
+    in_flight_key: Callable[[JobRecord, bytes], str | None] = lambda rec, data: None
 
 
 class JobManager:
@@ -66,6 +70,7 @@ class JobManager:
         self._reserved = 0
         self._closing = False
         self._unsaved: dict[str, pb.JobEvent] = {}  # final events the database has not taken yet
+        self._in_flight: dict[str, tuple[str, asyncio.Task]] = {}  # in_flight_key -> (job id, its task) running it
 
     @property
     def active(self) -> int:
@@ -149,12 +154,14 @@ class JobManager:
     async def _run(self, rec: JobRecord, data: bytes, message: str, notes: tuple[tuple[str, str], ...] = ()) -> None:
         DEADLINE.set(None)  # a job outlives the RPC that started it: not bound by that call's deadline
         kind = self.kinds[rec.kind]
+        key = None
         try:
             await self._emit(rec.id, "queued", 0.0, message)
             for stage, note in notes:
                 await self._emit(rec.id, stage, 0.0, note)
             payload = kind.payload(rec, data)
-            version = await self._db(kind.reusable, rec, data)
+            key = await self._claim(rec, await asyncio.to_thread(kind.in_flight_key, rec, data))
+            version = await self._db(kind.reusable, rec, data)  # after the claim: sees what a first job stored
             if version is not None:
                 await self._emit(rec.id, "store", 0.97, f"an identical request made {rec.asset}@{version.number}: "
                                  "reused before running (nothing sent to the vendor)")
@@ -191,10 +198,25 @@ class JobManager:
             log.exception("job %s failed unexpectedly", rec.id)
             await self._finish(rec, "failed", error=MeshsmithError(f"internal error: {type(err).__name__}; see server log"))
         finally:
+            if key is not None and self._in_flight.get(key, (None,))[0] == rec.id:
+                del self._in_flight[key]
             self._tasks.pop(rec.id, None)
             self._per_caller[rec.caller] -= 1
             for q in self._watchers.get(rec.id, ()):
                 q.put_nowait(None)
+
+    async def _claim(self, rec: JobRecord, key: str | None) -> str | None:
+        """Wait while another job with this in-flight key runs (an awaited task: no worker held, cancelling
+        either job ends only that one's wait or run), then hold the key for this job; returns it (None: no key).
+        Checking and taking the key happen with no await between them, so one job at a time holds it."""
+        while key is not None and (first := self._in_flight.get(key)) is not None:
+            first_id, task = first
+            await self._emit(rec.id, "queued", 0.0, f"an identical request is running as job {first_id}: waiting "
+                             "for its result instead of sending the picture to the vendor again")
+            await asyncio.wait([task])  # not cancelled with this job: asyncio.wait leaves the awaited task alone
+        if key is not None:
+            self._in_flight[key] = (rec.id, asyncio.current_task())
+        return key
 
     async def _finish(self, rec: JobRecord, state: str, version=None, error: MeshsmithError | None = None,
                       message: str = "") -> None:

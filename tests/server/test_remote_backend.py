@@ -10,12 +10,15 @@ import io
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 import trimesh
 
-from meshsmith.errors import (Aborted, DeadlineExceeded, FailedPrecondition, InvalidInput, NotFound,
-                              ResourceExhausted, Unavailable)
+from meshsmith.errors import (Aborted, Cancelled, DeadlineExceeded, FailedPrecondition, InvalidInput, MeshsmithError,
+                              NotFound, ResourceExhausted, Unavailable)
+from meshsmith.v1 import jobs_pb2
 from meshsmith.v1 import types_pb2 as pb
 from tests.conftest import CORPUS, IMAGES, ROOT
 from tests.server.conftest import start_server, stop_server
@@ -159,6 +162,143 @@ def test_a_failed_task_leaves_nothing_so_the_retry_calls_the_vendor_again(remote
         standin.mode = "ok"
     assert not v.reused and v.number == 1 and len(standin.creates) == tasks + 1
 
+
+@pytest.fixture(scope="module")
+def twins_server(tmp_path_factory, standin):
+    """Two workers (so a job waiting for its twin could be seen taking one) and a long timeout: tasks are held."""
+    data = tmp_path_factory.mktemp("twins-data")
+    s = start_server(data, "--workers", "2", "--no-previews", "--model", "remote=tripo",
+                     "--remote-key-file", str(_key_file(tmp_path_factory.mktemp("twins-secrets"))),
+                     "--remote-url", standin.url, "--remote-timeout", "600", "--remote-poll", "0.1")
+    yield s
+    stop_server(s)
+
+
+WAITING = "an identical request is running as job"
+
+
+class _Generate(threading.Thread):
+    """One client's generate in a thread: its events, then its version or its error."""
+
+    def __init__(self, server, asset: str, params: pb.GenerateParams, start: threading.Barrier | None = None):
+        super().__init__(daemon=True)
+        self.server, self.asset, self.params, self.start_together = server, asset, params, start
+        self.events: list = []
+        self.version = self.error = None
+
+    def run(self):
+        if self.start_together is not None:
+            self.start_together.wait(60)
+        try:
+            with self.server.client() as client:
+                self.version = client.generate((IMAGES / IMAGE).read_bytes(), self.asset, self.params,
+                                               on_event=self.events.append)
+        except MeshsmithError as err:
+            self.error = err
+
+    @property
+    def job_id(self) -> str:
+        return next((e.job_id for e in self.events if e.job_id), "")
+
+    @property
+    def waited(self) -> bool:
+        return any(WAITING in e.message for e in self.events)
+
+    def finish(self):
+        self.join(300)
+        assert not self.is_alive(), f"the generate of {self.asset} did not end"
+        EVENTS.extend(self.events)
+        return self
+
+
+def _until(condition, what: str):
+    """Wait for a state of the server (a bound against hanging, not a timed assertion)."""
+    end = time.monotonic() + 120
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def _twins(server, standin, asset: str, seed: int) -> tuple[_Generate, _Generate, int]:
+    """Two identical generates released at the same moment while Tripo holds its tasks: (the one that made the
+    task, the one that waits for it, the stand-in's task count before them)."""
+    tasks = len(standin.creates)
+    together = threading.Barrier(2)
+    pair = [_Generate(server, asset, _params(seed=seed), together) for _ in range(2)]
+    for g in pair:
+        g.start()
+    _until(lambda: len(standin.creates) > tasks and any(g.waited for g in pair), "one task and one waiting twin")
+    first, second = sorted(pair, key=lambda g: g.waited)
+    assert not first.waited and WAITING + f" {first.job_id}" in " ".join(e.message for e in second.events)
+    return first, second, tasks
+
+
+def test_identical_requests_at_the_same_moment_make_one_task_and_one_version(twins_server, standin):
+    """The second waits for the first in no worker (an unrelated request runs meanwhile on the other worker and
+    is not held by the wait), then is answered `reused` with the first's version: one billed task."""
+    standin.mode, standin.hold = "ok", threading.Event()
+    gate = standin.hold
+    try:
+        first, second, tasks = _twins(twins_server, standin, "remote/twins", 41)
+        standin.hold = None  # tasks created from here on are not held
+        with twins_server.client() as client:
+            other = client.generate((IMAGES / IMAGE).read_bytes(), "remote/twins", _params(seed=42), on_event=EVENTS.append)
+        assert first.is_alive() and second.is_alive()  # both still in flight: the wait took no worker
+        gate.set()
+        first.finish()
+        second.finish()
+    finally:
+        gate.set()
+        standin.hold = None
+    assert first.error is None and second.error is None, (first.error, second.error)
+    assert len(standin.creates) == tasks + 2  # the twins' one task and the unrelated seed 42
+    assert not first.version.reused and second.version.reused
+    assert second.version.number == first.version.number and other.number != first.version.number
+    assert second.version.backend_version == first.version.backend_version  # the first's task id, as lineage
+    assert not any(e.stage == "reconstruct" for e in second.events)  # it never ran
+    assert any("reused before running (nothing sent to the vendor)" in e.message for e in second.events)
+
+
+def test_when_the_first_twin_fails_the_waiting_one_runs_its_own_task(twins_server, standin):
+    standin.mode, standin.hold = "task_failed", threading.Event()
+    gate = standin.hold
+    try:
+        first, second, tasks = _twins(twins_server, standin, "remote/twins-failed", 43)
+        standin.mode, standin.hold = "ok", None  # the first task fails; the next one succeeds
+        gate.set()
+        first.finish()
+        second.finish()
+    finally:
+        gate.set()
+        standin.mode, standin.hold = "ok", None
+    assert isinstance(first.error, Aborted) and first.version is None
+    assert second.error is None and not second.version.reused and second.version.number == 1
+    assert len(standin.creates) == tasks + 2 and any(e.stage == "reconstruct" for e in second.events)
+
+
+def test_cancelling_the_waiting_twin_or_the_running_one(twins_server, standin):
+    """Cancelling the waiter leaves the first running; cancelling the first lets the next waiter run its own task."""
+    standin.mode, standin.hold = "ok", threading.Event()
+    gate = standin.hold
+    try:
+        first, second, tasks = _twins(twins_server, standin, "remote/twins-cancel", 44)
+        with twins_server.client() as client:
+            assert client.cancel(second.job_id).state == jobs_pb2.JOB_STATE_CANCELLED
+            second.finish()
+            third = _Generate(twins_server, "remote/twins-cancel", _params(seed=44))
+            third.start()
+            _until(lambda: third.waited, "the third twin waiting for the first")
+            standin.hold = None  # the third's own task, once it has one, is not held
+            assert first.is_alive() and client.cancel(first.job_id).state == jobs_pb2.JOB_STATE_CANCELLED
+            first.finish()
+            third.finish()
+    finally:
+        gate.set()
+        standin.hold = None
+    assert isinstance(second.error, Cancelled) and isinstance(first.error, Cancelled)
+    assert third.error is None and not third.version.reused and third.version.number == 1
+    assert len(standin.creates) == tasks + 2  # the cancelled first's task and the third's own
 
 FAILURES = [
     ("task_failed", Aborted, r"the Tripo task [0-9a-f-]+ failed, error code 1001: 'Fatal error on server side"),

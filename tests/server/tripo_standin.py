@@ -6,6 +6,7 @@ URL it serves itself (no key needed there; whether one was sent is recorded).
 
     standin = TripoStandIn(key="tsk_...", glb=GLB_BYTES).start()   # standin.url -> --remote-url
     standin.mode = "task_failed"                                    # see MODES
+    standin.hold = threading.Event()   # tasks created from now on stay `running` until hold.set()
     standin.stop()
 """
 
@@ -39,6 +40,7 @@ class TripoStandIn:
     key: str
     glb: bytes
     mode: str = "ok"
+    hold: threading.Event | None = None  # taken by each task at creation: it stays `running` until this is set
     url: str = ""
     uploads: list[bytes] = field(default_factory=list)
     creates: list[dict] = field(default_factory=list)
@@ -84,7 +86,7 @@ class TripoStandIn:
             return self._fail(400, 1004, "One or more of your parameter is invalid")
         self.creates.append(body)
         task_id = str(uuid.uuid4())
-        self._tasks[task_id] = {"polls": 0, "mode": self.mode}
+        self._tasks[task_id] = {"polls": 0, "mode": self.mode, "hold": self.hold}
         return web.json_response({"code": 0, "data": {"task_id": task_id}})
 
     async def task(self, request: web.Request) -> web.Response:
@@ -99,7 +101,7 @@ class TripoStandIn:
                 "queuing_num": -1, "running_left_time": -1}
         if t["polls"] == 1:
             data.update(status="queued", progress=0)
-        elif t["polls"] <= RUNNING_POLLS or t["mode"] == "never":
+        elif t["polls"] <= RUNNING_POLLS or t["mode"] == "never" or (t["hold"] and not t["hold"].is_set()):
             data.update(status="running", progress=min(99, 30 * (t["polls"] - 1)))
         elif t["mode"] == "task_failed":
             data.update(status="failed", progress=100, error_code=1001,
