@@ -7,12 +7,12 @@ mode used before gave discs 0.71 of their width and a depth that depended on the
 Depth is then scaled by DEPTH_SCALE = 1.2, one global constant: on the ten corpus meshes, rendered
 front-on, round sections gave 0.80 of the true depth on average (real objects carry depth the
 silhouette cannot show: noses, feet, spread legs), 1.2 brings the mean to about 1 (benchmarks/shape.py).
-Cross-sections are superellipses |z|^3 + r^3 = R^3 (POWER = 3), fuller than round: bodies, heads and
-manufactured things have flatter sides than a circle, so the side view fills the way real objects do.
-On the corpus front-on (benchmarks/shape.py, DEPTH_SCALE fixed) POWER 3 against 2: side IoU 0.617 vs
-0.599, volume IoU 0.576 vs 0.563, F@0.025 0.516 vs 0.489; leave-one-mesh-out over {2, 2.5, 3} picks 3
-in every fold (held-out means: side 0.617, volume 0.571); 3.5 and 4 score the same as 3.
-The surface is the zero level of the smooth field H(x, y) - |z / scale|^3 (H = R^3 - r^3, linear across
+Cross-sections are round (POWER = 2). Fuller superellipses |z|^3 + r^3 = R^3 were measured better from the
+side on the corpus (side IoU 0.617 vs 0.599, leave-one-mesh-out picks 3 in every fold) but their steep rims
+bring the front and back surfaces so close that decimation pinches them apart (teapot: 3-6 bodies at
+1,500-5,000 faces; chair, hamburger, poly_fox: 2), so round sections stay until the decimator can keep
+topology (benchmarks/README.md section 10d).
+The surface is the zero level of the smooth field H(x, y) - |z / scale|^p (H = R^p - r^p, linear across
 the outline), so marching cubes leaves no depth-grid terraces on the rim. Near the outline H is replaced by
 the full-resolution mask's signed distance times H's slope (snap_outline): the rim follows the picture's
 outline to a fraction of an input pixel, not the working grid (thin tips and the blur's pull-in were
@@ -50,7 +50,8 @@ BACK_RATIO = 0.7         # the back's bulge / the front's unless params.symmetri
 RIM_BAND = 3.0           # working pixels inside the outline over which the field turns into snap_outline's
 RIDGE = 0.75             # working pixels: see ball_field
 SMOOTH_SIGMA = 1.5       # working pixels, blur of the ball field
-POWER = 3.0              # cross-section superellipse exponent (2 = round, 3 = fuller: see the docstring)
+POWER = 2.0              # cross-section exponent: 2 = round (3, fuller, measured better from the side but pinched
+                         # apart under decimation: teapot 3-6 bodies at 1,500-5,000 faces; see benchmarks §10d)
 DEPTH_SCALE = 1.2        # front depth / ball radius: calibrated (see the module docstring)
 
 
