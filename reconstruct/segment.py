@@ -34,7 +34,7 @@ class SegmentParams:
 class Segmented:
     rgba: np.ndarray   # (H, W, 4) uint8, cropped to the object with a small margin
     mask: np.ndarray   # (H, W) bool, the main object, its holes kept
-    method: str        # "alpha" | "background" | "grabcut"
+    method: str        # "alpha" | "background" | "grabcut" | "model" (the learned segment backend)
     origin: tuple[int, int] = (0, 0)        # (x, y) of the crop's top-left pixel in the full picture
     image_size: tuple[int, int] | None = None  # (width, height) of the full picture; None = the crop
 
@@ -182,9 +182,16 @@ def segment(rgba: np.ndarray, params: SegmentParams = SegmentParams()) -> Segmen
             "the object fills the whole image, leaving no background to separate it from; "
             "send a picture with some space around the object"
         )
+    return crop_to_object(rgba, mask, method, params.margin_fraction)
+
+
+def crop_to_object(rgba: np.ndarray, mask: np.ndarray, method: str, margin_fraction: float) -> Segmented:
+    """The (H, W, 4) picture cropped to the (H, W) bool mask's box plus a margin, alpha cut to the mask (the
+    picture's own alpha kept for method "alpha"); origin and image_size say where the crop sat."""
+    h, w = mask.shape
     ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     y0, y1, x0, x1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
-    pad = max(2, int(round(params.margin_fraction * max(y1 - y0, x1 - x0))))
+    pad = max(2, int(round(margin_fraction * max(y1 - y0, x1 - x0))))
     y0, x0, y1, x1 = max(0, y0 - pad), max(0, x0 - pad), min(h, y1 + pad), min(w, x1 + pad)
     crop = rgba[y0:y1, x0:x1].copy()
     cmask = np.ascontiguousarray(mask[y0:y1, x0:x1])

@@ -16,7 +16,7 @@ import numpy as np
 
 from meshsmith.errors import NoObjectFound
 from reconstruct.cameras import locate_crop
-from reconstruct.segment import SegmentParams, Segmented, segment
+from reconstruct.segment import SegmentParams, Segmented, crop_to_object, segment
 
 from .base import LearnedConfig, ModelInfo, device_lock, load as load_backend
 
@@ -75,11 +75,4 @@ def segment_learned(rgba: np.ndarray, config: LearnedConfig, params: SegmentPara
         raise NoObjectFound(f"the segmentation model {loaded.info.model_id} found no object in the picture; send a "
                             "picture with the object clearly in view, or start the server without --model segment")
     mask = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
-    cy0, cy1, cx0, cx1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
-    pad = max(2, int(round(params.margin_fraction * max(cy1 - cy0, cx1 - cx0))))
-    cy0, cx0, cy1, cx1 = max(0, cy0 - pad), max(0, cx0 - pad), min(h, cy1 + pad), min(w, cx1 + pad)
-    crop = rgba[cy0:cy1, cx0:cx1].copy()
-    cmask = np.ascontiguousarray(mask[cy0:cy1, cx0:cx1])
-    crop[..., 3] = np.where(cmask, 255, 0).astype(np.uint8)
-    return LearnedCut(Segmented(rgba=crop, mask=cmask, method="model"), box, loaded.info)
+    return LearnedCut(crop_to_object(rgba, mask, "model", params.margin_fraction), box, loaded.info)
