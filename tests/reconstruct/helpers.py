@@ -69,13 +69,18 @@ def assert_clean(mesh: trimesh.Trimesh, texture_cap: int = 1024) -> None:
     assert mesh.visual.material.metallicFactor == 0.0
 
 
-def assert_valid_glb(mesh: trimesh.Trimesh) -> bytes:
-    """Export to GLB, run Khronos glTF-Validator (0 errors), and check it reloads as a volume."""
+def assert_valid_glb(mesh: trimesh.Trimesh, seams: bool = False) -> bytes:
+    """Export to GLB, run Khronos glTF-Validator (0 errors), and check it reloads as a volume; seams: once
+    UV/normal-seam copies share positions, as one closed volume."""
     glb = mesh.export(file_type="glb")
     report = validate_glb(glb)
     assert report is not None, "node / gltf-validator missing (npm ci at the repo root)"
     assert report.errors == 0, [m for m in report.messages if m.severity == 0]
     back = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
-    back.merge_vertices()
-    assert back.is_volume, "the GLB does not reload as a closed volume"
+    if seams:
+        back.merge_vertices(merge_tex=True, merge_norm=True)
+        assert back.is_volume and back.body_count == 1, "the GLB does not reload as one closed volume"
+    else:
+        back.merge_vertices()
+        assert back.is_volume, "the GLB does not reload as a closed volume"
     return glb

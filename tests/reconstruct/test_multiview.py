@@ -15,11 +15,7 @@ from reconstruct.params import ReconstructParams
 from reconstruct.render import Camera, RenderParams, render
 from reconstruct.segment import segment
 
-import io
-
-from validation.gltf_validator import validate_glb
-
-from .helpers import assert_clean
+from .helpers import assert_clean, assert_valid_glb
 
 LABELS = {"front": (0, 0), "right": (90, 0), "back": (180, 0), "left": (270, 0), "top": (0, 90), "bottom": (0, -90)}
 SIZE = 384
@@ -57,19 +53,7 @@ def check_output(mesh: trimesh.Trimesh) -> None:
     uv = mesh.visual.uv
     assert uv.min() > 0.0 and uv.max() < 1.0
     assert_clean(merged(mesh))
-    assert_valid_glb_with_seams(mesh)
-
-
-def assert_valid_glb_with_seams(mesh: trimesh.Trimesh) -> bytes:
-    """0 glTF-Validator errors; the GLB reloads as one closed volume once UV-seam copies share positions."""
-    glb = mesh.export(file_type="glb")
-    report = validate_glb(glb)
-    assert report is not None, "node / gltf-validator missing (npm ci at the repo root)"
-    assert report.errors == 0, [m for m in report.messages if m.severity == 0]
-    back = trimesh.load(io.BytesIO(glb), file_type="glb", force="mesh")
-    back.merge_vertices(merge_tex=True, merge_norm=True)
-    assert back.is_volume and back.body_count == 1, "the GLB does not reload as one closed volume"
-    return glb
+    assert_valid_glb(mesh, seams=True)
 
 
 BOX = (0.6, 1.0, 0.3)
