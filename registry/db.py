@@ -82,7 +82,8 @@ def translate(err: BaseException, what: str = "the registry database") -> Meshsm
         return InvalidInput("a value was refused by the database (too long, out of range, or holds a NUL character); "
                             "shorten it or remove control characters")
     if isinstance(err, OSError) and err.errno in DISK_FULL:
-        return ResourceExhausted(f"the disk of {what} is full; an operator must free space or grow the volume, then retry")
+        return ResourceExhausted("the server's disk is full; an operator must free space (or run gc) or grow the "
+                                 "volume before anything new can be stored").retry_after(60)
     if isinstance(err, (sa.exc.OperationalError, sa.exc.InterfaceError)) or (
         isinstance(err, sa.exc.DBAPIError) and err.connection_invalidated
     ):

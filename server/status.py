@@ -10,20 +10,17 @@ INTERNAL, logged with its traceback.
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
 
 import grpc
-import sqlalchemy.exc
 from google.protobuf.message import Message
 
 from meshsmith import limits
-from meshsmith.errors import InvalidInput, MeshsmithError, ResourceExhausted, Unavailable
+from meshsmith.errors import InvalidInput, MeshsmithError
+from registry.db import translate
 
 log = logging.getLogger("meshsmith.server")
-
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def status_of(err: MeshsmithError) -> grpc.StatusCode:
@@ -31,19 +28,12 @@ def status_of(err: MeshsmithError) -> grpc.StatusCode:
 
 
 def known_error(err: Exception) -> MeshsmithError | None:
-    """The domain error an unexpected exception stands for, or None for a bug (INTERNAL)."""
+    """The domain error an unexpected exception stands for, or None for a bug (INTERNAL).
+
+    Database and disk failures are mapped in one place, registry.db.translate."""
     if isinstance(err, MeshsmithError):
         return err
-    if isinstance(err, sqlalchemy.exc.DataError):  # a value the database column cannot hold
-        return InvalidInput("the database refused a value of this request (too long, out of range or with a NUL "
-                            "character); check the field limits in the README")
-    if isinstance(err, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)):
-        return Unavailable("the registry database is unreachable or overloaded; retry in a few seconds "
-                           "(operators: check the database server and the meshsmith log)")
-    if isinstance(err, OSError) and err.errno in DISK_FULL:
-        return ResourceExhausted("the server's disk is full; an operator must free space (or run gc) "
-                                 "before anything new can be stored").retry_after(60)
-    return None
+    return translate(err)
 
 
 async def abort(context: grpc.aio.ServicerContext, err: Exception) -> None:

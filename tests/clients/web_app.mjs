@@ -66,20 +66,19 @@ try {
   // --- search by prefix, then by tag
   await page.fill("input[name=prefix]", "props/");
   await page.click("form.search button[type=submit]");
-  await page.waitForFunction(() => location.hash.includes("prefix=props") && document.querySelectorAll(".card").length > 1
+  await page.waitForFunction(() => document.querySelector("#results")?.dataset.query === "prefix=props%2F"
     && document.querySelectorAll(".card .thumb img").length === document.querySelectorAll(".card").length);
   out.searchPrefix = await page.$$eval(".card", (cs) => cs.map((c) => c.dataset.asset));
   await shot(page, "02-search");
   await page.fill("input[name=text]", "zebra");  // no version has a caption here: the server filters to none
   await page.click("form.search button[type=submit]");
-  await page.waitForFunction(() => location.hash.includes("text=zebra") && document.querySelector(".results p.muted"));
+  await page.waitForFunction(() => document.querySelector("#results")?.dataset.query === "prefix=props%2F&text=zebra");
   out.searchText = await page.$eval(".results", (r) => r.textContent.trim());
   await page.fill("input[name=text]", "");
   await page.fill("input[name=prefix]", "");
   await page.fill("input[name=tags]", "wood");
   await page.click("form.search button[type=submit]");
-  await page.waitForFunction(() => location.hash.includes("tags=wood") && document.querySelector(".results").children.length > 0
-    && document.querySelectorAll(".results .card").length === 1);
+  await page.waitForFunction(() => document.querySelector("#results")?.dataset.query === "tags=wood");
   out.searchTag = await page.$$eval(".card", (cs) => cs.map((c) => c.dataset.asset));
   out.urlsWithKey = [page.url()].filter((u) => u.includes(cfg.adminKey));
   step("search");

@@ -123,8 +123,9 @@ export async function assetPage(app, name, session, params) {
         h("button.admin.move", { type: "button", dataset: { number: v.number }, onclick: act(`Move channel to v${v.number}`, async () => {
           const ch = chanInput.value.trim();
           await admin.moveChannel({ asset: name, channel: ch, ref: String(v.number) });
-          location.hash = `#/asset/${name}?channel=${encodeURIComponent(ch)}`;
-          reload();
+          const target = `#/asset/${name}?channel=${encodeURIComponent(ch)}`;
+          if (location.hash === target) reload();
+          else location.hash = target; // the hash change re-renders once
         }) }, "Promote here"),
         ...[v.deprecated ? null : h("button.admin.deprecate", { type: "button", onclick: act(`Deprecate v${v.number}`, async () => {
           const reason = window.prompt(`Deprecate ${name} v${v.number}? Reason:`, "");

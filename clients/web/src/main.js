@@ -64,6 +64,7 @@ function searchPage(params) {
   app.replaceChildren(h("h1", {}, "Assets"), form, results);
   const tagList = (params.get("tags") || "").split(",").map((t) => t.trim()).filter(Boolean);
   assets.searchAssets({ prefix: params.get("prefix") || "", tags: tagList, text: params.get("text") || "", limit: 60 }).then((resp) => {
+    results.dataset.query = params.toString(); // which search these results answer (a hash change re-renders)
     if (!resp.assets.length) {
       results.replaceChildren(h("p.muted", {}, "No asset matches."));
       return;
