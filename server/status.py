@@ -17,7 +17,7 @@ import grpc
 from google.protobuf.message import Message
 
 from meshsmith import limits
-from meshsmith.errors import InvalidInput, MeshsmithError
+from meshsmith.errors import MeshsmithError
 from registry.db import translate
 
 log = logging.getLogger("meshsmith.server")
