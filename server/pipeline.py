@@ -196,7 +196,7 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
         made = shape_from_remote(rgba, seg, job.learned.remote, rparams, seed=job.reconstruct.seed, progress=waiting)
         rec, lineage = made.reconstruction, made.lineage
     elif makes == "mesh":
-        made = _learned_mesh(seg, job, rparams)
+        made = MESH_BACKENDS[job.backend](seg, job, rparams)
         rec, lineage = made.reconstruction, made.info.lineage()
     else:
         rec = _reconstruct(rgba, seg, extra, depth, job, rparams, units)
@@ -249,13 +249,21 @@ def _learned_product(job: GenerateJob) -> str | None:
     return makes
 
 
-def _learned_mesh(seg, job: GenerateJob, rparams: ReconstructParams):
-    """The textured solid from the job's image-to-3D backend (shap-e or hunyuan3d); torch is imported there."""
-    if job.backend == "hunyuan3d":
-        from reconstruct.learned.hunyuan import hunyuan_from_picture as make
-    else:
-        from reconstruct.learned.shape import shape_from_picture as make
-    return make(seg, job.learned, rparams, seed=job.reconstruct.seed)
+def _shap_e(seg, job: GenerateJob, rparams: ReconstructParams):
+    from reconstruct.learned.shape import shape_from_picture
+
+    return shape_from_picture(seg, job.learned, rparams, seed=job.reconstruct.seed)
+
+
+def _hunyuan3d(seg, job: GenerateJob, rparams: ReconstructParams):
+    from reconstruct.learned.hunyuan import hunyuan_from_picture
+
+    return hunyuan_from_picture(seg, job.learned, rparams, seed=job.reconstruct.seed)
+
+
+# image-to-3D backends that run a local model: name -> (segmented picture, job, params) -> LearnedMesh.
+# torch is imported inside, on the first call.
+MESH_BACKENDS = {"shap-e": _shap_e, "hunyuan3d": _hunyuan3d}
 
 
 def _learned_depth(rgba, job: GenerateJob):

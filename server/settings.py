@@ -184,9 +184,10 @@ def check_gpu_workers(s: "Settings") -> None:
     if isinstance(s.gpu_workers, bool) or not isinstance(s.gpu_workers, int) or not 0 <= s.gpu_workers <= MAX_GPU_WORKERS:
         raise ValueError(f"--gpu-workers must be a whole number in [0, {MAX_GPU_WORKERS}] (0: learned jobs share "
                          f"the --workers pool), got {s.gpu_workers!r}")
-    if s.gpu_workers and not s.models:
-        raise ValueError(f"--gpu-workers {s.gpu_workers} starts worker processes for learned jobs, but no --model "
-                         "KIND=DIR is given: add the models, or drop --gpu-workers (MESHSMITH_GPU_WORKERS)")
+    if s.gpu_workers and not any(kind not in HOSTED for kind in s.models or {}):
+        raise ValueError(f"--gpu-workers {s.gpu_workers} starts worker processes for learned jobs, but no local "
+                         "--model KIND=DIR is given (a hosted backend, --model remote=..., runs in the --workers pool): "
+                         "add the models, or drop --gpu-workers (MESHSMITH_GPU_WORKERS)")
 
 
 def check_origin(origin: str) -> str:

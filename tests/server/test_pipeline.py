@@ -8,7 +8,8 @@ import json
 import trimesh
 
 from reconstruct.modes import ReconstructParams
-from server.pipeline import GenerateJob, ImportJob, generate, import_mesh
+from reconstruct.learned.base import BACKENDS, HOSTED
+from server.pipeline import MESH_BACKENDS, GenerateJob, ImportJob, generate, import_mesh
 from tests.conftest import IMAGES, MESHES
 from validation.decimate import DecimateParams
 
@@ -73,3 +74,9 @@ def test_single_view_solids_stay_one_watertight_body_when_decimated_hard():
             mesh = trimesh.load(io.BytesIO(generate(job, lambda *e: None).glb), file_type="glb", force="mesh")
             mesh.merge_vertices(merge_tex=True, merge_norm=True)
             assert mesh.is_watertight and len(mesh.split(only_watertight=False)) == 1, (name, faces)
+
+
+def test_every_local_mesh_backend_has_a_runner():
+    """A backend that makes meshes from a local model is run through MESH_BACKENDS; none is left out."""
+    local = {n for n, b in BACKENDS.items() if b.produces == "mesh" and n not in HOSTED}
+    assert set(MESH_BACKENDS) == local == {"shap-e", "hunyuan3d"}

@@ -89,5 +89,6 @@ def test_gpu_workers_default_to_one_with_a_model_and_are_bounded():
     for bad in (-1, 17):
         with pytest.raises(ValueError, match=r"--gpu-workers must be a whole number in \[0, 16\]"):
             load_settings({"models": {"depth": "/m"}, "gpu_workers": bad}, environ={})
-    with pytest.raises(ValueError, match="no --model KIND=DIR is given"):
-        load_settings({"gpu_workers": 2}, environ={})
+    for models in ({}, {"remote": "tripo"}):  # a hosted backend loads nothing: it would leave the pool idle
+        with pytest.raises(ValueError, match="no local --model KIND=DIR is given"):
+            load_settings({"models": models, "gpu_workers": 2}, environ={})
