@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[1]
 IMAGES = HERE.parent / "shared" / "corpus" / "images"
 RATIOS = [1.0, 0.5, 0.25, 0.1]
-DEFAULT_IMAGES = ["chair.png", "chair_armed.png", "pikachu.png", "mug.png", "teapot.png"]
+DEFAULT_IMAGES = ["chair.png", "chair_armed.png", "pikachu.png", "teapot.png", "cartoon_panda.png", "hamburger.png"]
 
 
 def measure(code: Path, images: list[str], faces: list[int]) -> list[dict]:
