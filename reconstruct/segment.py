@@ -26,6 +26,7 @@ class SegmentParams:
     keep_component_distance: float = 0.15  # ...within this fraction of the main one's bbox diagonal
     min_object_fraction: float = 0.001     # smaller than this fraction of the image: no object
     pinhole_fraction: float = 0.003        # colour-based masks: holes below this fraction of the object are filled
+    hole_residual: float = 8.0             # background: enclosed holes departing this much on average are object
     margin_fraction: float = 0.02          # crop margin around the object, fraction of its long side
     seed: int = 0                          # GrabCut's k-means initialisation
 
@@ -88,7 +89,35 @@ def _background_mask(rgba: np.ndarray, p: SegmentParams) -> np.ndarray | None:
     model = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
     diff = rgb - model
     thr = max(p.background_tolerance, 3.0 * spread)
-    return np.einsum("ijk,ijk->ij", diff, diff) > thr * thr
+    mask = np.einsum("ijk,ijk->ij", diff, diff) > thr * thr
+    return mask | _object_holes(mask, diff, model, max(p.hole_residual, spread))
+
+
+def _object_holes(mask: np.ndarray, diff: np.ndarray, model: np.ndarray, residual: float) -> np.ndarray:
+    """(H, W) bool departures, (H, W, 3) picture minus backdrop model, (H, W, 3) model -> (H, W) bool enclosed holes that are
+    the object, not the backdrop seen through it: a hole showing the backdrop departs from its model by noise
+    only, which averages out over the hole; object paint close to the backdrop's colour (a white cow on a light
+    grey backdrop) departs by less than the per-pixel tolerance but consistently, so its mean departure is
+    more than `residual` levels. A hole that is the backdrop darkened (same chromaticity: in shade inside a
+    handle or under a car) stays a hole."""
+    n, labels = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
+    if n <= 2:
+        return np.zeros(mask.shape, bool)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    flat = labels.reshape(-1)
+    counts = np.bincount(flat, minlength=n).astype(np.float64)
+    means = np.stack([np.bincount(flat, weights=diff[..., c].reshape(-1), minlength=n) for c in range(3)], 1)
+    means /= np.maximum(counts, 1.0)[:, None]
+    backdrop = np.stack([np.bincount(flat, weights=model[..., c].reshape(-1), minlength=n) for c in range(3)], 1)
+    backdrop /= np.maximum(counts, 1.0)[:, None]
+    seen = backdrop + means
+    lum_s, lum_b = seen.sum(axis=1), np.maximum(backdrop.sum(axis=1), 1.0)
+    chroma = np.abs(seen / np.maximum(lum_s, 1.0)[:, None] - backdrop / lum_b[:, None]).max(axis=1)
+    shaded = (lum_s < lum_b) & (chroma < 0.02)  # the backdrop in shade (inside a handle, under a car): a real hole
+    fill = (np.linalg.norm(means, axis=1) > residual) & ~shaded
+    fill[border] = False
+    fill[0] = False  # label 0 is the departures themselves
+    return fill[labels]
 
 
 def _grabcut_mask(rgba: np.ndarray, p: SegmentParams) -> np.ndarray:

@@ -134,3 +134,30 @@ def test_deterministic():
     rgba = _load("cake.jpg")
     a, b = segment(rgba), segment(rgba)
     assert a.method == b.method and np.array_equal(a.mask, b.mask) and np.array_equal(a.rgba, b.rgba)
+
+
+@pytest.mark.parametrize("inside, filled", [
+    ((18.0, 14.0, 8.0), True),   # paint a little lighter and warmer than the backdrop: the object's
+    ((0.0, 0.0, 0.0), False),    # the backdrop seen through the object: a real hole
+    (0.94, False),               # the backdrop in shade (inside a handle), within the tolerance: still a hole
+])
+def test_enclosed_regions_near_the_backdrop_colour(inside, filled):
+    """A dark ring on a light, graded, noisy backdrop; what its middle shows decides whether the middle is object.
+    Every pixel of a lighter paint is within the per-pixel tolerance of the backdrop (28 levels), so only its
+    mean departure tells it from the backdrop (a white cow's patches on a light grey studio backdrop)."""
+    h = w = 240
+    rng = np.random.default_rng(3)
+    y = np.mgrid[0:h, 0:w][0] / (h - 1)
+    rgb = np.repeat((225.0 - 25.0 * y)[..., None], 3, axis=2) + rng.normal(0.0, 2.0, (h, w, 3))
+    outer, middle = _disc(h, w, 120, 120, 80), _disc(h, w, 120, 120, 50)
+    rgb[outer & ~middle] = (60.0, 55.0, 50.0)
+    rgb[middle] = rgb[middle] * inside if isinstance(inside, float) else rgb[middle] + np.array(inside)
+    rgba = np.concatenate([np.clip(rgb, 0, 255).astype(np.uint8), np.full((h, w, 1), 255, np.uint8)], axis=2)
+    seg = segment(rgba)
+    assert seg.method == "background"
+    x0, y0 = seg.origin
+    full = np.zeros((h, w), bool)
+    full[y0:y0 + seg.mask.shape[0], x0:x0 + seg.mask.shape[1]] = seg.mask
+    kept = full[middle].mean()
+    assert (kept > 0.98) if filled else (kept < 0.02), kept
+    assert full[outer & ~_disc(h, w, 120, 120, 52)].mean() > 0.98
