@@ -12,7 +12,6 @@ from meshsmith.v1 import types_pb2 as pb
 from reconstruct.image import ImageLimits
 from reconstruct.learned.base import HOSTED
 from registry import NewArtifact, NewVersion, Registry
-from registry.versions import idem_key
 from server import convert
 from server.jobs import JobKind
 from server.pipeline import GenerateJob, ImportJob, Output, picture_fov, runs_models
@@ -92,8 +91,8 @@ def _backend_record(out: Output) -> tuple[str, str]:
     return lineage["name"], f"{lineage['model_id']}@{lineage['revision']}"[-100:]
 
 
-def _hosted_key(settings: Settings, learned, rec, data: bytes) -> tuple[str, dict, str] | None:
-    """For a hosted backend (reconstruct.learned.base.HOSTED): (backend, parameters, backend version) its
+def _hosted_key(settings: Settings, learned, rec, data: bytes) -> tuple[str, dict, str, int] | None:
+    """For a hosted backend (reconstruct.learned.base.HOSTED): (backend, parameters, backend version, seed) its
     version's idempotence key is made of, all known before the vendor is called: the resolved request, the
     picture's field of view and the vendor's model (RemoteConfig.lineage). The task id, the download's sha256
     and the caption / segmentation models' lineage are recorded on the version, not keyed. None otherwise."""
@@ -107,7 +106,8 @@ def _hosted_key(settings: Settings, learned, rec, data: bytes) -> tuple[str, dic
     if fov:
         inputs["fov_deg"] = fov
     inputs["backend"] = learned.remote.lineage()
-    return name, convert.parameters_dict(rec_params, dec, profiles, lods, inputs), learned.remote.model_id
+    parameters = convert.parameters_dict(rec_params, dec, profiles, lods, inputs)
+    return name, parameters, learned.remote.model_id, rec_params.seed
 
 
 def _extra_artifacts(registry: Registry, request: dict) -> list[NewArtifact]:
@@ -149,27 +149,17 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
                            depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params),
                            backend=backend_name(params), learned=learned)
 
-    def hosted_lookup(rec, data: bytes) -> NewVersion | None:
+    def precall(rec, data: bytes) -> NewVersion | None:
         """A hosted backend's version as far as it is known before the vendor is called (its key fields only)."""
         known = _hosted_key(settings, learned, rec, data)
         if known is None:
             return None
-        name, parameters, model = known
+        name, parameters, model, seed = known
         return NewVersion(
             asset=rec.asset, author=rec.author, source_sha256=hashlib.sha256(data).hexdigest(), parameters=parameters,
-            backend=name, backend_version=model, seed=_generate_params(settings, rec.request)[0].seed, mode="",
-            artifacts=(), stats={}, reports=(), repair={}, request_id=rec.request_id, job_id=rec.id, caller=rec.caller,
-            key_parameters=parameters, key_backend_version=model)
-
-    def reusable(rec, data: bytes):
-        """A hosted backend's earlier version for the same request, found before the vendor is called."""
-        new = hosted_lookup(rec, data)
-        return None if new is None else registry.reusable_version(new)
-
-    def in_flight_key(rec, data: bytes) -> str | None:
-        """The asset and idempotence key a hosted request's version will have: identical requests share it."""
-        new = hosted_lookup(rec, data)
-        return None if new is None else f"{rec.asset}\n{idem_key(new)}"
+            backend=name, backend_version=model, seed=seed, mode="", artifacts=(), stats={}, reports=(), repair={},
+            request_id=rec.request_id, job_id=rec.id, caller=rec.caller, key_parameters=parameters,
+            key_backend_version=model)
 
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
@@ -198,7 +188,7 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
         ))
 
     return JobKind(task="generate", payload=payload, store=store, version_pb=convert.version_to_pb,
-                   runs_models=runs_models, reusable=reusable, in_flight_key=in_flight_key)
+                   runs_models=runs_models, precall=precall)
 
 
 def import_request(request) -> dict:

@@ -19,9 +19,10 @@ from typing import AsyncIterator, Callable
 
 from meshsmith.errors import Cancelled, MeshsmithError, NotFound, ResourceExhausted, Unavailable
 from meshsmith.v1 import types_pb2 as pb
-from registry import Registry
+from registry import NewVersion, Registry
 from registry.db import DEADLINE
 from registry.jobs import JobRecord, JobStore, check_fields
+from registry.versions import idem_key
 from server.settings import Settings
 from server.workers import WorkerPool
 
@@ -43,13 +44,11 @@ class JobKind:
     store: Callable[[JobRecord, bytes, object], object]  # (job, input bytes, output) -> VersionRecord (runs in a thread)
     version_pb: Callable[[object], pb.Version]
     runs_models: Callable[[object], bool] = lambda payload: False  # True: the GPU pool runs it (when there is one)
-    # (job, input bytes) -> the version an identical earlier request made, looked up before any work (a hosted
-    # backend: no vendor call, no bill), or None to run the job (runs in a thread)
-    reusable: Callable[[JobRecord, bytes], object] = lambda rec, data: None
-    # (job, input bytes) -> a key equal for two jobs that `reusable` would answer with the same version once one
-    # of them has run (a hosted backend's pre-call key), or None: while a job with that key runs, an identical one
-    # waits for it (in no worker), then is answered by `reusable` — or runs itself if the first made no version
-    in_flight_key: Callable[[JobRecord, bytes], str | None] = lambda rec, data: None
+    # (job, input bytes) -> the job's version as far as it is known before any work (a hosted backend's key fields:
+    # an identical earlier request's version answers it with no vendor call, no bill), or None to run the job
+    # (runs in a thread). While a job with that version's idempotence key runs, an identical one waits for it
+    # (in no worker), then is answered by the version it stored, or runs itself if the first made none.
+    precall: Callable[[JobRecord, bytes], NewVersion | None] = lambda rec, data: None
 
 
 class JobManager:
@@ -70,7 +69,7 @@ class JobManager:
         self._reserved = 0
         self._closing = False
         self._unsaved: dict[str, pb.JobEvent] = {}  # final events the database has not taken yet
-        self._in_flight: dict[str, tuple[str, asyncio.Task]] = {}  # in_flight_key -> (job id, its task) running it
+        self._in_flight: dict[str, tuple[str, asyncio.Task]] = {}  # precall key -> (job id, its task) running it
 
     @property
     def active(self) -> int:
@@ -160,8 +159,10 @@ class JobManager:
             for stage, note in notes:
                 await self._emit(rec.id, stage, 0.0, note)
             payload = kind.payload(rec, data)
-            key = await self._claim(rec, await asyncio.to_thread(kind.in_flight_key, rec, data))
-            version = await self._db(kind.reusable, rec, data)  # after the claim: sees what a first job stored
+            pre = await asyncio.to_thread(kind.precall, rec, data)
+            key = await self._claim(rec, None if pre is None else f"{rec.asset}\n{idem_key(pre)}")
+            # after the claim: sees what a first job stored
+            version = None if pre is None else await self._db(self.registry.reusable_version, pre)
             if version is not None:
                 await self._emit(rec.id, "store", 0.97, f"an identical request made {rec.asset}@{version.number}: "
                                  "reused before running (nothing sent to the vendor)")
