@@ -34,6 +34,7 @@ from reconstruct.segment import Segmented
 from reconstruct.texture import planar_uv, smooth_texture
 
 from .base import RemoteConfig, check_remote
+from .shape import picture_xy
 
 KEY_FIX = ("put a valid Tripo API key (tsk_...) in --remote-key-file PATH (mode 0600) or MESHSMITH_TRIPO_API_KEY "
            "and restart the server")
@@ -233,14 +234,11 @@ def _project_picture(mesh: trimesh.Trimesh, seg: Segmented, params: ReconstructP
 
     v = np.asarray(mesh.vertices)
     h, w = seg.mask.shape
-    ys, xs = np.nonzero(seg.mask)
-    lo, hi = v.min(axis=0), v.max(axis=0)
-    px = xs.min() + (v[:, 0] - lo[0]) * (xs.max() + 1 - xs.min()) / max(hi[0] - lo[0], 1e-12)
-    py = (h - ys.max() - 1) + (v[:, 1] - lo[1]) * (ys.max() + 1 - ys.min()) / max(hi[1] - lo[1], 1e-12)
+    xy, _, _ = picture_xy(v, seg.mask)
     material = PBRMaterial(baseColorTexture=smooth_texture(seg.rgba, seg.mask, params.texture_size),
                            metallicFactor=0.0, roughnessFactor=0.9)
     out = trimesh.Trimesh(vertices=v, faces=np.asarray(mesh.faces), process=False, validate=False)
-    out.visual = trimesh.visual.TextureVisuals(uv=planar_uv(np.column_stack([px, py]), w, h), material=material)
+    out.visual = trimesh.visual.TextureVisuals(uv=planar_uv(xy, w, h), material=material)
     return out
 
 

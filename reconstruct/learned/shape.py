@@ -127,17 +127,25 @@ def largest_closed_body(vertices: np.ndarray, faces: np.ndarray, who: str) -> tr
     return max(bodies, key=lambda b: abs(b.volume))
 
 
+def picture_xy(vertices: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(V, 3) +Y up vertices seen along -Z, (h, w) bool crop mask -> (V, 2) crop-pixel x/y (the vertices' x/y
+    extent over the object's pixels, y up from the crop's bottom) and the x and y scales (pixels per unit)."""
+    h = mask.shape[0]
+    ys, xs = np.nonzero(mask)
+    lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+    sx = (xs.max() + 1 - xs.min()) / max(hi[0] - lo[0], 1e-9)
+    sy = (ys.max() + 1 - ys.min()) / max(hi[1] - lo[1], 1e-9)
+    xy = np.column_stack([xs.min() + (vertices[:, 0] - lo[0]) * sx, (h - ys.max() - 1) + (vertices[:, 1] - lo[1]) * sy])
+    return xy, sx, sy
+
+
 def onto_picture(body: trimesh.Trimesh, seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     """A +Y up body seen along -Z -> crop-pixel coordinates (its x/y extent covers the object's pixels, z at
     the same scale), textured by projecting the picture on the front, then `finish`ed (placed, checked)."""
     v, f = np.asarray(body.vertices), np.asarray(body.faces)
     h, w = seg.mask.shape
-    ys, xs = np.nonzero(seg.mask)
-    lo, hi = v.min(axis=0), v.max(axis=0)
-    sx = (xs.max() + 1 - xs.min()) / max(hi[0] - lo[0], 1e-9)
-    sy = (ys.max() + 1 - ys.min()) / max(hi[1] - lo[1], 1e-9)
-    px = np.column_stack([xs.min() + (v[:, 0] - lo[0]) * sx, (h - ys.max() - 1) + (v[:, 1] - lo[1]) * sy,
-                          (v[:, 2] - hi[2]) * (sx + sy) / 2])
+    xy, sx, sy = picture_xy(v, seg.mask)
+    px = np.column_stack([xy, (v[:, 2] - v[:, 2].max()) * (sx + sy) / 2])
     if check_closed(px, f) < 0:
         f = np.ascontiguousarray(f[:, ::-1])
     return finish(px, f, planar_uv(px[:, :2], w, h), smooth_texture(seg.rgba, seg.mask, params.texture_size), params)
