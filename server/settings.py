@@ -76,11 +76,16 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @property
+    def local_models(self) -> bool:
+        """True when a --model loads a model here (a hosted one, --model remote=..., loads nothing)."""
+        return any(kind not in HOSTED for kind in self.models or {})
+
+    @property
     def gpu_pool_size(self) -> int:
         """Worker processes of the GPU pool (0: no such pool)."""
         if self.gpu_workers is not None:
             return self.gpu_workers
-        return 1 if any(kind not in HOSTED for kind in self.models or {}) else 0
+        return 1 if self.local_models else 0
 
     @property
     def db_url(self) -> str:
@@ -184,7 +189,7 @@ def check_gpu_workers(s: "Settings") -> None:
     if isinstance(s.gpu_workers, bool) or not isinstance(s.gpu_workers, int) or not 0 <= s.gpu_workers <= MAX_GPU_WORKERS:
         raise ValueError(f"--gpu-workers must be a whole number in [0, {MAX_GPU_WORKERS}] (0: learned jobs share "
                          f"the --workers pool), got {s.gpu_workers!r}")
-    if s.gpu_workers and not any(kind not in HOSTED for kind in s.models or {}):
+    if s.gpu_workers and not s.local_models:
         raise ValueError(f"--gpu-workers {s.gpu_workers} starts worker processes for learned jobs, but no local "
                          "--model KIND=DIR is given (a hosted backend, --model remote=..., runs in the --workers pool): "
                          "add the models, or drop --gpu-workers (MESHSMITH_GPU_WORKERS)")
