@@ -14,6 +14,7 @@ from trimesh.visual.material import PBRMaterial
 
 from meshsmith.errors import MeshsmithError
 
+from .cameras import focal_px
 from .params import ReconstructParams, metres_per_pixel
 from .segment import Segmented
 
@@ -82,7 +83,7 @@ def unproject(v: np.ndarray, seg: Segmented, fov_deg: float) -> np.ndarray:
         return v
     hc = seg.mask.shape[0]
     width, height = seg.image_size or seg.mask.shape[::-1]
-    f = (height / 2.0) / np.tan(np.radians(fov_deg) / 2.0)
+    f = focal_px(height, fov_deg)
     du = v[:, 0] + seg.origin[0] - width / 2.0
     dv = (height / 2.0) - (seg.origin[1] + hc - v[:, 1])
     k = np.clip((f - v[:, 2]) / f, 0.05, None)

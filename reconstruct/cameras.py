@@ -17,6 +17,11 @@ from meshsmith.errors import InvalidInput
 
 from .segment import Segmented
 
+def focal_px(height: float, fov_deg: float) -> float:
+    """The pinhole focal length in pixels of a picture `height` pixels tall with vertical field of view fov_deg."""
+    return (height / 2.0) / math.tan(math.radians(fov_deg) / 2.0)
+
+
 NAMED = {"front": (0.0, 0.0), "right": (90.0, 0.0), "back": (180.0, 0.0), "left": (270.0, 0.0),
          "top": (0.0, 90.0), "bottom": (0.0, -90.0)}
 

@@ -26,7 +26,7 @@ from meshsmith.errors import InvalidInput
 
 from .assemble import check_closed
 from .hullprior import round_sections
-from .cameras import parse_label, rotation, sample, signed_distance
+from .cameras import focal_px, parse_label, rotation, sample, signed_distance
 from .multitex import texture_mesh
 from .params import ReconstructParams, Reconstruction, check_params
 from .segment import Segmented
@@ -127,7 +127,7 @@ def _cameras(views: list[View], fov_deg: float) -> list[_Cam]:
         if fov_deg:
             H = (v.picture or v.seg.mask.shape)[0]
             W = (v.picture or v.seg.mask.shape)[1]
-            c.focal = (H / 2.0) / math.tan(math.radians(fov_deg) / 2.0)
+            c.focal = focal_px(H, fov_deg)
             c.pp = (W / 2.0 - v.offset[1], H / 2.0 - v.offset[0])
     return cams
 

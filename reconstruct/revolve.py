@@ -7,6 +7,7 @@ import numpy as np
 import trimesh
 
 from .assemble import finish
+from .cameras import focal_px
 from .params import ReconstructParams
 from .segment import Segmented
 from .texture import planar_uv, smooth_texture
@@ -119,7 +120,7 @@ def perspective_profile(seg: Segmented, radius: np.ndarray, top: int, bottom: in
     if not fov_deg:
         return radius, np.ones(len(radius), bool), float(top), float(bottom)
     width, height = seg.image_size or seg.mask.shape[::-1]
-    f = (height / 2.0) / np.tan(np.radians(fov_deg) / 2.0)
+    f = focal_px(height, fov_deg)
     r = f * np.sin(np.arctan(radius / f))
     rows = top + np.arange(len(r)) + 0.5
     y_rel = height / 2.0 - (seg.origin[1] + rows)        # up from the principal point, px

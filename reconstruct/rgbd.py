@@ -24,7 +24,7 @@ from skimage.measure import marching_cubes
 from meshsmith.errors import InvalidInput
 
 from .assemble import check_closed, finish
-from .cameras import sample, signed_distance
+from .cameras import focal_px, sample, signed_distance
 from .multiview import largest_component
 from .params import ReconstructParams, Reconstruction, check_params
 from .segment import Segmented
@@ -139,7 +139,7 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
     fov = float(getattr(params, "fov_deg", 0.0) or 0.0)
     ys, xs = np.nonzero(mask)
     if fov:
-        f = ((picture_height or h) / 2.0) / math.tan(math.radians(fov) / 2.0)
+        f = focal_px(picture_height or h, fov)
         cx, cy = principal if principal is not None else (w / 2.0, h / 2.0)
     else:
         f, cx, cy = 0.0, 0.0, 0.0
