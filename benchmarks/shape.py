@@ -27,8 +27,14 @@ extent, the vertical of the picture) is 1, x and z centred on the bounding-box c
   * rim p95: 95th percentile of the angle between neighbouring faces' normals on the side band
     (|n_z| < 0.5) of the output: depth-grid terraces make it large (see rim_spread).
 The ellipsoid baseline is the ellipsoid inscribed in the truth's bounding box, scored the same way.
+The "perfect depth" row is a reference, not a method a picture allows: the same view given the z-depth a
+perfect sensor reads off the visible surface (reconstruct/depthcast.py, ray cast) through the RGB-D mode
+(front surface exact, back completed about the rim). It bounds what reading the visible surface can give;
+what it misses is the unseen back, which only another view or a learned prior supplies.
+With --depth-model DIR the "learned depth" row is the same RGB-D path fed by that model's prediction from
+the input picture (the `depth` backend, `meshsmith serve --model depth=DIR`).
 
-Run:  .venv/bin/python benchmarks/shape.py [--quick] [--base DIR]
+Run:  .venv/bin/python benchmarks/shape.py [--quick] [--base DIR] [--no-depth] [--depth-model DIR [--device cuda]]
   --base DIR: also score the reconstruct/ package of another checkout (e.g. `git worktree add DIR REV`)
   in the same run, as "before". Writes benchmarks/out/shape.json and (full run) benchmarks/results/shape.md.
 """
@@ -53,6 +59,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from quality import CASES, icp, load_case  # noqa: E402
+from reconstruct.cameras import locate_crop  # noqa: E402
+from reconstruct.depthcast import rgbd  # noqa: E402
 from reconstruct.render import Camera, RenderParams, fit_distance, mask_iou, render, render_silhouette  # noqa: E402
 
 OUT_JSON = ROOT / "benchmarks" / "out" / "shape.json"
@@ -223,7 +231,8 @@ def views(quick: bool) -> list[tuple[str, float | None, float]]:
 
 
 def run_view(orig: trimesh.Trimesh, fov: float | None, yaw: float, size: int, samples: int,
-             pipelines: dict, modes: tuple[str, ...], symmetric: bool = False) -> dict:
+             pipelines: dict, modes: tuple[str, ...], symmetric: bool = False, oracle: bool = True,
+             depth_model=None) -> dict:
     base = in_camera_frame(orig, yaw)   # the camera now sits on +Z
     if fov is None:
         cam = Camera(fit="view")
@@ -253,7 +262,29 @@ def run_view(orig: trimesh.Trimesh, fov: float | None, yaw: float, size: int, sa
             r["rim_mean"], r["rim_p95"] = rim_spread(rec.mesh)
             r.update(mode_used=rec.mode, time_s=dt, confidence=getattr(rec, "confidence", None))
             out[f"{label}/{mode}"] = r
+    if oracle:
+        img, depth = rgbd(base, size, fov_deg=fov)
+        mesh = from_depth(img, depth, "m", fov, target_height_m=float(base.extents[1]))  # ortho: the pixel size
+        out["perfect depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
+    if depth_model is not None:
+        from reconstruct.learned.depth import predict_depth
+        pred = predict_depth(rgba[..., :3], depth_model)
+        mesh = from_depth(rgba, pred.depth, pred.units, fov)
+        out["learned depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
     return out
+
+
+def from_depth(img: np.ndarray, depth: np.ndarray, units: str, fov: float | None, **params) -> trimesh.Trimesh:
+    """The RGB-D mode on a (S, S, 4) picture and its aligned (S, S) depth map (principal point at the centre)."""
+    from reconstruct.modes import ReconstructParams
+    from reconstruct.rgbd import crop_depth, reconstruct_rgbd
+    from reconstruct.segment import segment
+    seg = segment(img)
+    y, x = locate_crop(img, seg)
+    crop = crop_depth(depth, img.shape[:2], (y, x), seg.mask.shape)
+    size = img.shape[0]
+    return reconstruct_rgbd(seg, crop, units, ReconstructParams(fov_deg=fov or 0.0, **params),
+                            principal=(size / 2 - x, size / 2 - y), picture_height=size).mesh
 
 
 def mean_rows(rows: list[dict], key: str) -> dict:
@@ -296,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", type=Path, help="checkout whose reconstruct/ is scored too, as 'before'")
     ap.add_argument("--only", nargs="*", help="mesh names to run")
     ap.add_argument("--modes", nargs="*", default=["auto", "inflate"])
+    ap.add_argument("--no-depth", action="store_true", help="skip the perfect-depth (RGB-D) reference row")
+    ap.add_argument("--depth-model", type=Path, help="also score a learned depth model (a local Hugging Face "
+                    "directory, as `--model depth=DIR`) through the RGB-D mode: the 'learned depth' row")
+    ap.add_argument("--device", default="cpu", help="device for --depth-model (cpu, cuda)")
     ap.add_argument("--symmetric", action="store_true", help="inflate's back mirrors the front (where the "
                     "code has that parameter); tables printed, results/shape.md left alone")
     args = ap.parse_args(argv)
@@ -303,6 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.base:
         pipelines["before"] = load_pipeline(args.base.resolve())
     pipelines["after"] = load_pipeline(None)
+    depth_model = None
+    if args.depth_model:
+        from reconstruct.learned.base import LearnedConfig, load_native_libraries
+        load_native_libraries()  # before the first render, or triton's import crashes the process
+        depth_model = LearnedConfig.build({"depth": str(args.depth_model)}, args.device)
     size, samples = (256, 3000) if args.quick else (512, 10000)
     cases = [c for c in CASES if (c.name in args.only if args.only else not args.quick or c.name in QUICK)]
     start = time.perf_counter()
@@ -311,14 +351,15 @@ def main(argv: list[str] | None = None) -> int:
         orig = load_case(case)
         for proj, fov, yaw in views(args.quick):
             view = f"{proj} yaw {yaw:g}"
-            res = run_view(orig, fov, yaw, size, samples, pipelines, tuple(args.modes), args.symmetric)
+            res = run_view(orig, fov, yaw, size, samples, pipelines, tuple(args.modes), args.symmetric,
+                           not args.no_depth, depth_model)
             rows.append({"mesh": case.name, "view": view, "results": res})
             print(f"{case.name} {view}: " + "  ".join(
                 f"{k} side {v['side_iou'] or 0:.2f} vol {v['vol_iou'] or 0:.2f} in {v['in_iou']:.3f} "
                 f"depth {v['depth'] or 0:.2f} F5 {v['f@0.05']:.2f}"
                 for k, v in res.items()), flush=True)
     cmd = "benchmarks/shape.py" + (" --quick" if args.quick else "") + (" --base DIR" if args.base else "") \
-        + (" --symmetric" if args.symmetric else "")
+        + (" --symmetric" if args.symmetric else "") + (" --depth-model DIR" if args.depth_model else "")
     meta = {"command": f".venv/bin/python {cmd}", "size": size, "samples": samples,
             "date": time.strftime("%Y-%m-%d"), "wall_s": time.perf_counter() - start,
             "machine": f"{platform.machine()}, 2-core CPU shared with other jobs, Python {platform.python_version()}, "
@@ -333,7 +374,9 @@ def main(argv: list[str] | None = None) -> int:
             f"Command: `{meta['command']}` ({meta['wall_s']:.0f} s); {meta['machine']}; {size} px inputs, "
             f"{samples} surface samples; generated {meta['date']}. Metrics and alignment: see the docstring of "
             "benchmarks/shape.py. before = the reconstruct/ of the branch start, after = this commit; "
-            "ellipsoid = the ellipsoid inscribed in the true bounding box (a no-information baseline).",
+            "ellipsoid = the ellipsoid inscribed in the true bounding box (a no-information baseline); "
+            "perfect depth = the RGB-D mode given the visible surface's exact depth (a reference bound, not a "
+            "single-picture method).",
             f"Goals (single view): side IoU >= {GOALS['side_iou']}, volume IoU >= {GOALS['vol_iou']}, "
             f"depth ratio 0.85-1.15, input-view IoU >= {GOALS['in_iou']}. woody is a zero-thickness cut-out: "
             "its side IoU, volume IoU and depth ratio are undefined (-) and left out of those means.",

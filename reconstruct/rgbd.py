@@ -6,8 +6,10 @@ is taken to be half the object's short side, as a sphere's).
 Geometry: each object pixel's reading, back-projected (pinhole with `fov_deg`, else orthographic with the
 pixel size from the target height), is the front surface; the back is the front mirrored about the rim
 (the depth of the silhouette edge, interpolated smoothly inside: a sphere comes back a sphere, a box
-front-on a slab as deep as nothing tells otherwise - see THICKNESS_PRIOR); the solid between them is
-closed by marching cubes on a signed field, like multiview's hull (no terraces).
+front-on a slab as deep as nothing tells otherwise - see THICKNESS_PRIOR), no deeper than a round
+cross-section and no thinner than a diamond one (a part whose rim lies in front of it - an ear behind a
+face, a hand reaching toward the camera - keeps a body); the solid between them is closed by marching
+cubes on a signed field, like multiview's hull (no terraces).
 """
 
 from __future__ import annotations
@@ -175,6 +177,10 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
     if fov:
         cap = cap * d / f  # pixels -> depth units at that depth
     back = np.minimum(back, d + np.maximum(cap, max(0.0, floor - relief)))
+    # ...and at least a diamond section (2 s at s pixels from the edge, up to the floor): a part whose rim
+    # lies in front of it (an arm reaching toward the camera) keeps its thickness instead of falling away
+    diamond = 2 * s_px * (d / f if fov else 1.0)
+    back = np.maximum(back, d + np.minimum(diamond, floor))
     sdf = sdf_px
     d32, b32 = d.astype(np.float32), back.astype(np.float32)
     # the solid in camera space: x right, y up, z = -depth (toward the camera is +z)

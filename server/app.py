@@ -77,9 +77,13 @@ class App:
         self.registry = Registry(s.db_url, s.blob_dir, statement_timeout_s=s.db_statement_timeout_s,
                                  pool_timeout_s=s.db_pool_timeout_s)
         await asyncio.to_thread(self.registry.migrate)
-        self.pool = WorkerPool(s.workers, max_queue=s.max_queue + s.workers, memory_limit_mb=s.worker_memory_mb or None)
+        # the pool that runs learned models loads torch before any preview is rendered (server/learned_tasks.py)
+        learned = "server.learned_tasks"
+        classical = learned if s.local_models and not s.gpu_pool_size else "server.tasks"
+        self.pool = WorkerPool(s.workers, classical, max_queue=s.max_queue + s.workers,
+                               memory_limit_mb=s.worker_memory_mb or None)
         if s.gpu_pool_size:
-            self.gpu_pool = WorkerPool(s.gpu_pool_size, max_queue=s.max_queue + s.gpu_pool_size,
+            self.gpu_pool = WorkerPool(s.gpu_pool_size, learned, max_queue=s.max_queue + s.gpu_pool_size,
                                        memory_limit_mb=s.worker_memory_mb or None, name="gpu")
         await asyncio.gather(*(p.start() for p in self._pools()))
         keys = KeyStore(self.registry.db)

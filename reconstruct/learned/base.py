@@ -392,6 +392,19 @@ def choose_auto(config: LearnedConfig, preference: tuple[str, ...] = AUTO_PREFER
                                  f"one, start the server with --model NAME=DIR for one of: {', '.join(order) or '-'}")
 
 
+def load_native_libraries() -> None:
+    """Load torch's and triton's native libraries now, before this process creates an EGL context.
+
+    Mesa's llvmpipe (the previews' CPU renderer) and triton each carry their own LLVM; triton's, loaded
+    second, crashes the process in its initialiser (SIGSEGV). torchvision imports torch._dynamo, which
+    imports triton when it is installed, so a process that had rendered a preview died on its first
+    learned job. Nothing to do when the learned extra is not installed.
+    """
+    for name in ("torch", "triton"):
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
 def cuda_available() -> bool:
     import torch  # only asked when --device cuda was given
 

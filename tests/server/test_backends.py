@@ -333,3 +333,20 @@ def test_a_batch_with_auto_resolves_once_and_resumes_under_the_resolved_backend(
     assert first[0].item.ok and not first[0].item.reused and first[-1].summary.ok == 1
     assert again[0].item.reused and again[0].item.job_id == first[0].item.job_id
     assert [e.message for e in events if e.stage == "backend"][0].startswith("auto chose classical:")
+
+
+def test_a_learned_job_after_a_rendered_preview_in_the_same_worker_succeeds(tmp_path, depth_dir):
+    """`--gpu-workers 0`: learned and classical jobs share one worker, previews on (the default). Rendering a
+    preview first (Mesa's LLVM) and loading the model second (triton's LLVM) used to kill the worker."""
+    s = start_server(tmp_path / "data", "--workers", "1", "--gpu-workers", "0", "--model", f"depth={depth_dir}",
+                     "--device", DEVICE, "--torch-threads", "1", env=ENV)
+    try:
+        with s.client() as client:
+            first = client.generate((IMAGES / IMAGE).read_bytes(), "props/classical", pb.GenerateParams(
+                mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, texture_size=128, lod_ratios=[1.0]))
+            assert any(a.kind == "preview" for a in first.artifacts), "the classical job renders its preview first"
+            version = client.generate((IMAGES / IMAGE).read_bytes(), "props/learned", _params(seed=1))
+            assert version.mode == pb.RECONSTRUCT_MODE_RGBD and version.stats.watertight
+        assert not any("worker process died" in line for line in s.log), "".join(s.log[-20:])
+    finally:
+        stop_server(s)
