@@ -30,7 +30,9 @@ The ellipsoid baseline is the ellipsoid inscribed in the truth's bounding box, s
 The "perfect depth" row is a reference, not a method a picture allows: the same view given the z-depth a
 perfect sensor reads off the visible surface (reconstruct/depthcast.py, ray cast) through the RGB-D mode
 (front surface exact, back completed about the rim). It bounds what reading the visible surface can give;
-what it misses is the unseen back, which only another view or a learned prior supplies.
+what it misses is the unseen back, which only another view or a learned prior supplies. The "ideal relative
+depth" row is what a perfect *relative* monocular model (Depth Anything's contract: inverse depth up to scale and
+offset, here with a wall behind the object) would give through the `depth` backend's own conversion.
 With --depth-model DIR the "learned depth" row is the same RGB-D path fed by that model's prediction from
 the input picture (the `depth` backend, `meshsmith serve --model depth=DIR`).
 
@@ -61,6 +63,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from quality import CASES, icp, load_case  # noqa: E402
 from reconstruct.cameras import locate_crop  # noqa: E402
 from reconstruct.depthcast import rgbd  # noqa: E402
+from reconstruct.learned.depth import flip_inverse_depth  # noqa: E402  (numpy only; torch loads inside predict)
 from reconstruct.render import Camera, RenderParams, fit_distance, mask_iou, render, render_silhouette  # noqa: E402
 
 OUT_JSON = ROOT / "benchmarks" / "out" / "shape.json"
@@ -266,12 +269,21 @@ def run_view(orig: trimesh.Trimesh, fov: float | None, yaw: float, size: int, sa
         img, depth = rgbd(base, size, fov_deg=fov)
         mesh = from_depth(img, depth, "m", fov, target_height_m=float(base.extents[1]))  # ortho: the pixel size
         out["perfect depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
+        mesh = from_depth(img, flip_inverse_depth(ideal_inverse_depth(depth)), "affine", fov)
+        out["ideal relative depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
     if depth_model is not None:
         from reconstruct.learned.depth import predict_depth
         pred = predict_depth(rgba[..., :3], depth_model)
         mesh = from_depth(rgba, pred.depth, pred.units, fov)
         out["learned depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
     return out
+
+
+def ideal_inverse_depth(depth: np.ndarray) -> np.ndarray:
+    """What an ideal relative model (Depth Anything's contract) gives for a (S, S) z-depth map, NaN off the object:
+    inverse depth up to an arbitrary scale and offset, a wall at 1.5x the farthest point behind the object."""
+    inverse = 1.0 / np.where(np.isfinite(depth), depth, 1.5 * np.nanmax(depth))
+    return 3.7 * inverse + 0.2
 
 
 def from_depth(img: np.ndarray, depth: np.ndarray, units: str, fov: float | None, **params) -> trimesh.Trimesh:
@@ -376,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             "benchmarks/shape.py. before = the reconstruct/ of the branch start, after = this commit; "
             "ellipsoid = the ellipsoid inscribed in the true bounding box (a no-information baseline); "
             "perfect depth = the RGB-D mode given the visible surface's exact depth (a reference bound, not a "
-            "single-picture method).",
+            "single-picture method); ideal relative depth = the same through an ideal relative monocular model "
+            "(inverse depth up to scale and offset) and the depth backend's conversion.",
             f"Goals (single view): side IoU >= {GOALS['side_iou']}, volume IoU >= {GOALS['vol_iou']}, "
             f"depth ratio 0.85-1.15, input-view IoU >= {GOALS['in_iou']}. woody is a zero-thickness cut-out: "
             "its side IoU, volume IoU and depth ratio are undefined (-) and left out of those means.",

@@ -2,7 +2,9 @@
 
 Depth: one channel, 16-bit PNG (integers) or 32-bit float TIFF; 0, NaN and inf mean "no reading".
 Units: "m" or "mm" (metric) or "relative" (depth up to an unknown scale; larger = farther; orthographic: the relief in front of the rim
-is taken to be half the object's short side, as a sphere's).
+is taken to be half the object's short side, as a sphere's), and, for monocular models only (not a user's choice), "affine"
+(unknown scale *and* offset, as a relative model's flipped inverse depth: the relief is that prior in perspective too, and the
+object sits at the distance its pixel extent and the focal length imply, whatever the offset or the background).
 Geometry: each object pixel's reading, back-projected (pinhole with `fov_deg`, else orthographic with the
 pixel size from the target height), is the front surface; the back is the front mirrored about the rim
 (the depth of the silhouette edge, interpolated smoothly inside: a sphere comes back a sphere, a box
@@ -32,7 +34,7 @@ from .params import ReconstructParams, Reconstruction, check_params
 from .segment import Segmented
 from .texture import planar_uv, smooth_texture
 
-UNITS = {"m": 1.0, "mm": 1e-3, "relative": 1.0}
+UNITS = {"m": 1.0, "mm": 1e-3, "relative": 1.0, "affine": 1.0}
 GRID = 128               # voxels along the object's longest side
 THICKNESS_PRIOR = 0.15   # a front with (almost) no relief still gets this much depth, share of its short side
 SMOOTH_SIGMA = 0.6
@@ -121,6 +123,12 @@ def _rim_depth(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _relief(d: np.ndarray, mask: np.ndarray) -> float:
+    """How far the visible surface comes in front of its rim (99.5th percentile, > 0)."""
+    relief = float(np.percentile((_rim_depth(d, mask) - d)[mask], 99.5))
+    return max(relief, 1e-9 * float(np.abs(d[mask]).max()))
+
+
 def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
                      params: ReconstructParams = ReconstructParams(),
                      principal: tuple[float, float] | None = None, picture_height: int | None = None) -> Reconstruction:
@@ -140,16 +148,19 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
     d = _fill(depth_crop * UNITS[units], mask)
     fov = float(getattr(params, "fov_deg", 0.0) or 0.0)
     ys, xs = np.nonzero(mask)
+    height_px = ys.max() + 1 - ys.min()
+    # unknown scale: the visible relief in front of the rim is as deep as the object is half wide, in pixels
+    prior = 0.5 * min(xs.max() + 1 - xs.min(), height_px)
     if fov:
         f = focal_px(picture_height or h, fov)
         cx, cy = principal if principal is not None else (w / 2.0, h / 2.0)
+        if units == "affine":  # the nearest point at distance f: there one depth unit spans one pixel
+            near = float(d[mask].min())
+            d = f + (d - near) * (prior / _relief(d, mask))
     else:
         f, cx, cy = 0.0, 0.0, 0.0
-        height_px = ys.max() + 1 - ys.min()
-        if units == "relative":  # unknown scale: the visible relief is as deep as the object is half wide
-            width_px = xs.max() + 1 - xs.min()
-            relief0 = float(np.percentile((_rim_depth(d, mask) - d)[mask], 99.5))
-            d = d * (0.5 * min(width_px, height_px) / max(relief0, 1e-9 * float(np.abs(d[mask]).max())))
+        if units in ("relative", "affine"):
+            d = d * (prior / _relief(d, mask))
         else:  # metres -> pixels: the object is target_height_m tall (or target_width_m wide)
             size_m = params.target_width_m or params.target_height_m or 1.0
             size_px = (xs.max() + 1 - xs.min()) if params.target_width_m else height_px

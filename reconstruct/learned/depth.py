@@ -1,9 +1,11 @@
 """`depth` backend: a transformers depth-estimation model -> a depth map for the RGB-D path.
 
 Any checkpoint `AutoModelForDepthEstimation` reads works (Depth Anything V1/V2, DPT/MiDaS, ZoeDepth, Depth Pro,
-GLPN). Relative models predict inverse depth (larger = nearer); it is flipped to "relative" depth (larger =
-farther, reconstruct.rgbd's convention). Metric models (ZoeDepth, Depth Pro, GLPN, Depth Anything metric)
-predict metres and are passed on as "m". torch is imported here only, inside the functions.
+GLPN). Relative models predict affine-invariant inverse depth (larger = nearer, unknown scale and offset); it is
+flipped to larger = farther, reconstruct.rgbd's convention, and passed on as "affine": rgbd then takes the relief
+from its prior, never from the offset chosen here (which would tie the shape to the background's depth).
+Metric models (ZoeDepth, Depth Pro, GLPN, Depth Anything metric) predict metres and are passed on as "m".
+torch is imported here only, inside the functions.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ METRIC_TYPES = ("zoedepth", "depth_pro", "glpn")
 @dataclass(frozen=True)
 class DepthPrediction:
     depth: np.ndarray  # (H, W) float64, the picture's size; > 0 and finite
-    units: str         # "relative" (larger = farther, unknown scale) or "m"
+    units: str         # "affine" (larger = farther, unknown scale and offset) or "m"
     info: ModelInfo
 
 
@@ -65,6 +67,10 @@ def predict_depth(rgb: np.ndarray, config: LearnedConfig, seed: int = 0, backend
                              "depth map for this picture")
     if is_metric(model.config):
         return DepthPrediction(np.maximum(raw, 1e-6), "m", loaded.info)
+    return DepthPrediction(flip_inverse_depth(raw), "affine", loaded.info)
+
+
+def flip_inverse_depth(raw: np.ndarray) -> np.ndarray:
+    """(H, W) inverse depth up to scale and offset (larger = nearer) -> (H, W) "affine" depth: larger = farther, > 0."""
     span = float(raw.max() - raw.min())
-    depth = (raw.max() - raw) + (span if span > 0 else 1.0)  # inverse depth flipped: nearer -> smaller, all > 0
-    return DepthPrediction(depth, "relative", loaded.info)
+    return (raw.max() - raw) + (span if span > 0 else 1.0)

@@ -60,7 +60,7 @@ def test_depth_map_has_the_pictures_shape_and_is_positive_and_finite(depth_dir, 
     pred = predict_depth(rgba[..., :3], _config(depth_dir))
     assert pred.depth.shape == rgba.shape[:2] and pred.depth.dtype == np.float64
     assert np.isfinite(pred.depth).all() and (pred.depth > 0).all()
-    assert pred.units == "relative"  # Depth Anything predicts inverse depth: flipped to larger = farther
+    assert pred.units == "affine"  # Depth Anything predicts inverse depth, up to scale and offset: flipped
     assert pred.depth.std() > 0, "a constant depth map: the model's output was not used"
     assert pred.info.device == DEVICE and pred.info.backend == "depth"
 

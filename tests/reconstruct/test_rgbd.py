@@ -124,3 +124,19 @@ def test_parts_whose_rim_lies_in_front_are_kept(corpus, name, yaw):
     ratio = lambda m: m.extents[0] / m.extents[1]  # noqa: E731 - width over height, as the picture shows it
     assert abs(ratio(out) / ratio(mesh) - 1) < 0.03, (ratio(out), ratio(mesh))
     assert out.is_watertight and len(out.split(only_watertight=False)) == 1
+
+
+@pytest.mark.parametrize("fov", [None, 30.0])
+def test_affine_depth_gives_one_shape_whatever_its_offset(fov):
+    """A monocular model's depth is known up to scale *and* offset ("affine", reconstruct.learned.depth): the
+    solid must not depend on the offset (which follows the background in a photo). A sphere stays a sphere."""
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=R)
+    img, z = rgbd(sphere, SIZE, fov)
+    span = float(np.nanmax(z) - np.nanmin(z))
+    shapes = []
+    for offset in (0.1, 1.0, 10.0):
+        mesh = _run((z - np.nanmin(z)) * 7.0 + offset * span, img, "affine", fov).mesh
+        e = mesh.extents / mesh.extents[1]
+        assert abs(e[2] / e[0] - 1) < 0.04, (offset, e)  # as deep as wide: the relief prior is a sphere's
+        shapes.append(e)
+    assert np.ptp(np.array(shapes), axis=0).max() < 0.01, shapes
