@@ -5,7 +5,9 @@
 # 1. the learned tests on cuda (MESHSMITH_TEST_DEVICE=cuda: tiny random-weight models, real server);
 # 2. per-backend latency and peak GPU memory with the tiny models (benchmarks/learned.py --device cuda;
 #    depth, caption, segment, shap-e and hunyuan3d);
-# 3. the same with real weights for each KIND=DIR given (or $MESHSMITH_GPU_MODELS, space-separated).
+# 3. the same with real weights for each KIND=DIR given (or $MESHSMITH_GPU_MODELS, space-separated), then
+#    issue 10's single-view shape benchmark with those that make a shape (benchmarks/shape.py --model, depth,
+#    shap-e, hunyuan3d: rows "model KIND" beside the classical path, the ellipsoid and the perfect-depth bound).
 # Results: benchmarks/out/gpu-*.json and the log on stdout. Exit 0 only when every step passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,10 +43,16 @@ models=("$@")
 if [ ${#models[@]} -eq 0 ]; then
   echo "no real weights given (pass KIND=DIR or set MESHSMITH_GPU_MODELS): skipped"
 else
+  shape=()
   for m in "${models[@]}"; do
     kind=${m%%=*}
     "$PY" benchmarks/learned.py --device cuda --repeat 10 --model "$m" --json "benchmarks/out/gpu-$kind-real.json" || status=1
+    case "$kind" in depth|shap-e|hunyuan3d) shape+=(--model "$m") ;; esac
   done
+  if [ ${#shape[@]} -gt 0 ]; then
+    echo "== 4. single-view shape with the real models (benchmarks/results/shape.md)"
+    "$PY" benchmarks/shape.py --modes auto --device cuda "${shape[@]}" || status=1
+  fi
 fi
 echo "== gpu_check: $([ $status = 0 ] && echo PASSED || echo FAILED)"
 exit $status

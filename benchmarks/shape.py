@@ -33,10 +33,11 @@ perfect sensor reads off the visible surface (reconstruct/depthcast.py, ray cast
 what it misses is the unseen back, which only another view or a learned prior supplies. The "ideal relative
 depth" row is what a perfect *relative* monocular model (Depth Anything's contract: inverse depth up to scale and
 offset, here with a wall behind the object) would give through the `depth` backend's own conversion.
-With --depth-model DIR the "learned depth" row is the same RGB-D path fed by that model's prediction from
-the input picture (the `depth` backend, `meshsmith serve --model depth=DIR`).
+With --model KIND=DIR (as `meshsmith serve --model`; KIND depth, shap-e or hunyuan3d) each model adds a row
+"model KIND": the backend's own function on the input picture (depth through the RGB-D mode, the mesh
+models' meshes as they come), scored the same way: the single-view goal measured on real weights.
 
-Run:  .venv/bin/python benchmarks/shape.py [--quick] [--base DIR] [--no-depth] [--depth-model DIR [--device cuda]]
+Run:  .venv/bin/python benchmarks/shape.py [--quick] [--base DIR] [--no-depth] [--model KIND=DIR ... [--device cuda]]
   --base DIR: also score the reconstruct/ package of another checkout (e.g. `git worktree add DIR REV`)
   in the same run, as "before". Writes benchmarks/out/shape.json and (full run) benchmarks/results/shape.md.
 """
@@ -235,7 +236,7 @@ def views(quick: bool) -> list[tuple[str, float | None, float]]:
 
 def run_view(orig: trimesh.Trimesh, fov: float | None, yaw: float, size: int, samples: int,
              pipelines: dict, modes: tuple[str, ...], symmetric: bool = False, oracle: bool = True,
-             depth_model=None) -> dict:
+             models=None) -> dict:
     base = in_camera_frame(orig, yaw)   # the camera now sits on +Z
     if fov is None:
         cam = Camera(fit="view")
@@ -271,11 +272,9 @@ def run_view(orig: trimesh.Trimesh, fov: float | None, yaw: float, size: int, sa
         out["perfect depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
         mesh = from_depth(img, flip_inverse_depth(ideal_inverse_depth(depth)), "affine", fov)
         out["ideal relative depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
-    if depth_model is not None:
-        from reconstruct.learned.depth import predict_depth
-        pred = predict_depth(rgba[..., :3], depth_model)
-        mesh = from_depth(rgba, pred.depth, pred.units, fov)
-        out["learned depth"] = score(placed(mesh), truth, target, in_cam, size, samples)
+    for kind, _ in (models.models if models else ()):
+        mesh = LEARNED[kind](rgba, fov, models)
+        out[f"model {kind}"] = score(placed(mesh), truth, target, in_cam, size, samples)
     return out
 
 
@@ -284,6 +283,27 @@ def ideal_inverse_depth(depth: np.ndarray) -> np.ndarray:
     inverse depth up to an arbitrary scale and offset, a wall at 1.5x the farthest point behind the object."""
     inverse = 1.0 / np.where(np.isfinite(depth), depth, 1.5 * np.nanmax(depth))
     return 3.7 * inverse + 0.2
+
+
+def _learned_depth(rgba: np.ndarray, fov: float | None, config) -> trimesh.Trimesh:
+    from reconstruct.learned.depth import predict_depth
+    pred = predict_depth(rgba[..., :3], config)
+    return from_depth(rgba, pred.depth, pred.units, fov)
+
+
+def _learned_mesh(kind: str):
+    def run(rgba: np.ndarray, fov: float | None, config) -> trimesh.Trimesh:
+        from reconstruct.learned.hunyuan import hunyuan_from_picture
+        from reconstruct.learned.shape import shape_from_picture
+        from reconstruct.modes import ReconstructParams
+        from reconstruct.segment import segment
+        made = {"shap-e": shape_from_picture, "hunyuan3d": hunyuan_from_picture}[kind]
+        return made(segment(rgba), config, ReconstructParams(fov_deg=fov or 0.0), seed=0).reconstruction.mesh
+    return run
+
+
+# --model KIND=DIR -> (RGBA picture, fov or None, LearnedConfig) -> mesh, through the backend's own function
+LEARNED = {"depth": _learned_depth, "shap-e": _learned_mesh("shap-e"), "hunyuan3d": _learned_mesh("hunyuan3d")}
 
 
 def from_depth(img: np.ndarray, depth: np.ndarray, units: str, fov: float | None, **params) -> trimesh.Trimesh:
@@ -340,9 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="mesh names to run")
     ap.add_argument("--modes", nargs="*", default=["auto", "inflate"])
     ap.add_argument("--no-depth", action="store_true", help="skip the perfect-depth (RGB-D) reference row")
-    ap.add_argument("--depth-model", type=Path, help="also score a learned depth model (a local Hugging Face "
-                    "directory, as `--model depth=DIR`) through the RGB-D mode: the 'learned depth' row")
-    ap.add_argument("--device", default="cpu", help="device for --depth-model (cpu, cuda)")
+    ap.add_argument("--model", action="append", default=[], metavar="KIND=DIR",
+                    help=f"also score a learned backend's model ({', '.join(LEARNED)}), as `serve --model`")
+    ap.add_argument("--device", default="cpu", help="device for --model (cpu, cuda)")
     ap.add_argument("--symmetric", action="store_true", help="inflate's back mirrors the front (where the "
                     "code has that parameter); tables printed, results/shape.md left alone")
     args = ap.parse_args(argv)
@@ -350,11 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.base:
         pipelines["before"] = load_pipeline(args.base.resolve())
     pipelines["after"] = load_pipeline(None)
-    depth_model = None
-    if args.depth_model:
+    models = None
+    if args.model:
         from reconstruct.learned.base import LearnedConfig, load_native_libraries
+        given = dict(m.split("=", 1) for m in args.model)
+        if set(given) - set(LEARNED):
+            ap.error(f"--model KIND=DIR: KIND is one of {', '.join(LEARNED)}")
         load_native_libraries()  # before the first render, or triton's import crashes the process
-        depth_model = LearnedConfig.build({"depth": str(args.depth_model)}, args.device)
+        models = LearnedConfig.build(given, args.device)
     size, samples = (256, 3000) if args.quick else (512, 10000)
     cases = [c for c in CASES if (c.name in args.only if args.only else not args.quick or c.name in QUICK)]
     start = time.perf_counter()
@@ -364,14 +387,14 @@ def main(argv: list[str] | None = None) -> int:
         for proj, fov, yaw in views(args.quick):
             view = f"{proj} yaw {yaw:g}"
             res = run_view(orig, fov, yaw, size, samples, pipelines, tuple(args.modes), args.symmetric,
-                           not args.no_depth, depth_model)
+                           not args.no_depth, models)
             rows.append({"mesh": case.name, "view": view, "results": res})
             print(f"{case.name} {view}: " + "  ".join(
                 f"{k} side {v['side_iou'] or 0:.2f} vol {v['vol_iou'] or 0:.2f} in {v['in_iou']:.3f} "
                 f"depth {v['depth'] or 0:.2f} F5 {v['f@0.05']:.2f}"
                 for k, v in res.items()), flush=True)
     cmd = "benchmarks/shape.py" + (" --quick" if args.quick else "") + (" --base DIR" if args.base else "") \
-        + (" --symmetric" if args.symmetric else "") + (" --depth-model DIR" if args.depth_model else "")
+        + (" --symmetric" if args.symmetric else "") + "".join(f" --model {m.split('=')[0]}=DIR" for m in args.model)
     meta = {"command": f".venv/bin/python {cmd}", "size": size, "samples": samples,
             "date": time.strftime("%Y-%m-%d"), "wall_s": time.perf_counter() - start,
             "machine": f"{platform.machine()}, 2-core CPU shared with other jobs, Python {platform.python_version()}, "
