@@ -148,9 +148,9 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
     d = _fill(depth_crop * UNITS[units], mask)
     fov = float(getattr(params, "fov_deg", 0.0) or 0.0)
     ys, xs = np.nonzero(mask)
-    height_px = ys.max() + 1 - ys.min()
-    # unknown scale: the visible relief in front of the rim is as deep as the object is half wide, in pixels
-    prior = 0.5 * min(xs.max() + 1 - xs.min(), height_px)
+    width_px, height_px = xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
+    short = min(width_px, height_px)
+    prior = 0.5 * short  # unknown scale: the visible relief in front of the rim is half the short side, in pixels
     if fov:
         f = focal_px(picture_height or h, fov)
         cx, cy = principal if principal is not None else (w / 2.0, h / 2.0)
@@ -163,13 +163,12 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
             d = d * (prior / _relief(d, mask))
         else:  # metres -> pixels: the object is target_height_m tall (or target_width_m wide)
             size_m = params.target_width_m or params.target_height_m or 1.0
-            size_px = (xs.max() + 1 - xs.min()) if params.target_width_m else height_px
+            size_px = width_px if params.target_width_m else height_px
             d = d * (size_px / size_m)
     rim = _rim_depth(d, mask)
     sdf_px = signed_distance(mask)
     front_min = float(d[mask].min())
     relief = float(np.percentile(rim[mask] - d[mask], 99))
-    short = min(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
     if not fov:
         floor = THICKNESS_PRIOR * short
     else:

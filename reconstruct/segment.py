@@ -105,11 +105,13 @@ def _object_holes(mask: np.ndarray, diff: np.ndarray, model: np.ndarray, residua
         return np.zeros(mask.shape, bool)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     flat = labels.reshape(-1)
-    counts = np.bincount(flat, minlength=n).astype(np.float64)
-    means = np.stack([np.bincount(flat, weights=diff[..., c].reshape(-1), minlength=n) for c in range(3)], 1)
-    means /= np.maximum(counts, 1.0)[:, None]
-    backdrop = np.stack([np.bincount(flat, weights=model[..., c].reshape(-1), minlength=n) for c in range(3)], 1)
-    backdrop /= np.maximum(counts, 1.0)[:, None]
+    counts = np.maximum(np.bincount(flat, minlength=n), 1).astype(np.float64)
+
+    def mean_per_label(values: np.ndarray) -> np.ndarray:  # (H, W, 3) -> (n, 3)
+        return np.stack([np.bincount(flat, weights=values[..., c].reshape(-1), minlength=n) for c in range(3)], 1) \
+            / counts[:, None]
+
+    means, backdrop = mean_per_label(diff), mean_per_label(model)
     seen = backdrop + means
     lum_s, lum_b = seen.sum(axis=1), np.maximum(backdrop.sum(axis=1), 1.0)
     chroma = np.abs(seen / np.maximum(lum_s, 1.0)[:, None] - backdrop / lum_b[:, None]).max(axis=1)

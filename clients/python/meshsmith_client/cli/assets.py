@@ -11,7 +11,6 @@ from pathlib import Path
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from meshsmith.limits import CHOICES
 from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
 from meshsmith_client.cli.progress import ProgressBar
 from meshsmith import limits
@@ -57,7 +56,7 @@ def add_parser(sub) -> None:
                    help="another picture of the same object (repeatable, at most 5); LABEL: front, back, left, right, "
                         "top, bottom or a yaw in degrees (right = 90, camera on +X); IMAGE is the front view")
     p.add_argument("--depth-map", type=Path, help="depth map aligned with IMAGE (16-bit PNG or 32-bit float TIFF)")
-    p.add_argument("--depth-units", choices=CHOICES["depth_units"], default="m", help="units of --depth-map (default m)")
+    p.add_argument("--depth-units", choices=limits.CHOICES["depth_units"], default="m", help="units of --depth-map (default m)")
     p.add_argument("--fov", type=float, help="vertical field of view in degrees (0 = orthographic; default: from EXIF)")
     p.add_argument("--backend", default="", help="classical (default) or a learned backend the server has a model "
                    "for: depth (a depth-estimation model feeds the RGB-D path), shap-e or hunyuan3d (an image-to-3D "
