@@ -5,19 +5,23 @@ FROM python:3.11-slim-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements requirements
 COPY server server
 COPY reconstruct reconstruct
 COPY validation validation
 COPY registry registry
 COPY meshsmith meshsmith
 COPY clients clients
-# --build-arg LEARNED=1 adds the learned backends (torch 2.14.1 as PyPI serves it: CUDA-enabled on x86-64,
+# Exactly the locked versions, hashes checked (requirements/*.txt, `make lock`). --build-arg LEARNED=1 installs
+# requirements/test.txt instead: the learned backends too (torch 2.14.1 as PyPI serves it: CUDA-enabled on x86-64,
 # several GB; diffusers, transformers; hy3dgen without its app dependencies, as in the Makefile); mount model
 # directories and start with --model KIND=/models/DIR.
 ARG LEARNED=0
 RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir "$( [ "$LEARNED" = 1 ] && echo '.[learned]' || echo . )" \
- && if [ "$LEARNED" = 1 ]; then /opt/venv/bin/pip install --no-cache-dir --no-deps hy3dgen==2.0.2; fi
+ && /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps \
+      -r "requirements/$( [ "$LEARNED" = 1 ] && echo test || echo base ).txt" \
+ && if [ "$LEARNED" = 1 ]; then /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps -r requirements/hy3dgen.txt; fi \
+ && /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 FROM node:20-bookworm-slim AS node
 WORKDIR /opt

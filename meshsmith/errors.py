@@ -71,6 +71,12 @@ class Unavailable(MeshsmithError):
     status = "UNAVAILABLE"
 
 
+class Unimplemented(MeshsmithError):
+    """The request asks for something this server does not do (a body encoding, a protocol feature)."""
+
+    status = "UNIMPLEMENTED"
+
+
 class DeadlineExceeded(MeshsmithError):
     """Work that waits on something outside (a hosted model's task) ran past its configured time limit."""
 

@@ -26,6 +26,29 @@ MAX_VERSION = 2**31 - 1  # versions.number is a 32-bit INTEGER column
 MAX_SEQUENCE = 2**31 - 1
 TIMESTAMP_SECONDS = (-62135596800, 253402300799)  # 0001-01-01 .. 9999-12-31, what protobuf allows
 
+# The HTTP door (server/http.py, server/http_body.py): what one request or peer may cost. Keys are checked from
+# the headers before any body is read; a body then has to arrive whole within HTTP_BODY_TIMEOUT_S and, after the
+# first HTTP_BODY_GRACE_S, at HTTP_BODY_MIN_RATE bytes/s on average (64 MiB at the minimum rate: ~68 min, so the
+# total deadline is what bounds a big upload: 64 MiB in 120 s is 0.55 MiB/s).
+HTTP_BODY_TIMEOUT_S = 120.0
+HTTP_BODY_GRACE_S = 5.0
+HTTP_BODY_MIN_RATE = 16 * 1024  # bytes/s
+HTTP_INFLATE_STEP = 1 << 20  # a gzip/deflate body inflates this many bytes per step, the event loop served between
+HTTP_PARSE_OFF_LOOP_BYTES = 64 * 1024  # request messages larger than this are parsed in a worker thread
+HTTP_PARSE_THREADS = 2  # at most this many parses at once: the rest wait, off the event loop
+HTTP_LINGER_S = 1.0  # after answering a request whose body was not read, drain it this long, then close
+HTTP_LISTEN_BACKLOG = 1024  # connections the kernel queues before the server accepts them ...
+HTTP_ACCEPT_BATCH = 8  # ... of which it accepts at most this many per turn of the event loop
+HTTP_LINGER_MAX_BYTES = 64 * 1024  # ... when it is this small; a larger unread body is not drained: the answer, then close
+HTTP_MAX_CONNECTIONS = (1, 1_000_000)  # --http-max-connections: a hard cap, counted at accept
+HTTP_MAX_CONNECTIONS_PER_PEER = (1, 1_000_000)  # --http-max-connections-per-peer (one client address)
+
+# The remote backend's downloads (reconstruct/learned/fetch.py): only from --remote-url's host and the
+# --remote-download-hosts entries (serve flag, read once in server/settings.py), redirects followed this far.
+REMOTE_DOWNLOAD_HOSTS_MAX = 16  # entries of --remote-download-hosts
+REMOTE_DOWNLOAD_HOST_CHARS = 261  # one entry: "*." + a DNS name (253) + ":PORT"
+REMOTE_MAX_REDIRECTS = 3  # hops, each target checked like the first URL
+
 
 def quote(value, max_chars: int = QUOTE_CHARS) -> str:
     """repr(value) cut to `max_chars` characters (with the full length said) for error messages."""
@@ -108,7 +131,9 @@ LIMITS: dict[str, Limit] = {
     "concurrency": Limit(0, 64, integer=True),
     "from_sequence": Limit(0, MAX_SEQUENCE, integer=True),
     "UploadHeader.size": Limit(1, 2**40, "bytes", integer=True),
-    "url_expires_s": Limit(0, 86400, "s", integer=True),  # 0: the default lifetime; the server may cap lower
+    # 0: the default lifetime (3600 s; a uint32 without presence cannot say "unset" otherwise), so the CLI's
+    # --expires refuses 0 and negatives; the server may cap lower
+    "url_expires_s": Limit(0, 86400, "s", integer=True),
     # print export sizing (0: not set): x1e-3 of the stored size (1 mm per metre) .. x1e4 (10 m per mm)
     "scale": Limit(0, 1e4),
     "height_mm": Limit(0, 1e5, "mm"),  # 0.0 .. 100 m, past any printer
@@ -125,6 +150,17 @@ LIMITS: dict[str, Limit] = {
     "remote_timeout_s": Limit(1, 86400, "s"),  # upload + task + download; a day covers any vendor queue
     "remote_poll_s": Limit(0.05, 60, "s"),  # first wait between task polls (then doubling up to 10 s)
 }
+
+# Depth maps (GenerateRequest.depth) in metric units ("m", "mm"): each reading on the object, in metres, lies
+# within the size range above (0, NaN and inf mean "no reading"), and the readings on the object span at most
+# DEPTH_RELIEF_RATIO times its larger side (orthographic: from the target size; perspective: at its nearest
+# reading). Past that no sensor measured it (a 1 mm / 65,535 mm checkerboard, 3e38 m), and the reconstruction
+# grid (128 cells along the longest side) would leave the object under 12 cells across.
+DEPTH_RANGE_M = (1e-4, 1e4)
+DEPTH_RELIEF_RATIO = 10.0
+
+# View labels (ViewImage.label) that are yaws: ASCII digits with an optional sign and decimals, within a turn.
+YAW_RANGE_DEG = (-360.0, 360.0)
 
 # Strings (length caps follow the registry's columns).
 DEFAULT_TEXT = Text(256)

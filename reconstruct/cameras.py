@@ -9,10 +9,12 @@ the camera (the same as reconstruct.render's Camera).
 from __future__ import annotations
 
 import math
+import re
 
 import cv2
 import numpy as np
 
+from meshsmith import limits
 from meshsmith.errors import InvalidInput
 
 from .segment import Segmented
@@ -26,19 +28,27 @@ NAMED = {"front": (0.0, 0.0), "right": (90.0, 0.0), "back": (180.0, 0.0), "left"
          "top": (0.0, 90.0), "bottom": (0.0, -90.0)}
 
 
+_YAW = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)  # the label is at most 32 characters
+_LABELS_HELP = ("front, back, left, right, top, bottom or a yaw in degrees: ASCII digits 0-9 with an optional sign "
+                "and decimals, from {lo:g} to {hi:g} (turntable: front 0, right 90, back 180, left 270)")
+
+
 def parse_label(label: str) -> tuple[float, float]:
-    """'front'|'back'|'left'|'right'|'top'|'bottom'|yaw degrees -> (yaw_deg in [0, 360), pitch_deg)."""
+    """'front'|'back'|'left'|'right'|'top'|'bottom'|yaw degrees -> (yaw_deg in [0, 360), pitch_deg).
+
+    A yaw is ASCII digits (float() would also take '٩٠', '１８０', '1e3', '1_0' and 'inf'), optionally signed and
+    with decimals, optionally followed by 'deg' or '°', within limits.YAW_RANGE_DEG; else InvalidInput naming it."""
+    lo, hi = limits.YAW_RANGE_DEG
     text = str(label).strip().lower()
     if text in NAMED:
         return NAMED[text]
     num = text.removesuffix("deg").removesuffix("°").strip()
-    try:
-        yaw = float(num)
-    except ValueError:
-        raise InvalidInput(f"unknown view label {label[:40]!r}: use front, back, left, right, top, bottom "
-                           "or a yaw angle in degrees (turntable: front 0, right 90, back 180, left 270)") from None
-    if not math.isfinite(yaw):
-        raise InvalidInput(f"the view yaw must be a finite number of degrees, got {label[:40]!r}")
+    if not _YAW.fullmatch(num):
+        raise InvalidInput(f"unknown view label {limits.quote(label, 40)}: use {_LABELS_HELP.format(lo=lo, hi=hi)}")
+    yaw = float(num)
+    if not lo <= yaw <= hi:
+        raise InvalidInput(f"view label {limits.quote(label, 40)} is a yaw past a turn: use "
+                           f"{_LABELS_HELP.format(lo=lo, hi=hi)}")
     return yaw % 360.0, 0.0
 
 

@@ -16,7 +16,11 @@ from .texture import planar_uv, smooth_texture
 
 WORK_SIDE = 512            # long side of the working mask, pixels
 SIMPLIFY_PX = 0.6          # polygon simplification tolerance, working pixels
-DEFAULT_DEPTH = 0.10       # default thickness, fraction of the object's height
+# Default thickness (no depth_m): this share of the outline's shorter side. It was 10% of the height, which with the
+# assumed 1 m height made a dresser a 10 cm card and a 1 m sword 10 cm thick; the shorter side keeps a sword
+# a blade (2.5 cm for a 10 cm wide one), a token a token (a quarter of its diameter) and a dresser a slab
+# (25 cm for a 1 m one): still a guess, which the job's "size" event says, pointing to --depth.
+DEFAULT_DEPTH_SHARE = 0.25
 
 
 def slab(section: m3d.CrossSection, depth: float) -> tuple[np.ndarray, np.ndarray]:
@@ -70,14 +74,15 @@ def outline(inside: np.ndarray) -> m3d.CrossSection:
 
 
 def extrude(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
-    """Segmented -> slab of depth_m (default 10% of the height); front/back show the picture, sides its edge."""
+    """Segmented -> slab of depth_m (default DEFAULT_DEPTH_SHARE of the outline's shorter side); front/back show the
+    picture, sides its edge."""
     hc, wc = seg.mask.shape
     cov, _ = work_mask(seg.mask, WORK_SIDE, float("inf"))
     inside = join_parts(cov > 0.5, width=3, connectivity=4)
     section = outline(inside).scale((wc / inside.shape[1], hc / inside.shape[0]))
     b = section.bounds()
     width_px, height_px = b[2] - b[0], b[3] - b[1]
-    depth_px = DEFAULT_DEPTH * height_px
+    depth_px = DEFAULT_DEPTH_SHARE * min(width_px, height_px)
     if params.depth_m is not None:
         depth_px = params.depth_m / metres_per_pixel(params, width_px, height_px)
     v, f = slab(section, depth_px)

@@ -16,7 +16,7 @@ MODE_NAMES = ("auto", "inflate", "revolve", "extrude", "relief", "voxel")
 class ReconstructParams:
     """What to build. Sizes in metres; the mesh is scaled to target_width_m if set, else target_height_m.
 
-    depth_m: extrude slab thickness (default 10% of the height), relief depth above its base plate
+    depth_m: extrude slab thickness (default a quarter of the outline's shorter side), relief depth above its base plate
     (default 3% of the plate's long side), voxel thickness rounded to whole voxels (default 1/16 of the
     long side), inflate total thickness (default from the silhouette); revolve ignores it.
     fov_deg: inflate and multiview undo the pinhole (back-projection along rays), revolve reads its profile

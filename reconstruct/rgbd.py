@@ -25,6 +25,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage.measure import marching_cubes
 
+from meshsmith import limits
 from meshsmith.errors import InvalidInput
 
 from .assemble import check_closed, finish
@@ -35,6 +36,7 @@ from .segment import Segmented
 from .texture import planar_uv, smooth_texture
 
 UNITS = {"m": 1.0, "mm": 1e-3, "relative": 1.0, "affine": 1.0}
+METRIC = ("m", "mm")     # units whose readings are checked against limits.DEPTH_RANGE_M / DEPTH_RELIEF_RATIO
 GRID = 128               # voxels along the object's longest side
 THICKNESS_PRIOR = 0.15   # a front with (almost) no relief still gets this much depth, share of its short side
 SMOOTH_SIGMA = 0.6
@@ -129,6 +131,31 @@ def _relief(d: np.ndarray, mask: np.ndarray) -> float:
     return max(relief, 1e-9 * float(np.abs(d[mask]).max()))
 
 
+def _metres_per_px(params: ReconstructParams, width_px: int, height_px: int) -> float:
+    """Orthographic metric depth: the object is target_height_m tall (or target_width_m wide)."""
+    size_m = params.target_width_m or params.target_height_m or 1.0
+    size_px = width_px if params.target_width_m else height_px
+    return size_m / size_px
+
+
+def check_metric_depth(readings_m: np.ndarray, side_m: float, camera: str = "orthographic") -> None:
+    """InvalidInput unless the object's metric depth readings lie within limits.DEPTH_RANGE_M and span at most
+    limits.DEPTH_RELIEF_RATIO times `side_m`, the object's larger side (perspective: at its nearest reading)."""
+    lo_ok, hi_ok = limits.DEPTH_RANGE_M
+    lo, hi = float(readings_m.min()), float(readings_m.max())
+    if not lo_ok <= lo <= hi <= hi_ok:
+        raise InvalidInput(f"the depth map reads {lo:.3g} to {hi:.3g} m on the object; readings from {lo_ok:g} to "
+                           f"{hi_ok:g} m are accepted (0, NaN and inf mean no reading): check the depth units "
+                           "(m, mm or relative)")
+    span, ratio = hi - lo, limits.DEPTH_RELIEF_RATIO
+    if span > ratio * side_m:
+        how = "at its nearest reading" if camera == "perspective" else "at the target size"
+        raise InvalidInput(f"the depth map's relief on the object spans {span:.3g} m ({lo:.3g} to {hi:.3g} m), more than "
+                           f"{ratio:g}x the object's larger side ({side_m:.3g} m {how}); a depth map's relief is at most "
+                           f"{ratio:g}x the object's size: check the depth units, the target size and that the map is "
+                           "a smooth, aligned reading of this picture")
+
+
 def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
                      params: ReconstructParams = ReconstructParams(),
                      principal: tuple[float, float] | None = None, picture_height: int | None = None) -> Reconstruction:
@@ -151,6 +178,12 @@ def reconstruct_rgbd(seg: Segmented, depth_crop: np.ndarray, units: str = "m",
     width_px, height_px = xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
     short = min(width_px, height_px)
     prior = 0.5 * short  # unknown scale: the visible relief in front of the rim is half the short side, in pixels
+    if units in METRIC:
+        if fov:
+            near_side_m = max(width_px, height_px) * float(d[mask].min()) / focal_px(picture_height or h, fov)
+        else:
+            near_side_m = max(width_px, height_px) * _metres_per_px(params, width_px, height_px)
+        check_metric_depth(d[mask], near_side_m, "perspective" if fov else "orthographic")
     if fov:
         f = focal_px(picture_height or h, fov)
         cx, cy = principal if principal is not None else (w / 2.0, h / 2.0)

@@ -38,7 +38,7 @@ class NewVersion:
     repair: dict
     request_id: str | None = None
     job_id: str | None = None
-    caller: str = ""  # who owns request_id (request ids are per caller)
+    caller: str = ""  # who asked (the authenticated identity): owns request_id; the audit log's actor ("" -> author)
     caption: str | None = None  # from the caption backend, when the server has one
     caption_tags: tuple[str, ...] = ()
     # What the idempotence key hashes instead of `parameters` / `backend_version` when part of the record is only

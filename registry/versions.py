@@ -47,7 +47,8 @@ def idem_key(new: NewVersion) -> str:
     `key_backend_version` instead: what was known before the work, so the key can be looked up first."""
     parameters = new.parameters if new.key_parameters is None else new.key_parameters
     backend_version = new.backend_version if new.key_backend_version is None else new.key_backend_version
-    doc = [new.source_sha256, _canon(parameters), new.seed, new.backend, backend_version]
+    backend = "geometry" if new.backend == "classical" else new.backend  # its name when the first keys were made
+    doc = [new.source_sha256, _canon(parameters), new.seed, backend, backend_version]
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
@@ -186,16 +187,19 @@ def insert(s: Session, asset: Asset, new: NewVersion, key: str, blobs: dict[tupl
         .where(Channel.asset_id == asset.id, Channel.name == "latest")
     ).first()
     previous = None
+    # who did it: the authenticated caller (or the peer without auth), never the request's free-text author label
+    actor = new.caller or new.author
     if row is None:
-        s.add(Channel(asset_id=asset.id, name="latest", version_id=v.id, moved_by=new.author, moved_at=v.created_at))
+        s.add(Channel(asset_id=asset.id, name="latest", version_id=v.id, moved_by=actor, moved_at=v.created_at))
     else:
         latest, previous = row
-        latest.version_id, latest.moved_by, latest.moved_at = v.id, new.author, v.created_at
+        latest.version_id, latest.moved_by, latest.moved_at = v.id, actor, v.created_at
     if new.request_id:
         s.add(Request(caller=new.caller, request_id=new.request_id, version_id=v.id, created_at=v.created_at))
-    audit.append(s, new.author, "version.created", asset.id, v.number, source_sha256=new.source_sha256,
-                 backend=new.backend, backend_version=new.backend_version, job_id=new.job_id, request_id=new.request_id)
-    audit.append(s, new.author, "channel.moved", asset.id, v.number, "latest", **{"from": previous})
+    audit.append(s, actor, "version.created", asset.id, v.number, source_sha256=new.source_sha256,
+                 backend=new.backend, backend_version=new.backend_version, job_id=new.job_id, request_id=new.request_id,
+                 author=new.author)
+    audit.append(s, actor, "channel.moved", asset.id, v.number, "latest", **{"from": previous})
     s.flush()  # errors surface here, inside the transaction
     return v
 

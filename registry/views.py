@@ -53,6 +53,10 @@ def version_records(
     return [to_record(name, v, arts[v.id], chans.get(v.id, ()), reused) for name, v in pairs]
 
 
+# Versions stored before the geometric reconstruction had one name everywhere ("classical", as requests say it).
+LEGACY_BACKENDS = {"geometry": "classical"}
+
+
 def to_record(name: str, v, artifacts, channels, reused: bool) -> VersionRecord:
     """`v` is a Version object or a row of the versions table."""
     return VersionRecord(
@@ -62,7 +66,7 @@ def to_record(name: str, v, artifacts, channels, reused: bool) -> VersionRecord:
         author=v.author,
         source_sha256=v.source_sha256,
         parameters=v.parameters,
-        backend=v.backend,
+        backend=LEGACY_BACKENDS.get(v.backend, v.backend),
         backend_version=v.backend_version,
         seed=v.seed,
         mode=v.mode,

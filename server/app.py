@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -101,7 +102,8 @@ class App:
             ("grpc.max_send_message_length", s.max_message_bytes),
         ]
         # grpc.aio and the HTTP API run the same chain
-        interceptors = [AuthInterceptor(auth), CallLimits(auth, s.max_reads_per_caller, s.db_pool_timeout_s)]
+        auth_interceptor = AuthInterceptor(auth)
+        interceptors = [auth_interceptor, CallLimits(auth, s.max_reads_per_caller, s.db_pool_timeout_s)]
         self.grpc = grpc.aio.server(options=options, interceptors=interceptors)
         servicers = {  # one object per service, served by grpc.aio and by the HTTP API (server/web_api.py)
             ingest_pb2: IngestService(s, self.pool, self.jobs, uploads, auth),
@@ -116,7 +118,7 @@ class App:
         api = web_api.WebApi(
             web_api.build_routes({module.DESCRIPTOR.services_by_name[name]: servicers[module]
                                   for name, module in SERVICES.items()}),
-            interceptors, s.max_message_bytes, s.cors_origins)
+            interceptors, s.max_message_bytes, s.cors_origins, precheck=auth_interceptor.refusal)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
         reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.grpc)
         if s.tls_cert:
@@ -124,7 +126,7 @@ class App:
         else:
             self.port = self.grpc.add_insecure_port(s.address)
         await self.grpc.start()
-        limits = http.HttpLimits(s.http_idle_timeout_s, s.http_max_connections)
+        limits = http.HttpLimits(s.http_idle_timeout_s, s.http_max_connections, s.http_max_connections_per_peer)
         if s.http_address:
             tls = http.ssl_context(s.tls_cert, s.tls_key, s.tls_client_ca) if s.tls_cert else None
             host, port = split_address(s.http_address)
@@ -140,9 +142,11 @@ class App:
         await self._set_health(True)
         self._readiness = asyncio.get_running_loop().create_task(self._watch_readiness())
         log.info(
-            "meshsmith ready on %s:%d (%s%s, http %s%s, %d workers%s, data %s%s)",
+            "meshsmith ready on %s:%d (%s%s, http %s%s%s, %d workers%s, data %s%s)",
             s.address.rpartition(":")[0], self.port, "tls" if s.tls_cert else "plaintext",
             ", api keys required" if s.auth else "", http_base or "off",
+            (f", web app {http_base}/ui/" + ("" if ((s.web_ui_dir or http.WEB_UI_DIR) / "index.html").is_file()
+                                             else " (not built: run `make install`)")) if http_base else "",
             f", metrics http://{s.metrics_address}/metrics" if s.metrics_address else "", s.workers,
             f" + {s.gpu_pool_size} for learned jobs" if self.gpu_pool else "", s.data_dir,
             f", {recovered} jobs re-queued" if recovered else "",
@@ -181,21 +185,37 @@ class App:
                 serving = ok
 
     async def stop(self) -> None:
-        """Graceful: NOT_SERVING, drain running jobs up to the grace period, then close everything."""
+        """Graceful: NOT_SERVING, drain running jobs up to the grace period, then close everything.
+        An idle server stops at once: nothing waits for a job, an RPC or a worker that is not there."""
+        started = time.monotonic()
+        phases: dict[str, float] = {}
+
+        def lap(name: str, since: float) -> float:
+            now = time.monotonic()
+            phases[name] = now - since
+            return now
+
+        t = started
         if self._readiness:
             self._readiness.cancel()
         await self.health.enter_graceful_shutdown()
         if self.jobs:
             await self.jobs.drain(self.settings.grace_s)
+        t = lap("jobs", t)
         if self.grpc:
             await self.grpc.stop(2)
+        t = lap("grpc", t)
         for runner in (self.http, self.metrics_http):
             if runner:
                 await runner.cleanup()
-        for pool in self._pools():
-            await pool.close()
+        t = lap("http", t)
+        await asyncio.gather(*(pool.close() for pool in self._pools()))
+        t = lap("workers", t)
         if self.registry:
             self.registry.close()
+        lap("database", t)
+        log.info("stopped in %.2f s (%s)", time.monotonic() - started,
+                 ", ".join(f"{name} {secs:.2f} s" for name, secs in phases.items()))
 
 
 async def serve(settings: Settings) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import hashlib
+import json
 
-from meshsmith.errors import InvalidInput, NotFound
+from meshsmith.errors import FailedPrecondition, InvalidInput, NotFound
 from meshsmith.limits import quote
 from meshsmith.v1 import assets_pb2, assets_pb2_grpc
 from registry import HistoryQuery, Registry, check_asset_name
@@ -17,6 +18,8 @@ from server.url_signing import DEFAULT_TTL_S
 from validation.formats import EXPORTERS, MEDIA_TYPES
 
 MIN_CHUNK, MAX_CHUNK = 256 * 1024, 1024 * 1024
+# ExportVersion's trailing metadata: JSON of what the print sizing chose (validation.print_export.describe)
+PLACEMENT_TRAILER = "meshsmith-placement"
 
 
 def find_artifact(version, kind: str, lod: int):
@@ -86,7 +89,14 @@ class AssetService(assets_pb2_grpc.AssetServiceServicer):
         convert.print_params(request, fmt)  # bad sizing is refused before any lookup
         version = await asyncio.to_thread(self.registry.resolve, check_asset_name(request.asset), request.ref or "latest")
         glb = await asyncio.to_thread(self.registry.blob_path(find_artifact(version, "glb", request.lod).sha256).read_bytes)
-        data = await self.pool.run("export", ExportJob(glb=glb, format=fmt, sizing=convert.print_params(request, fmt)))
+        try:
+            exported = await self.pool.run("export", ExportJob(glb=glb, format=fmt,
+                                                               sizing=convert.print_params(request, fmt)))
+        except FailedPrecondition as err:  # the stored mesh does not allow it (orient auto on a flat one)
+            raise FailedPrecondition(f"{version.asset}@{version.number}: {err.message}") from None
+        data = exported.data
+        if exported.placement:  # what the sizing chose (scale, size, pose, bed): a trailer, the proto has no field
+            context.set_trailing_metadata(((PLACEMENT_TRAILER, json.dumps(exported.placement, sort_keys=True)),))
         artifact = convert.pb.Artifact(kind=fmt, lod=request.lod, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                                        media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"))
         yield assets_pb2.ExportVersionResponse(

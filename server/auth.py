@@ -133,21 +133,27 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, auth: Authenticator):
         self.auth = auth
 
-    async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
-        needed = required_role(details.method)
+    async def refusal(self, method: str, metadata) -> tuple[grpc.StatusCode, str] | None:
+        """Why a call to `method` with these headers may not proceed (code, message), or None: decided from
+        the metadata alone, so the HTTP API answers it before reading any body."""
+        needed = required_role(method)
         if needed is None or not self.auth.enabled:
-            return await continuation(details)
+            return None
+        secret = _bearer(metadata)
+        if not secret:
+            return grpc.StatusCode.UNAUTHENTICATED, NO_KEY
+        ident = await self.auth.verify(secret)
+        if ident is None:
+            return grpc.StatusCode.UNAUTHENTICATED, UNKNOWN_KEY
+        if not role_allows(ident.role, needed):
+            name = method.rsplit("/", 1)[-1]
+            return (grpc.StatusCode.PERMISSION_DENIED,
+                    f"{name} needs the {needed} role; your key {ident.key_id} has the {ident.role} role")
+        return None
+
+    async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
         handler = await continuation(details)
         if handler is None:
             return None
-        secret = _bearer(details.invocation_metadata)
-        if not secret:
-            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED, NO_KEY)
-        ident = await self.auth.verify(secret)
-        if ident is None:
-            return _abort_handler(handler, grpc.StatusCode.UNAUTHENTICATED, UNKNOWN_KEY)
-        if not role_allows(ident.role, needed):
-            method = details.method.rsplit("/", 1)[-1]
-            return _abort_handler(handler, grpc.StatusCode.PERMISSION_DENIED,
-                                  f"{method} needs the {needed} role; your key {ident.key_id} has the {ident.role} role")
-        return handler
+        refused = await self.refusal(details.method, details.invocation_metadata)
+        return handler if refused is None else _abort_handler(handler, *refused)

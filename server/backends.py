@@ -27,7 +27,7 @@ def remote_config(settings: Settings) -> RemoteConfig:
     return RemoteConfig(vendor=vendor, model_version=version or TRIPO_DEFAULT_MODEL, base_url=settings.remote_url,
                         key=settings.remote_key, key_source=settings.remote_key_source,
                         timeout_s=settings.remote_timeout_s, poll_s=settings.remote_poll_s,
-                        max_bytes=settings.max_mesh_bytes)
+                        max_bytes=settings.max_mesh_bytes, download_hosts=settings.remote_download_hosts)
 
 
 def backend_name(params: pb.GenerateParams) -> str:

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import mimetypes
 import re
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ from multidict import CIMultiDict
 from meshsmith.errors import (FailedPrecondition, InvalidInput, MeshsmithError, NotFound, PermissionDenied,
                               ResourceExhausted, Unauthenticated, Unavailable)
 from meshsmith import limits
-from meshsmith.limits import check_text, quote
+from meshsmith.limits import (HTTP_ACCEPT_BATCH, HTTP_LINGER_MAX_BYTES, HTTP_LINGER_S, HTTP_LISTEN_BACKLOG, check_text,
+                              quote)
 from registry import Registry
 from registry.blobs import check_sha256
 from registry.keys import role_allows
@@ -84,10 +86,12 @@ class HttpAuth:
 @dataclass(frozen=True)
 class HttpLimits:
     """Connections idle (no complete request header) this long since opening or since their last
-    response are closed; beyond `max_connections` new ones get 503 and are closed."""
+    response are closed; beyond `max_connections` open ones, or `max_connections_per_peer` from one client
+    address, new ones get 503 + Retry-After and are closed."""
 
     idle_timeout_s: float = 15.0
     max_connections: int = 512
+    max_connections_per_peer: int = 64
 
 
 AUTH = web.AppKey("auth", HttpAuth)
@@ -265,11 +269,23 @@ def _error(status: int, message: str) -> web.Response:
     return web.Response(status=status, text=message + "\n", headers=headers)
 
 
+async def _close_if_body_left(request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
+    """A request answered without reading a large body (refused from its headers): send the answer and close,
+    rather than read and discard the rest (aiohttp lingers on a body it was not asked to read)."""
+    if (request.body_exists and not request.content.is_eof()
+            and (request.content_length is None or request.content_length > HTTP_LINGER_MAX_BYTES)):
+        await resp.prepare(request)
+        await resp.write_eof()
+        request.protocol.force_close()
+    return resp
+
+
 @web.middleware
 async def _cors_and_errors(request: web.Request, handler):
     """Every answer (errors and 500s included) carries CORS; no exception escapes unanswered."""
     if API in request.app and is_api_path(request.path):
-        return await handler(request)  # gRPC-Web / Connect: own CORS, auth (the gRPC interceptor) and statuses
+        # gRPC-Web / Connect: own CORS, auth (the gRPC interceptor) and statuses
+        return await _close_if_body_left(request, await handler(request))
     try:
         if request.method == hdrs.METH_OPTIONS:  # CORS preflight, for every path (browsers send no key)
             resp = web.Response(status=204, headers=PREFLIGHT)
@@ -290,7 +306,7 @@ async def _cors_and_errors(request: web.Request, handler):
         log.exception("%s %s failed", request.method, request.rel_url)
         resp = _error(500, "internal error; see the server log")
     resp.headers.update(CORS)
-    return resp
+    return await _close_if_body_left(request, resp)
 
 
 def make_http_app(registry: Registry, extra_routes: Iterable[web.RouteDef] = (), auth: HttpAuth | None = None,
@@ -325,42 +341,96 @@ def make_metrics_app(handler) -> web.Application:
     return app
 
 
-_OVER_CAP = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
-             b"Access-Control-Allow-Origin: *\r\nContent-Type: text/plain\r\nContent-Length: 33\r\n\r\n"
-             b"too many connections; retry soon\n")
+def _shed(reason: str) -> bytes:
+    body = f"{reason}; retry soon\n".encode()
+    return (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nCache-Control: no-store\r\n"
+            b"Access-Control-Allow-Origin: *\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 
 
-class _Refuse(asyncio.Protocol):
+_OVER_CAP = _shed("too many connections")
+_OVER_PEER_CAP = _shed("too many connections from your address")
+
+
+class _Admission(asyncio.Protocol):
+    """One accepted socket: admitted against the caps when asyncio hands it over (connection_made runs one at a
+    time on the loop, so a burst of accepts cannot overshoot them), then served by aiohttp's protocol; or
+    answered 503 + Retry-After and closed, counting against nothing."""
+
+    def __init__(self, gate: "_Gate"):
+        self._gate = gate
+        self._inner: asyncio.Protocol | None = None
+        self._peer = ""
+
     def connection_made(self, transport):
-        transport.write(_OVER_CAP)
-        transport.close()
+        gate = self._gate
+        peer = transport.get_extra_info("peername")
+        host = peer[0] if isinstance(peer, tuple) and peer else "unknown"
+        refusal = (_OVER_CAP if gate.open >= gate.limits.max_connections else
+                   _OVER_PEER_CAP if gate.per_peer.get(host, 0) >= gate.limits.max_connections_per_peer else None)
+        if refusal is not None:
+            transport.write(refusal)
+            transport.close()
+            return
+        gate.open += 1
+        gate.per_peer[host] = gate.per_peer.get(host, 0) + 1
+        self._peer = host
+        self._inner = gate.server()
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc):
+        if self._inner is None:
+            return
+        gate = self._gate
+        gate.open -= 1
+        left = gate.per_peer.pop(self._peer) - 1
+        if left:
+            gate.per_peer[self._peer] = left
+        self._inner.connection_lost(exc)
+
+    def data_received(self, data):
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self):
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def pause_writing(self):
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self):
+        if self._inner is not None:
+            self._inner.resume_writing()
 
 
-class _CappedFactory:
-    """Wraps aiohttp's protocol factory: beyond `cap` open connections, new ones get a 503 and are closed."""
+class _Gate:
+    """The protocol factory the listening socket uses: aiohttp's server behind hard connection caps."""
 
-    def __init__(self, server: web.Server, cap: int):
-        self._server = server
-        self._cap = cap
+    def __init__(self, server: web.Server, limits: HttpLimits):
+        self.server = server
+        self.limits = limits
+        self.open = 0  # admitted connections not yet closed
+        self.per_peer: dict[str, int] = {}
 
     def __call__(self):
-        if len(self._server.connections) >= self._cap:
-            return _Refuse()
-        return self._server()
+        return _Admission(self)
 
-    def __getattr__(self, name):
-        return getattr(self._server, name)
+    def __getattr__(self, name):  # shutdown(), connections... of aiohttp's server
+        return getattr(self.server, name)
 
 
 class _Runner(web.AppRunner):
     def __init__(self, app: web.Application, limits: HttpLimits):
         # keepalive_timeout: aiohttp closes a connection whose next request header is not complete this
         # long after it opened or after its last response (the header-read and the idle timeout).
-        super().__init__(app, access_log=None, keepalive_timeout=limits.idle_timeout_s)
-        self._cap = limits.max_connections
+        # auto_decompress off: request bodies are inflated by server/http_body.py, capped, after auth.
+        # lingering_time: a body left unread (a request refused from its headers) is drained this long, then closed.
+        super().__init__(app, access_log=None, keepalive_timeout=limits.idle_timeout_s, auto_decompress=False,
+                         lingering_time=HTTP_LINGER_S)
+        self._limits = limits
 
     async def _make_server(self):
-        return _CappedFactory(await super()._make_server(), self._cap)
+        return _Gate(await super()._make_server(), self._limits)
 
 
 def ssl_context(cert, key, client_ca=None) -> ssl.SSLContext:
@@ -381,5 +451,9 @@ async def start_http(
     """Start serving (`app`, or the registry app); stop with `await runner.cleanup()`."""
     runner = _Runner(app or make_http_app(registry, extra_routes, auth, api, web_ui_dir or WEB_UI_DIR), limits)
     await runner.setup()
-    await web.TCPSite(runner, host, port, ssl_context=tls).start()
+    # asyncio accepts at most `backlog` connections per turn of the event loop: a small batch, so a connection
+    # flood cannot crowd out the calls (gRPC's too) already waiting on the loop; the kernel queues the rest.
+    sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    await web.SockSite(runner, sock, ssl_context=tls, backlog=HTTP_ACCEPT_BATCH).start()
+    sock.listen(HTTP_LISTEN_BACKLOG)
     return runner

@@ -15,7 +15,7 @@ from reconstruct.cameras import parse_label
 from reconstruct.rgbd import decode_depth
 from registry import check_asset_name
 from server import convert
-from server.auth import Authenticator
+from server.auth import Authenticator, Identity
 from server.backends import list_backends, resolve_backend
 from server.job_kinds import generate_request, import_request
 from server.jobs import JobManager
@@ -54,6 +54,17 @@ def _auto_note(reason: str) -> tuple[tuple[str, str], ...]:
     return (("backend", reason),) if reason else ()
 
 
+def upload_owner(caller: Identity) -> str:
+    """Whom an upload belongs to: the key (by id: names need not be unique) with --auth, else the peer identity."""
+    return f"key-id:{caller.key_id}" if caller.key_id else caller.name
+
+
+def author_label(author: str, caller: Identity) -> str:
+    """The version's author (history's `author`): the request's free-text label, stored as given, or the caller's
+    identity name when it has none. It is only a label: the audit log's actor is always the caller (job.caller)."""
+    return author or caller.name
+
+
 class IngestService(ingest_pb2_grpc.IngestServiceServicer):
     def __init__(self, settings: Settings, pool: WorkerPool, jobs: JobManager, uploads: UploadStore, auth: Authenticator):
         self.settings = settings
@@ -62,11 +73,12 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         self.uploads = uploads
         self.auth = auth
 
-    async def _input(self, data: bytes, upload_id: str, what: str, limit: int) -> bytes:
+    async def _input(self, data: bytes, upload_id: str, what: str, limit: int, owner: str) -> bytes:
+        """The bytes sent inline, or those of the caller's own upload (`owner`: upload_owner(caller))."""
         if data and upload_id:
             raise InvalidInput(f"send the {what} bytes or an upload_id, not both")
         if upload_id:
-            data = await asyncio.to_thread(self.uploads.read, upload_id)
+            data = await asyncio.to_thread(self.uploads.read, upload_id, owner)
         if not data:
             hint = "a PNG, JPEG or WebP file" if what == "image" else "a GLB, OBJ, STL, PLY or OFF file"
             raise InvalidInput(f"the {what} is empty: send the bytes of {hint}")
@@ -77,20 +89,21 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
     @streaming
     async def Generate(self, request: ingest_pb2.GenerateRequest, context):
         asset = check_asset_name(request.asset)
-        image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes)
+        caller = await self.auth.caller(context)
+        image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes,
+                                  upload_owner(caller))
         convert.generate_params(request.params, self.settings.default_faces)  # reject bad parameters before queueing
         # a learned backend without its model: FAILED_PRECONDITION now; "auto" becomes the backend it chose
         params, chose = await asyncio.to_thread(resolve_backend, self.settings, request.params,
                                                 bool(request.views) or request.HasField("depth"))
-        views, depth = await self._extra_inputs(request)
-        caller = await self.auth.caller(context)
-        rec, _ = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name, image,
+        views, depth = await self._extra_inputs(request, upload_owner(caller))
+        rec, _ = await self.jobs.submit("generate", asset, author_label(request.author, caller), caller.name, image,
                                         generate_request(params, views, depth), request.request_id or None,
                                         notes=_auto_note(chose))
         async for event in follow(self.jobs, rec.id, context):
             yield ingest_pb2.GenerateResponse(event=event)
 
-    async def _extra_inputs(self, request: ingest_pb2.GenerateRequest):
+    async def _extra_inputs(self, request: ingest_pb2.GenerateRequest, owner: str):
         """Extra views and the depth map, checked and stored as blobs -> ([(label, sha256)], (sha256, units) | None)."""
         if request.views and request.HasField("depth"):
             raise InvalidInput("send extra views or a depth map, not both")
@@ -103,7 +116,8 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
             parse_label(v.label)
             if not v.image and not v.upload_id:
                 raise InvalidInput(f"view {v.label[:40]!r} has no picture: send its image bytes or an upload_id")
-            data = await self._input(v.image, v.upload_id, f"view {v.label[:40]!r}", self.settings.max_image_bytes)
+            data = await self._input(v.image, v.upload_id, f"view {v.label[:40]!r}", self.settings.max_image_bytes,
+                                     owner)
             views.append((v.label, await asyncio.to_thread(self.jobs.registry.blobs.put, data)))
         depth = None
         if request.HasField("depth"):
@@ -111,7 +125,7 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
             units = check_choice("depth_units", d.units or "m")
             if not d.data and not d.upload_id:
                 raise InvalidInput("the depth map is empty: send a 16-bit PNG or 32-bit float TIFF, or an upload_id")
-            data = await self._input(d.data, d.upload_id, "depth map", self.settings.max_image_bytes)
+            data = await self._input(d.data, d.upload_id, "depth map", self.settings.max_image_bytes, owner)
             await asyncio.to_thread(decode_depth, data, self.settings.max_image_pixels)  # a colour picture fails here
             depth = (await asyncio.to_thread(self.jobs.registry.blobs.put, data), units)
         return views, depth
@@ -119,18 +133,20 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
     @streaming
     async def Import(self, request: ingest_pb2.ImportRequest, context):
         asset = check_asset_name(request.asset)
-        mesh = await self._input(request.mesh, request.upload_id, "mesh", self.settings.max_mesh_bytes)
+        caller = await self.auth.caller(context)
+        mesh = await self._input(request.mesh, request.upload_id, "mesh", self.settings.max_mesh_bytes,
+                                 upload_owner(caller))
         if not request.filename:
             raise InvalidInput("filename is required to tell the format, e.g. 'chair.glb' or 'stl'")
-        caller = await self.auth.caller(context)
-        rec, _ = await self.jobs.submit("import", asset, request.author or caller.name, caller.name, mesh,
+        rec, _ = await self.jobs.submit("import", asset, author_label(request.author, caller), caller.name, mesh,
                                         import_request(request), request.request_id or None)
         async for event in follow(self.jobs, rec.id, context):
             yield ingest_pb2.ImportResponse(event=event)
 
     @unary
     async def Validate(self, request: ingest_pb2.ValidateRequest, context) -> ingest_pb2.ValidateResponse:
-        mesh = await self._input(request.mesh, request.upload_id, "mesh", self.settings.max_mesh_bytes)
+        owner = upload_owner(await self.auth.caller(context))
+        mesh = await self._input(request.mesh, request.upload_id, "mesh", self.settings.max_mesh_bytes, owner)
         if not request.filename:
             raise InvalidInput("filename is required to tell the format, e.g. 'chair.glb' or 'stl'")
         filename = request.filename if "." in request.filename else f"mesh.{request.filename}"
@@ -159,7 +175,7 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
                     limits.check_message(header)
                     if len(header.sha256) != 64:
                         raise InvalidInput("the upload header needs the hex sha256 of the whole file")
-                    upload_id, writer = self.uploads.begin(header.size)
+                    upload_id, writer = self.uploads.begin(header.size, upload_owner(await self.auth.caller(context)))
                 elif writer is None:
                     raise InvalidInput("send the upload header (filename, size, sha256) before any chunk")
                 else:
@@ -180,6 +196,7 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         # once for the batch: every item the same (in a thread: --device cuda asks torch for a GPU)
         params, chose = await asyncio.to_thread(resolve_backend, self.settings, request.params)
         caller = await self.auth.caller(context)
+        author = author_label(request.author, caller)
         concurrency = max(1, min(request.concurrency or 2, self.settings.max_jobs_per_caller))
         gate = asyncio.Semaphore(concurrency)
         params_key = params.SerializeToString(deterministic=True)
@@ -190,10 +207,11 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
             async with gate:
                 try:
                     asset = check_asset_name(item.asset)
-                    image = await self._input(item.image, item.upload_id, "image", self.settings.max_image_bytes)
+                    image = await self._input(item.image, item.upload_id, "image", self.settings.max_image_bytes,
+                                              upload_owner(caller))
                     request_id = item.request_id or hashlib.sha256(
                         asset.encode() + hashlib.sha256(image).digest() + params_key).hexdigest()
-                    rec, new = await self.jobs.submit("generate", asset, request.author or caller.name, caller.name,
+                    rec, new = await self.jobs.submit("generate", asset, author, caller.name,
                                                       image, generate_request(params), request_id,
                                                       notes=_auto_note(chose))
                     result.job_id = rec.id

@@ -7,12 +7,12 @@ import hashlib
 from google.protobuf import json_format
 
 from meshsmith import limits
-from meshsmith.errors import MeshsmithError
+from meshsmith.errors import FailedPrecondition, MeshsmithError, NotFound
 from meshsmith.v1 import types_pb2 as pb
 from reconstruct.image import ImageLimits
-from reconstruct.learned.base import HOSTED
+from reconstruct.learned.base import CLASSICAL, HOSTED
 from registry import NewArtifact, NewVersion, Registry
-from server import convert
+from server import convert, sizing
 from server.jobs import JobKind
 from server.pipeline import GenerateJob, ImportJob, Output, picture_fov, runs_models
 from validation.decimate import DecimateParams
@@ -23,7 +23,7 @@ from validation.units import check_units, check_up
 from server.settings import Settings
 from server.backends import backend_name, learned_config
 
-BACKEND = "geometry"
+BACKEND = CLASSICAL
 BACKEND_VERSION = "0.1.0"
 # Mesh formats' media types come from validation; these are the other artifact kinds a version stores.
 MEDIA_TYPES = {**FORMAT_MEDIA_TYPES, "preview": "image/png", "turntable": "image/webp", "lods": "application/json"}
@@ -91,7 +91,26 @@ def _backend_record(out: Output) -> tuple[str, str]:
     return lineage["name"], f"{lineage['model_id']}@{lineage['revision']}"[-100:]
 
 
-def _hosted_key(settings: Settings, learned, rec, data: bytes) -> tuple[str, dict, str, int] | None:
+def size_basis(registry: Registry, asset: str, params: pb.GenerateParams) -> sizing.SizeBasis:
+    """Where a generate job's size comes from: the request's own sizes win; what it leaves out comes from the
+    asset's latest version (its real size, or its assumed one, still assumed); a new asset's is assumed (1 m).
+    Read when the job starts (a restarted job reads it again: its own version does not exist yet)."""
+    relief = convert.relief_params(params)
+    scale_given = (params.HasField("target_height_m") or params.HasField("target_width_m")
+                   or (relief is not None and relief.in_mm))
+    depth_given = params.HasField("depth_m")
+    if scale_given and depth_given:
+        return sizing.SizeBasis()
+    try:
+        latest = registry.resolve(asset, "latest")
+    except (NotFound, FailedPrecondition):  # a new asset, or every version deprecated
+        latest = None
+    prior = sizing.prior_size(latest) if latest is not None else None
+    return sizing.choose(scale_given, depth_given, convert.MODES.get(params.mode, "auto"), prior)
+
+
+def _hosted_key(settings: Settings, learned, rec, data: bytes,
+                basis: sizing.SizeBasis) -> tuple[str, dict, str, int] | None:
     """For a hosted backend (reconstruct.learned.base.HOSTED): (backend, parameters, backend version, seed) its
     version's idempotence key is made of, all known before the vendor is called: the resolved request, the
     picture's field of view and the vendor's model (RemoteConfig.lineage). The task id, the download's sha256
@@ -106,7 +125,9 @@ def _hosted_key(settings: Settings, learned, rec, data: bytes) -> tuple[str, dic
     if fov:
         inputs["fov_deg"] = fov
     inputs["backend"] = learned.remote.lineage()
-    parameters = convert.parameters_dict(rec_params, dec, profiles, lods, inputs)
+    parameters = convert.parameters_dict(basis.apply(rec_params), dec, profiles, lods, inputs)
+    if basis.source == "assumed":  # keyed as a stored version is (sizing.keyed): its note is only known after the work
+        parameters["size_assumed"] = True
     return name, parameters, learned.remote.model_id, rec_params.seed
 
 
@@ -141,17 +162,22 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
     learned = learned_config(settings)
 
     def payload(rec, data: bytes) -> GenerateJob:
+        """(runs in a thread: it reads the asset's latest version for its size)"""
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
         params = json_format.ParseDict(rec.request["params"], pb.GenerateParams())
         views, depth, units = _extra_inputs(registry, rec.request)
-        return GenerateJob(image=data, reconstruct=rec_params, decimate=dec, profiles=profiles, limits=image_limits,
-                           lod_ratios=lods, previews=settings.previews, views=views, depth=depth,
+        basis = size_basis(registry, rec.asset, params)
+        return GenerateJob(image=data, reconstruct=basis.apply(rec_params), decimate=dec, profiles=profiles,
+                           limits=image_limits, lod_ratios=lods, previews=settings.previews, views=views, depth=depth,
                            depth_units=units, fov_deg=convert.fov_request(params), relief=convert.relief_params(params),
-                           backend=backend_name(params), learned=learned)
+                           backend=backend_name(params), learned=learned, size=basis)
 
     def precall(rec, data: bytes) -> NewVersion | None:
         """A hosted backend's version as far as it is known before the vendor is called (its key fields only)."""
-        known = _hosted_key(settings, learned, rec, data)
+        params = json_format.ParseDict(rec.request["params"], pb.GenerateParams())
+        if backend_name(params) not in HOSTED:
+            return None
+        known = _hosted_key(settings, learned, rec, data, size_basis(registry, rec.asset, params))
         if known is None:
             return None
         name, parameters, model, seed = known
@@ -164,12 +190,16 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
     def store(rec, data: bytes, out: Output):
         rec_params, dec, profiles, lods = _generate_params(settings, rec.request)
         backend, backend_version = _backend_record(out)
-        known = _hosted_key(settings, learned, rec, data)
+        basis = getattr(out, "size_basis", None) or sizing.SizeBasis()  # the sizes the job ran with
+        known = _hosted_key(settings, learned, rec, data, basis)
+        parameters = convert.parameters_dict(basis.apply(rec_params), dec, profiles, lods, _inputs_record(rec.request, out))
+        if getattr(out, "size", None):
+            parameters["size"] = out.size
         return registry.create_version(NewVersion(
             asset=rec.asset,
             author=rec.author,
             source_sha256=hashlib.sha256(data).hexdigest(),
-            parameters=convert.parameters_dict(rec_params, dec, profiles, lods, _inputs_record(rec.request, out)),
+            parameters=parameters,
             backend=backend,
             backend_version=backend_version,
             caption=(out.caption or {}).get("text"),
@@ -183,7 +213,7 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             request_id=rec.request_id,
             job_id=rec.id,
             caller=rec.caller,
-            key_parameters=known and known[1],
+            key_parameters=known[1] if known else sizing.keyed(parameters),
             key_backend_version=known and known[2],
         ))
 

@@ -40,7 +40,7 @@ class JobKind:
     """How to run one kind of job: the worker task, how to build its payload, how to store its output."""
 
     task: str
-    payload: Callable[[JobRecord, bytes], object]  # (job, input bytes) -> worker payload
+    payload: Callable[[JobRecord, bytes], object]  # (job, input bytes) -> worker payload (runs in a thread)
     store: Callable[[JobRecord, bytes, object], object]  # (job, input bytes, output) -> VersionRecord (runs in a thread)
     version_pb: Callable[[object], pb.Version]
     runs_models: Callable[[object], bool] = lambda payload: False  # True: the GPU pool runs it (when there is one)
@@ -158,7 +158,7 @@ class JobManager:
             await self._emit(rec.id, "queued", 0.0, message)
             for stage, note in notes:
                 await self._emit(rec.id, stage, 0.0, note)
-            payload = kind.payload(rec, data)
+            payload = await self._db(kind.payload, rec, data)  # in a thread: generate reads the asset's latest size
             pre = await asyncio.to_thread(kind.precall, rec, data)
             key = await self._claim(rec, None if pre is None else f"{rec.asset}\n{idem_key(pre)}")
             # after the claim: sees what a first job stored

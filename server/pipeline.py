@@ -27,10 +27,13 @@ from reconstruct.rgbd import crop_depth, decode_depth, reconstruct_rgbd
 from reconstruct.relief import ReliefParams, relief_input, relief_with
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
+from reconstruct.extrude import DEFAULT_DEPTH_SHARE
+from server.sizing import SizeBasis, describe as describe_size
 from validation.decimate import DecimateParams, decimate
 from validation import materials
-from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_glb, load_mesh
-from validation.print_export import PrintParams
+from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_3mf, export_glb, load_mesh
+from validation.print_export import PRINT_FORMATS, PrintParams
+from validation.print_export import describe as describe_placement
 from validation.print_export import prepare as prepare_for_print
 from validation.units import load_scene
 from validation.lod import build_lods
@@ -59,6 +62,7 @@ class GenerateJob:
     relief: ReliefParams | None = None  # millimetre plate options (mode relief)
     backend: str = CLASSICAL                    # or a learned backend (reconstruct.learned.BACKENDS)
     learned: LearnedConfig = LearnedConfig()    # the server's models and device
+    size: SizeBasis = SizeBasis()               # where the size comes from (given, kept from a version, assumed)
 
 
 # An import with a face target decimates before repairing when the file has more than this many times the target.
@@ -120,6 +124,8 @@ class Output:
     backend: dict = field(default_factory=dict)  # a learned backend's lineage (reconstruct.learned.ModelInfo)
     caption: dict = field(default_factory=dict)  # {"text", "tags", "lineage"} when the server has a caption model
     segment: dict = field(default_factory=dict)  # the segmentation model's lineage and box prompt, when one cut it out
+    size: dict = field(default_factory=dict)  # parameters.size: assumed / source / from_version / note (server.sizing)
+    size_basis: SizeBasis | None = None  # the basis the job ran with (the store applies its kept sizes)
 
 
 # Share of the whole job at the end of each stage, in pipeline order.
@@ -212,8 +218,15 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
         rp = dataclasses.replace(rp, target_width_m=float(rec.mesh.extents[0]), target_height_m=None)
     mesh = place(mesh, PlaceParams(rp.target_height_m, rp.target_width_m))
     clock.done("repair", f"repaired: {len(log.notes)} fixes, {log.open_edges_after} open edges left")
+    depth_assumed = (f"{DEFAULT_DEPTH_SHARE:.0%} of the outline's shorter side"
+                     if rec.mode == "extrude" and rp.depth_m is None else "")
+    note, size = describe_size(job.size, mesh.extents, rp.target_width_m is not None and rp.target_height_m is None,
+                               depth_assumed)
+    if note:
+        emit("size", PROGRESS["repair"], note)
     out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
-    return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut)
+    return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut,
+                               size=size, size_basis=job.size)
 
 
 def picture_fov(image: bytes, requested: float | None) -> float:
@@ -414,8 +427,20 @@ def validate_mesh(job: ValidateJob, emit: Emit) -> tuple[dict, tuple[dict, ...],
             log and dataclasses.asdict(log), {**dataclasses.asdict(frame), "description": frame.describe()})
 
 
-def export_mesh(job: ExportJob, emit: Emit) -> bytes:
-    """A stored GLB converted for printing/DCC tools (STL/OBJ/3MF: millimetres, Z up)."""
+@dataclass(frozen=True)
+class Exported:
+    data: bytes
+    placement: dict  # validation.print_export.describe: scale, size in mm, pose, bed; {} for glb/ply
+
+
+def export_mesh(job: ExportJob, emit: Emit) -> Exported:
+    """A stored GLB converted for printing/DCC tools (STL/OBJ/3MF: millimetres, Z up), with what the print
+    sizing chose. A 3MF fitted to a bed carries that bed for slicers."""
     mesh: trimesh.Trimesh = load_mesh(job.glb, "stored.glb")
-    mesh, _ = prepare_for_print(mesh, job.sizing, job.format)
-    return EXPORTERS[job.format](mesh)
+    mesh, placement = prepare_for_print(mesh, job.sizing, job.format)
+    if job.format == "3mf" and placement is not None and placement.bed_mm is not None:
+        data = export_3mf(mesh, bed_mm=placement.bed_mm)
+    else:
+        data = EXPORTERS[job.format](mesh)
+    printed = job.format in PRINT_FORMATS
+    return Exported(data, describe_placement(placement, job.sizing, mesh) if printed else {})

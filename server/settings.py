@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from meshsmith import limits
 from reconstruct.learned.base import HOSTED
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -48,6 +49,7 @@ class Settings:
     metrics_address: str | None = None  # open /metrics on its own loopback port; None: on http_address (admin under auth)
     http_idle_timeout_s: float = 15.0
     http_max_connections: int = 512
+    http_max_connections_per_peer: int = 64  # one client address may hold this many; the rest get 503
     signed_url_max_s: int = 86400
     previews: bool = True
     log_json: bool = False
@@ -69,6 +71,9 @@ class Settings:
     remote_url: str = ""  # "" : the vendor's own API (tripo3d's default)
     remote_timeout_s: float = 600.0  # upload + task + download, then DEADLINE_EXCEEDED
     remote_poll_s: float = 2.0  # first wait between task polls (doubles up to 10 s)
+    # where the vendor's model files may be downloaded from besides --remote-url's own HOST:PORT (a CDN):
+    # HOST, HOST:PORT, *.DOMAIN[:PORT] (reconstruct/learned/fetch.py; no --remote-url: the vendor's own domains)
+    remote_download_hosts: tuple[str, ...] = ()
     # worker processes only for jobs that run a learned model (so classical jobs keep flowing beside them);
     # None: 1 when a local --model is given (a hosted one, --model remote=..., loads nothing), else 0;
     # 0: learned jobs share the `workers` pool
@@ -115,6 +120,7 @@ _ENV = {
     "metrics_address": ("MESHSMITH_METRICS_ADDRESS", str),
     "http_idle_timeout_s": ("MESHSMITH_HTTP_IDLE_TIMEOUT", float),
     "http_max_connections": ("MESHSMITH_HTTP_MAX_CONNECTIONS", int),
+    "http_max_connections_per_peer": ("MESHSMITH_HTTP_MAX_CONNECTIONS_PER_PEER", int),
     "db_statement_timeout_s": ("MESHSMITH_DB_STATEMENT_TIMEOUT_S", float),
     "db_pool_timeout_s": ("MESHSMITH_DB_POOL_TIMEOUT_S", float),
     "db_retry_s": ("MESHSMITH_DB_RETRY_S", float),
@@ -123,6 +129,7 @@ _ENV = {
     "remote_url": ("MESHSMITH_REMOTE_URL", str),
     "remote_timeout_s": ("MESHSMITH_REMOTE_TIMEOUT_S", float),
     "remote_poll_s": ("MESHSMITH_REMOTE_POLL_S", float),
+    "remote_download_hosts": ("MESHSMITH_REMOTE_DOWNLOAD_HOSTS", lambda v: tuple(v.split(","))),
     "gpu_workers": ("MESHSMITH_GPU_WORKERS", int),
 }
 REMOTE_KEY_ENV = "MESHSMITH_TRIPO_API_KEY"
@@ -178,8 +185,13 @@ def check_exposure(s: "Settings") -> None:
     if s.metrics_address and not is_loopback(s.metrics_address):
         raise ValueError(f"--metrics-address {s.metrics_address} serves /metrics without a key, so it must be a "
                          "loopback address; beyond loopback scrape /metrics on --http-address with an admin key")
-    if not 0 < s.http_idle_timeout_s <= 3600 or not 1 <= s.http_max_connections <= 1_000_000:
-        raise ValueError("--http-idle-timeout must be in (0, 3600] s and --http-max-connections in [1, 1000000]")
+    if not 0 < s.http_idle_timeout_s <= 3600:
+        raise ValueError("--http-idle-timeout must be in (0, 3600] s")
+    for flag, value, (lo, hi) in (("--http-max-connections", s.http_max_connections, limits.HTTP_MAX_CONNECTIONS),
+                                  ("--http-max-connections-per-peer", s.http_max_connections_per_peer,
+                                   limits.HTTP_MAX_CONNECTIONS_PER_PEER)):
+        if not lo <= value <= hi:
+            raise ValueError(f"{flag} must be a whole number in [{lo}, {hi}], got {value}")
 
 
 def check_gpu_workers(s: "Settings") -> None:
@@ -275,6 +287,12 @@ def _check_remote(values: dict) -> None:
         if scheme == "http" and not is_loopback(host if host.rpartition(":")[2].isdigit() else f"{host}:80"):
             raise ValueError(f"--remote-url {url[:80]}: plain http is allowed only to a loopback address (the API "
                              "key travels in every request); use https")
+    if values.get("remote_download_hosts"):
+        from reconstruct.learned.fetch import parse_host_patterns
+
+        hosts = values["remote_download_hosts"]
+        hosts = tuple(h for entry in ([hosts] if isinstance(hosts, str) else hosts) for h in entry.split(","))
+        values["remote_download_hosts"] = tuple(str(p) for p in parse_host_patterns(hosts))  # ValueError: the usage
     for name, flag in (("remote_timeout_s", "--remote-timeout"), ("remote_poll_s", "--remote-poll")):
         if name in values:
             try:

@@ -1,4 +1,9 @@
-"""Chunked uploads: files larger than one message, checked by sha256, then referenced by id."""
+"""Chunked uploads: files larger than one message, checked by sha256, then referenced by id.
+
+An upload belongs to whoever sent it (`owner`: the caller's key id with --auth, else its identity name): the
+file is stored under a hash of (owner, id), so another caller's id finds nothing and answers exactly as an
+unknown id does (NOT_FOUND), the same rule as for jobs.
+"""
 
 from __future__ import annotations
 
@@ -21,20 +26,25 @@ class UploadStore:
         self.max_bytes = max_bytes
         root.mkdir(parents=True, exist_ok=True)
 
-    def begin(self, size: int) -> tuple[str, "UploadWriter"]:
+    def begin(self, size: int, owner: str) -> tuple[str, "UploadWriter"]:
         if size > self.max_bytes:
             raise InvalidInput(f"the upload declares {size} bytes; the limit is {self.max_bytes}")
         upload_id = secrets.token_hex(16)
-        return upload_id, UploadWriter(self, upload_id, size)
+        return upload_id, UploadWriter(self, upload_id, size, owner)
 
-    def path(self, upload_id: str) -> Path:
+    def path(self, upload_id: str, owner: str) -> Path:
+        """Where `owner`'s upload `upload_id` lives: a hash of both, so ids are only found by their uploader."""
         if not (len(upload_id) == 32 and all(c in "0123456789abcdef" for c in upload_id)):
             raise InvalidInput(f"malformed upload_id {upload_id[:40]!r}; use the id the Upload call returned")
-        return self.root / upload_id
+        if not owner:
+            raise ValueError("an upload needs its owner")  # a server bug, never a caller's
+        return self.root / hashlib.sha256(f"{owner}\0{upload_id}".encode()).hexdigest()
 
-    def read(self, upload_id: str) -> bytes:
+    def read(self, upload_id: str, owner: str) -> bytes:
+        """The bytes of `owner`'s upload; NotFound for an unknown, expired or another caller's id (the same
+        answer, so ids do not reveal other callers' uploads)."""
         try:
-            return self.path(upload_id).read_bytes()
+            return self.path(upload_id, owner).read_bytes()
         except FileNotFoundError:
             raise NotFound(f"no upload {upload_id!r} (uploads expire after {MAX_AGE_S // 3600} h); upload the file again") from None
 
@@ -61,11 +71,12 @@ def _disk_full_is_exhausted():
 class UploadWriter:
     """Writes chunks to a temp file; `finish` checks size and sha256, then renames it into place."""
 
-    def __init__(self, store: UploadStore, upload_id: str, size: int):
+    def __init__(self, store: UploadStore, upload_id: str, size: int, owner: str):
         self.store = store
         self.upload_id = upload_id
         self.size = size
-        self.tmp = store.root / f".{upload_id}.part"
+        self.target = store.path(upload_id, owner)
+        self.tmp = store.root / f".{self.target.name}.part"
         self.file = open(self.tmp, "wb")
         self.digest = hashlib.sha256()
         self.written = 0
@@ -90,7 +101,7 @@ class UploadWriter:
                 f"upload corrupted: received {self.written} bytes with sha256 {got}, "
                 f"the header declared {self.size} bytes with sha256 {sha256}; send it again"
             )
-        os.replace(self.tmp, self.store.path(self.upload_id))
+        os.replace(self.tmp, self.target)
         return got
 
     def abort(self) -> None:

@@ -19,16 +19,22 @@ import asyncio
 import base64
 import json
 import logging
+import re
 import struct
 import time
+from collections import Counter
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import grpc
 from aiohttp import hdrs, web
 from google.protobuf import json_format, message_factory
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
+from meshsmith import limits
+from meshsmith.errors import MeshsmithError
+from server.http_body import read_body
 
 log = logging.getLogger("meshsmith.web_api")
 
@@ -74,17 +80,22 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/") and "." in first
 
 
+def _ascii_digits(text: str, max_len: int) -> bool:
+    """1..max_len ASCII digits: str.isdigit() alone also takes '²' and Arabic-Indic '١٢'."""
+    return 0 < len(text) <= max_len and text.isascii() and text.isdigit()
+
+
 def parse_timeout(headers) -> float | None:
     """Seconds from `grpc-timeout: 250m` or `connect-timeout-ms: 250`; None without a deadline."""
     raw = headers.get("grpc-timeout")
     if raw:
         value, unit = raw[:-1], raw[-1:]
-        if unit not in GRPC_TIMEOUT_UNITS or not value.isdigit() or len(value) > 8:
+        if unit not in GRPC_TIMEOUT_UNITS or not _ascii_digits(value, 8):
             raise RpcError(Code.INVALID_ARGUMENT, f"grpc-timeout {raw!r} is malformed; e.g. '250m', '10S' (at most 8 digits)")
         return int(value) * GRPC_TIMEOUT_UNITS[unit]
     raw = headers.get("connect-timeout-ms")
     if raw:
-        if not raw.isdigit() or len(raw) > 10:
+        if not _ascii_digits(raw, 10):
             raise RpcError(Code.INVALID_ARGUMENT, f"connect-timeout-ms {raw!r} is malformed; give milliseconds, e.g. 250")
         return int(raw) / 1000
     return None
@@ -181,15 +192,54 @@ def _client_streaming(method: str):
 
 # ---- codecs and framing -------------------------------------------------------------------------------------
 
+# proto3 JSON lets numbers travel as strings; protobuf's parser reads them with int()/float(), which also take
+# Unicode digits ('١٢') and '1_000'. Only these ASCII spellings are numbers here.
+JSON_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|-?Infinity|NaN", re.ASCII)
+NUMERIC = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_INT64,
+                     FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_FIXED64,
+                     FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_SFIXED32,
+                     FieldDescriptor.TYPE_SFIXED64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64})
+
+
+def check_json_numbers(value, descriptor, path: str = "") -> None:
+    """INVALID_ARGUMENT for a numeric field sent as a string that is not an ASCII number (walks nested messages)."""
+    if not isinstance(value, dict) or descriptor.full_name.startswith("google.protobuf."):
+        return
+    for key, item in value.items():
+        fd = descriptor.fields_by_camelcase_name.get(key) or descriptor.fields_by_name.get(key)
+        if fd is None:
+            continue  # json_format names unknown fields itself
+        items = item if isinstance(item, list) else [item]
+        if fd.message_type is not None:
+            for sub in items:
+                check_json_numbers(sub, fd.message_type, f"{path}{key}.")
+        elif fd.type in NUMERIC:
+            for sub in items:
+                if isinstance(sub, str) and not JSON_NUMBER.fullmatch(sub):
+                    raise RpcError(Code.INVALID_ARGUMENT, f"{path}{key} must be a number in ASCII digits, got {sub[:40]!r}")
+
+
+def _no_duplicates(pairs: list) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        twice = [k for k, n in Counter(k for k, _ in pairs).items() if n > 1]
+        raise RpcError(Code.INVALID_ARGUMENT, f"the request names a field more than once: {twice[:5]}")
+    return out
+
+
 def decode(route: Route, data: bytes, json_codec: bool) -> Message:
     """A request message from protobuf bytes or proto3 JSON; INVALID_ARGUMENT with the parser's reason."""
     name = route.input.DESCRIPTOR.full_name
     try:
         if json_codec:
-            return json_format.Parse(data.decode("utf-8") if data else "{}", route.input())
+            value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates) if data else {}
+            check_json_numbers(value, route.input.DESCRIPTOR)
+            return json_format.ParseDict(value, route.input())
         return route.input.FromString(data)
     except UnicodeDecodeError as e:
         raise RpcError(Code.INVALID_ARGUMENT, f"the JSON request body for {name} is not UTF-8: {e}") from None
+    except json.JSONDecodeError as e:
+        raise RpcError(Code.INVALID_ARGUMENT, f"the request is not valid JSON for {name}: Failed to load JSON: {e}") from None
     except json_format.ParseError as e:
         raise RpcError(Code.INVALID_ARGUMENT, f"the request is not valid JSON for {name}: {e}") from None
     except DecodeError as e:
@@ -282,15 +332,21 @@ def protocol_of(content_type: str) -> Protocol | None:
     return table.get(ct)
 
 
+Precheck = Callable[[str, tuple], Awaitable["tuple[grpc.StatusCode, str] | None"]]
+
+
 class WebApi:
-    """The aiohttp handler for every API path; CORS for `cors_origins` ("*" = any)."""
+    """The aiohttp handler for every API path; CORS for `cors_origins` ("*" = any). `precheck(method, metadata)`
+    (the AuthInterceptor's `refusal`) decides from the headers alone, before any body is read."""
 
     def __init__(self, routes: dict[str, Route], interceptors: list[grpc.aio.ServerInterceptor], max_message_bytes: int,
-                 cors_origins: tuple[str, ...] = ()):
+                 cors_origins: tuple[str, ...] = (), precheck: Precheck | None = None):
         self.routes = routes
         self.interceptors = tuple(interceptors)  # the grpc.aio server's, in its order
         self.max_bytes = max_message_bytes
         self.cors_origins = frozenset(cors_origins)
+        self.precheck = precheck
+        self._parsing = asyncio.Semaphore(limits.HTTP_PARSE_THREADS)
 
     def route_defs(self) -> list[web.RouteDef]:
         return [web.route("*", r"/{service:[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z0-9_.]+}/{method}", self.handle)]
@@ -336,19 +392,18 @@ class WebApi:
             return request[GONE] or web.Response(status=499)
 
     async def _read(self, request: web.Request, base64_body: bool = False) -> bytes:
+        """The body (a frame header more than the message limit; a third more as base64): server/http_body.py."""
         limit = self.max_bytes + 5
         if base64_body:
             limit = limit * 4 // 3 + 4
-        if request.content_length is not None and request.content_length > limit:
-            raise RpcError(Code.RESOURCE_EXHAUSTED,
-                           f"the request is {request.content_length} bytes; the limit is {self.max_bytes} bytes")
-        chunks, size = [], 0
-        async for chunk in request.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise RpcError(Code.RESOURCE_EXHAUSTED, f"the request is over the limit of {self.max_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_body(request, limit)
+
+    async def _decode(self, route: Route, data: bytes, json_codec: bool) -> Message:
+        """`decode`, in a worker thread for a large message (at most HTTP_PARSE_THREADS at once)."""
+        if len(data) <= limits.HTTP_PARSE_OFF_LOOP_BYTES:
+            return decode(route, data, json_codec)
+        async with self._parsing:
+            return await asyncio.to_thread(decode, route, data, json_codec)
 
     def _encode(self, msg: Message, json_codec: bool) -> bytes:
         data = encode(msg, json_codec)
@@ -400,8 +455,12 @@ class WebApi:
             timeout = parse_timeout(request.headers)
             ctx = self._context(request, timeout)
             message = None
+            if route is not None and self.precheck is not None:  # keys and roles, from the headers alone
+                refused = await self.precheck(route.path, ctx.invocation_metadata())
+                if refused is not None:
+                    raise RpcError(*refused)
             if route is not None and not route.client_streaming:
-                message = decode(route, self._check_size(await read_message()), proto.json)
+                message = await self._decode(route, self._check_size(await read_message()), proto.json)
             try:
                 async with asyncio.timeout(timeout):
                     async for item in self._call(request, route, message, ctx):
@@ -411,6 +470,8 @@ class WebApi:
             return None
         except RpcError as e:
             return e
+        except MeshsmithError as e:  # reading the body: too big, too slow, a bad encoding
+            return RpcError(Code[e.status], e.message)
         except (ConnectionResetError, asyncio.CancelledError):
             if ctx:
                 ctx.finish(cancelled=True)
@@ -464,13 +525,14 @@ class WebApi:
 
     # Connect -------------------------------------------------------------------------------------------------
     async def _connect(self, request, route, proto: Protocol, cors) -> web.StreamResponse:
-        encoding = request.headers.get("connect-content-encoding") or request.headers.get(hdrs.CONTENT_ENCODING)
+        encoding = request.headers.get("connect-content-encoding")  # per message; the body's is read_body's
         err = None
         if proto.name == "connect-unary" and route is not None and route.server_streaming:
             err = RpcError(Code.UNIMPLEMENTED, f"{route.path} is server-streaming: send Content-Type "
                            f"application/connect+json with an enveloped message (Connect streaming), or use gRPC-Web")
         elif encoding and encoding.lower() != "identity":
-            err = RpcError(Code.UNIMPLEMENTED, f"compression {encoding!r} is not supported; send uncompressed bodies")
+            err = RpcError(Code.UNIMPLEMENTED, f"per-message compression {encoding!r} is not supported; send the messages "
+                                                  f"uncompressed (gzip of the whole body, Content-Encoding, is fine)")
         if err is not None:
             if proto.name == "connect-unary":
                 return self._connect_unary_error(cors, err, status=415 if route and route.server_streaming else None)

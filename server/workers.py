@@ -17,6 +17,8 @@ import logging
 import multiprocessing as mp
 import os
 import resource
+import signal
+import sys
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,6 +56,9 @@ def _worker_main(conn, task_module: str, memory_limit_mb: int | None = None) -> 
     address space at `memory_limit_mb` (None: no cap), then serve."""
     import importlib
 
+    # Ctrl-C in a terminal signals the whole process group: the server drains and then stops its workers,
+    # so a worker must not die (and fail its job) on its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tasks: dict[str, Callable[[Any, Emit], Any]] = importlib.import_module(task_module).TASKS
     warm_mb = _address_space_mb()
     if memory_limit_mb:
@@ -64,9 +69,9 @@ def _worker_main(conn, task_module: str, memory_limit_mb: int | None = None) -> 
         try:
             msg = conn.recv()
         except (EOFError, OSError):
-            return
+            _exit_now()
         if msg is None:
-            return
+            _exit_now()
         name, payload = msg
 
         def emit(*event) -> None:
@@ -82,6 +87,17 @@ def _worker_main(conn, task_module: str, memory_limit_mb: int | None = None) -> 
                 return
             # an unexpected bug: report it, keep the worker alive
             conn.send(("bug", f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
+
+
+def _exit_now() -> None:
+    """Leave at once: a worker keeps no state worth saving, and the interpreter's teardown of the native
+    libraries it loaded (PyMeshLab, OpenCV, Mesa) takes seconds, which the server's shutdown waited out."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(0)
 
 
 @dataclass(eq=False)
@@ -234,15 +250,19 @@ class WorkerPool:
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
+        """Ask every worker to exit, wait for all of them together (3 s at most), kill what is left."""
         self._closing = True
-        for worker in list(self._all):
+        workers = list(self._all)
+        for worker in workers:
             try:
                 worker.conn.send(None)
             except OSError:
                 pass
-        for worker in list(self._all):
-            await asyncio.get_running_loop().run_in_executor(None, worker.process.join, 3)
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(None, w.process.join, 3) for w in workers))
+        for worker in workers:
             if worker.process.is_alive():
                 worker.process.kill()
+                await loop.run_in_executor(None, worker.process.join, 1)
         self._all.clear()
         self._io.shutdown(wait=False, cancel_futures=True)

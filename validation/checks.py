@@ -57,7 +57,8 @@ def topology_checks(stats: MeshStats, topo: Topology, profile: Profile) -> list[
             "watertight", topo.boundary_edges + topo.nonmanifold_edges, profile.open_level, "edges",
             "closed surface: no open edges",
             f"{topo.boundary_edges} open edges ({topo.nonmanifold_edges} shared by 3+ faces): "
-            "run repair with hole closing (meshsmith validate --repair) or close the holes in your modeller",
+            "run repair with hole closing (meshsmith validate FILE --repair -o FIXED.stl writes the repaired mesh) "
+            "or close the holes in your modeller",
         ),
         _flag(
             "manifold", topo.nonmanifold_edges + topo.nonmanifold_vertices, "fail", "elements",

@@ -80,7 +80,36 @@ def _gltf_tree(data: bytes, ext: str) -> dict:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise InvalidInput(f"glTF accessor {i} has count {str(count)[:40]}; a count is a whole number >= 0")
     _check_node_trees(tree.get("nodes", []))
+    _check_node_transforms(tree.get("nodes", []))
     return tree
+
+
+FLOAT32_MAX = 3.4028234663852886e38
+# a node's transform: property -> how many numbers (glTF 2.0 node schema); the matrix is column-major
+TRANSFORMS = {"matrix": 16, "translation": 3, "rotation": 4, "scale": 3}
+
+
+def _check_node_transforms(nodes: list[dict]) -> None:
+    """Each node's matrix / translation / rotation / scale: as many plain numbers as the schema says, each
+    finite in float32 (what the loader computes in; 1e39 there is inf, and an inf transform was dropped
+    silently); a matrix's last row 0, 0, 0, 1 (it must decompose into TRS). Raises InvalidInput naming the node."""
+    for i, node in enumerate(nodes):
+        for key, n in TRANSFORMS.items():
+            if key not in node:
+                continue
+            value = node[key]
+            if not isinstance(value, list) or len(value) != n:
+                raise InvalidInput(f"glTF node {i} has a {key} that is not an array of {n} numbers "
+                                   f"({str(value)[:40]}); re-export the file")
+            for k, x in enumerate(value):
+                if not isinstance(x, (int, float)) or isinstance(x, bool):
+                    raise InvalidInput(f"glTF node {i}'s {key}[{k}] is {str(x)[:20]!r}, not a number; re-export the file")
+                if not -FLOAT32_MAX <= x <= FLOAT32_MAX:  # also NaN and inf (1e400 reads as inf)
+                    raise InvalidInput(f"glTF node {i}'s {key}[{k}] is {x:.3g}, outside float32 (at most "
+                                       f"{FLOAT32_MAX:.4g} in size, finite): fix the node's transform and re-export")
+            if key == "matrix" and any(abs(value[j] - want) > 1e-6 for j, want in ((3, 0), (7, 0), (11, 0), (15, 1))):
+                raise InvalidInput(f"glTF node {i}'s matrix has last row {[value[j] for j in (3, 7, 11, 15)]}, not "
+                                   "[0, 0, 0, 1]: a node matrix must be an affine transform (glTF 2.0); re-export the file")
 
 
 def _check_node_trees(nodes: list[dict]) -> None:

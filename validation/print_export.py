@@ -22,7 +22,7 @@ import numpy as np
 import trimesh
 from scipy.spatial import ConvexHull, QhullError
 
-from meshsmith.errors import InvalidInput
+from meshsmith.errors import FailedPrecondition, InvalidInput
 from validation.formats import TO_PRINT
 from validation.printing import fit_ratio
 
@@ -39,7 +39,8 @@ CANDIDATES = 64  # hull planes tried, largest first
 RANDOM_CANDIDATES = 64  # seeded random directions tried beside them (Tweaker-3's extended mode)
 SEED = 0
 CONTACT_MM = 0.2  # hull vertices this close to the lowest plane touch the bed
-_BED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[xX]\s*(\d+(?:\.\d+)?)\s*[xX]\s*(\d+(?:\.\d+)?)\s*$")
+_BED = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*[xX]\s*([0-9]+(?:\.[0-9]+)?)\s*[xX]\s*([0-9]+(?:\.[0-9]+)?)\s*",
+                  re.ASCII)  # ASCII digits only: float() would take '２５０' and '٢٥٠'
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,16 @@ class Placement:
     overhang_mm2: float
     extents_mm: tuple[float, float, float]
     bed_mm: tuple[float, float, float] | None
+    # the turn applied in the build frame (mm, +Z up) before scaling: orient auto's, then 90 deg about Z
+    # when the part fits a bed larger turned; row-major 3x3
+    rotation: tuple[tuple[float, float, float], ...] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+    turned_on_bed: bool = False
 
 
 def parse_bed(text: str) -> tuple[float, float, float]:
-    m = _BED.match(text)
+    m = _BED.fullmatch(text)
     if not m or min(float(g) for g in m.groups()) <= 0:
-        raise InvalidInput(f"bed {text[:40]!r} is not XxYxZ millimetres (e.g. 250x210x220)")
+        raise InvalidInput(f"bed {text[:40]!r} is not XxYxZ millimetres in ASCII digits, each above 0 (e.g. 250x210x220)")
     return tuple(float(g) for g in m.groups())  # type: ignore[return-value]
 
 
@@ -159,10 +164,32 @@ def rests(hull: trimesh.Trimesh, com: np.ndarray, down: np.ndarray) -> bool:
     return len(pts) >= 3 and _stable((pts @ basis.T)[:, :2], (basis @ com)[:2])
 
 
+def check_solid(mesh: trimesh.Trimesh) -> None:
+    """FailedPrecondition when `mesh` has no volume to rest on (its vertices lie in a plane or on a line):
+    `orient auto` turns a part onto a face of its convex hull, and a flat mesh has none. The stored mesh is
+    the problem, not the request (orient auto is valid for other versions), hence not InvalidInput."""
+    v = np.asarray(mesh.vertices, np.float64)
+    ext = float(np.ptp(v, axis=0).max()) if len(v) else 0.0
+    flat = len(v) < 4 or ext == 0.0
+    if not flat:
+        s = np.linalg.svd(v - v.mean(axis=0), compute_uv=False)
+        flat = bool(s[2] <= 1e-9 * s[0])  # no thickness at all, to rounding
+    if flat:
+        raise FailedPrecondition(
+            f"orient auto needs a solid to stand on the bed, but this mesh is flat ({len(mesh.faces)} triangles, "
+            f"{len(v)} vertices in one plane): it has no stable resting pose; export it without orient auto "
+            "(it is written as stored), or give it thickness first (import with --solidify MM)")
+
+
 def auto_orient(mesh: trimesh.Trimesh, random: int = RANDOM_CANDIDATES) -> tuple[np.ndarray, float]:
     """The build-frame direction to put down (unit 3-vector) and its overhang area (mm^2); `random`: how many
-    seeded random candidates to add (0: hull planes and axes only)."""
-    hull = mesh.convex_hull
+    seeded random candidates to add (0: hull planes and axes only). FailedPrecondition for a flat mesh."""
+    check_solid(mesh)
+    try:
+        hull = mesh.convex_hull
+    except (QhullError, ValueError) as exc:  # nearly flat past check_solid's tolerance
+        raise FailedPrecondition(f"orient auto found no convex hull for this mesh ({str(exc)[:80]}): it is too "
+                                 "thin to stand on the bed; export it without orient auto") from None
     com = mesh.center_mass if mesh.is_volume else hull.center_mass
     best = None
     for down in candidates(hull, random):
@@ -188,9 +215,12 @@ def prepare(mesh: trimesh.Trimesh, p: PrintParams, fmt: str) -> tuple[trimesh.Tr
     build.apply_transform(TO_PRINT)
     down = np.array([0.0, 0.0, -1.0])
     over = 0.0
+    turn = np.eye(4)
     if p.orient == "auto":
         down, over = auto_orient(build)
-        build.apply_transform(trimesh.geometry.align_vectors(down, [0, 0, -1]))
+        turn = trimesh.geometry.align_vectors(down, [0, 0, -1])
+        build.apply_transform(turn)
+    turned = False
     ext = np.asarray(build.extents)
     scale = 1.0
     if p.scale:
@@ -203,7 +233,9 @@ def prepare(mesh: trimesh.Trimesh, p: PrintParams, fmt: str) -> tuple[trimesh.Tr
         room = (bed[0] - 2 * p.margin_mm, bed[1] - 2 * p.margin_mm, bed[2] - p.margin_mm)
         ratio = fit_ratio(ext, room)
         if max(ext[0] / room[0], ext[1] / room[1], ext[2] / room[2]) > ratio + 1e-12:  # fits better turned
-            build.apply_transform(trimesh.transformations.rotation_matrix(np.pi / 2, [0, 0, 1]))
+            quarter = trimesh.transformations.rotation_matrix(np.pi / 2, [0, 0, 1])
+            build.apply_transform(quarter)
+            turn, turned = quarter @ turn, True
         scale = min(1.0, 1.0 / ratio)  # never enlarges
     build.apply_scale(scale)
     lo, hi = build.bounds
@@ -211,4 +243,40 @@ def prepare(mesh: trimesh.Trimesh, p: PrintParams, fmt: str) -> tuple[trimesh.Tr
     build.apply_translation([centre[0] - (lo[0] + hi[0]) / 2, centre[1] - (lo[1] + hi[1]) / 2, -lo[2]])
     ext_mm = tuple(float(e) for e in build.extents)
     out = build.apply_transform(np.linalg.inv(TO_PRINT))  # the copy keeps UVs and material
-    return out, Placement(float(scale), tuple(float(d) for d in down), float(over * scale**2), ext_mm, bed)
+    rotation = tuple(tuple(float(x) for x in row) for row in np.round(turn[:3, :3], 12))
+    return out, Placement(float(scale), tuple(float(d) for d in down), float(over * scale**2), ext_mm, bed,
+                          rotation, turned)
+
+
+def describe(placement: Placement | None, p: PrintParams, mesh: trimesh.Trimesh) -> dict:
+    """What an export chose, as JSON-able data: the scale (x the stored size, 1 m -> 1000 mm), the final size
+    in mm, the pose (orient auto's rotation, or none) and the bed or printer fitted. `mesh` is the exported
+    (scene-frame) mesh; its size is measured when nothing was placed."""
+    if placement is None:
+        size = np.asarray(mesh.extents, np.float64) * 1000.0
+        size = (size[0], size[2], size[1])  # scene X, Y up, Z -> build X, Y, Z up (formats.TO_PRINT)
+        return {"units": "mm", "up": "z", "sizing": "as stored", "scale": 1.0, "mm_per_stored_m": 1000.0,
+                "size_mm": [round(float(x), 4) for x in size], "orient": "none", "rotation": None,
+                "down": None, "turned_on_bed": False, "printer": None, "bed_mm": None, "margin_mm": None,
+                "overhang_mm2": None}
+    if p.fit or p.bed:
+        sizing = f"fit {p.fit}" if p.fit else f"bed {p.bed.strip()}"
+        sizing += " (shrunk)" if placement.scale < 1.0 - 1e-12 else " (fits as stored: never enlarged)"
+    elif p.scale:
+        sizing = f"scale {p.scale:g}"
+    elif p.height_mm:
+        sizing = f"height {p.height_mm:g} mm"
+    elif p.max_mm:
+        sizing = f"longest side {p.max_mm:g} mm"
+    else:
+        sizing = "as stored"
+    turned = p.orient == "auto"
+    return {"units": "mm", "up": "z", "sizing": sizing, "scale": placement.scale,
+            "mm_per_stored_m": placement.scale * 1000.0,
+            "size_mm": [round(x, 4) for x in placement.extents_mm],
+            "orient": "auto" if turned else "none",
+            "rotation": [list(r) for r in placement.rotation] if turned or placement.turned_on_bed else None,
+            "down": list(placement.down) if turned else None, "turned_on_bed": placement.turned_on_bed,
+            "printer": p.fit or None, "bed_mm": list(placement.bed_mm) if placement.bed_mm else None,
+            "margin_mm": p.margin_mm if placement.bed_mm else None,
+            "overhang_mm2": round(placement.overhang_mm2, 2) if turned else None}

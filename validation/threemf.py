@@ -18,6 +18,7 @@ import numpy as np
 import trimesh
 
 from meshsmith.errors import InvalidInput
+from validation.bundle import ENCRYPTED, METHODS, READ_ERRORS
 
 UNIT_MM = {"micron": 0.001, "millimeter": 1.0, "centimeter": 10.0, "inch": 25.4, "foot": 304.8, "meter": 1000.0}
 CORE = "{http://schemas.microsoft.com/3dmanufacturing/core/2015/02}"
@@ -35,8 +36,17 @@ def _read_member(z: zipfile.ZipFile, name: str, max_bytes: int) -> bytes:
     if info.file_size > max_bytes or info.file_size > MAX_RATIO * max(info.compress_size, 1) + 2**20:
         raise InvalidInput(f"3MF part {name!r} unpacks to {info.file_size:,} bytes (limit {max_bytes:,}, "
                            f"or over {MAX_RATIO}x its packed size): refused")
-    with z.open(info) as f:
-        data = f.read(max_bytes + 1)
+    if info.flag_bits & ENCRYPTED:
+        raise InvalidInput(f"encrypted zip entries are not supported: 3MF part {name!r} is encrypted; re-export the "
+                           "file without a password")
+    if info.compress_type not in METHODS:
+        raise InvalidInput(f"3MF part {name!r} uses zip compression method {info.compress_type}; supported: "
+                           f"{', '.join(f'{k} ({v})' for k, v in METHODS.items())}: re-export the file")
+    try:
+        with z.open(info) as f:
+            data = f.read(max_bytes + 1)
+    except READ_ERRORS as exc:
+        raise InvalidInput(f"3MF part {name!r} is corrupt ({str(exc)[:100]!r}); re-export the file") from None
     if len(data) > max_bytes:
         raise InvalidInput(f"3MF part {name!r} unpacks to more than {max_bytes:,} bytes: refused")
     return data
@@ -50,15 +60,31 @@ def _root_part(z: zipfile.ZipFile, max_bytes: int) -> str:
     return "3D/3dmodel.model"
 
 
+def _number(text: str | None) -> float:
+    """An ST_Number attribute: ASCII only (float() would also take '١', '１' and '1_0'); ValueError otherwise."""
+    t = text.strip() if isinstance(text, str) else ""
+    if not t.isascii() or "_" in t:
+        raise ValueError(text)
+    return float(t)
+
+
+def _index(text: str | None) -> int:
+    """An ST_ResourceIndex attribute: ASCII digits only (int() would also take '١' and '1_0'); ValueError otherwise."""
+    t = text.strip() if isinstance(text, str) else ""
+    if not (t.isascii() and t.isdigit()):
+        raise ValueError(text)
+    return int(t)
+
+
 def _transform(text: str | None) -> np.ndarray:
     """3MF's 12-number row-major affine ("m00 m01 m02 m10 … m32", row vectors) as a 4x4 column-vector matrix."""
     out = np.eye(4)
     if not text:
         return out
     try:
-        m = np.array([float(v) for v in text.split()], dtype=np.float64)
+        m = np.array([_number(v) for v in text.split()], dtype=np.float64)
     except ValueError:
-        raise InvalidInput(f"3MF transform {text[:80]!r} is not 12 numbers") from None
+        raise InvalidInput(f"3MF transform {text[:80]!r} is not 12 numbers in ASCII digits") from None
     if m.shape != (12,) or not np.isfinite(m).all():
         raise InvalidInput(f"3MF transform {text[:80]!r} is not 12 finite numbers")
     out[:3, :3] = m[:9].reshape(3, 3).T
@@ -71,12 +97,13 @@ def _mesh_arrays(obj: ET.Element, oid: str) -> tuple[np.ndarray, np.ndarray] | N
     if mesh is None:
         return None
     try:
-        v = np.array([(float(e.get("x")), float(e.get("y")), float(e.get("z")))
+        v = np.array([(_number(e.get("x")), _number(e.get("y")), _number(e.get("z")))
                       for e in mesh.iter(f"{CORE}vertex")], dtype=np.float64).reshape(-1, 3)
-        f = np.array([(int(e.get("v1")), int(e.get("v2")), int(e.get("v3")))
+        f = np.array([(_index(e.get("v1")), _index(e.get("v2")), _index(e.get("v3")))
                       for e in mesh.iter(f"{CORE}triangle")], dtype=np.int64).reshape(-1, 3)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"3MF object {oid}: a vertex or triangle lacks a number (x/y/z, v1/v2/v3)") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(f"3MF object {oid}: a vertex or triangle lacks a number (x/y/z, v1/v2/v3) in ASCII digits "
+                           "(v1/v2/v3: whole numbers from 0)") from None
     if len(f) and (f.min() < 0 or f.max() >= len(v)):
         raise InvalidInput(f"3MF object {oid}: triangle indices span {f.min()}..{f.max()} but it has {len(v)} vertices")
     return v, f

@@ -99,6 +99,7 @@ class RemoteConfig:
     timeout_s: float = 600.0
     poll_s: float = 2.0
     max_bytes: int = 256 * 2**20  # the downloaded model, as an import's cap
+    download_hosts: tuple[str, ...] = ()  # --remote-download-hosts: where model files may come from besides base_url
 
     @property
     def model_id(self) -> str:

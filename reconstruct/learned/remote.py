@@ -2,7 +2,8 @@
 meshsmith's own tail.
 
 picture (PNG of the decoded upload) -> POST /v3/files -> POST /v3/generation/image-to-model -> GET
-/v3/tasks/{id} until success/failed/banned/expired -> download the signed model URL (no key sent) -> load it as
+/v3/tasks/{id} until success/failed/banned/expired -> download the signed model URL (no key sent; only from
+allowed hosts and public addresses, redirects checked, size capped while streaming: fetch.py) -> load it as
 an import is loaded (same size caps, same InvalidInput for a bad file) -> its own texture kept, or the picture
 projected on the front when it has none. generate() then decimates, repairs, places, validates and builds LODs.
 
@@ -34,6 +35,7 @@ from reconstruct.segment import Segmented
 from reconstruct.texture import planar_uv, smooth_texture
 
 from .base import RemoteConfig, check_remote
+from .fetch import FetchPolicy, download
 from .shape import picture_xy
 
 KEY_FIX = ("put a valid Tripo API key (tsk_...) in --remote-key-file PATH (mode 0600) or MESHSMITH_TRIPO_API_KEY "
@@ -156,8 +158,13 @@ async def _generate(picture: Path, remote: RemoteConfig, seed: int, progress: Pr
             raise Aborted(f"the Tripo task {task_id} succeeded but named no model to download; retry")
         target = work / "model.glb"
         try:
-            await client.download_file(url, target)  # a signed URL: tripo3d sends no key with it
-        except Exception as err:  # noqa: BLE001 - any failure here is the download's
+            # our own fetch, not tripo3d's download_file: only allowed hosts and public addresses, redirects
+            # checked, the size capped while streaming (fetch.py); a signed URL: no key is sent with it
+            await download(url, target, download_policy(remote), remote.max_bytes,
+                           what=f"the model of Tripo task {task_id}")
+        except MeshsmithError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any other failure here is the download's
             what = f"HTTP {err.status_code}" if getattr(err, "status_code", 0) else type(err).__name__
             raise Unavailable(f"the model of Tripo task {task_id} could not be downloaded ({what}); its signed URL "
                               "may have expired or the storage is unreachable: retry") from None
@@ -168,6 +175,13 @@ async def _generate(picture: Path, remote: RemoteConfig, seed: int, progress: Pr
         raise vendor_error(err, remote, task_id) from None
     finally:
         await client.close()
+
+
+def download_policy(remote: RemoteConfig) -> FetchPolicy:
+    """Where this configuration lets model files come from (--remote-url's host, --remote-download-hosts)."""
+    from tripo3d.client import BASE_URL_GLOBAL
+
+    return FetchPolicy.build(remote.base_url, BASE_URL_GLOBAL, remote.download_hosts, remote.vendor, what="Tripo")
 
 
 def generate_remote(picture_png: bytes, remote: RemoteConfig, seed: int, progress: Progress) -> tuple[str, bytes]:
@@ -202,8 +216,8 @@ def load_model(data: bytes, remote: RemoteConfig, task_id: str) -> trimesh.Trime
     from validation.formats import MeshLimits, check_geometry
     from validation.units import load_scene
 
-    if len(data) > remote.max_bytes:
-        raise InvalidInput(f"the model Tripo returned (task {task_id}) is {len(data)} bytes, over the server's "
+    if len(data) > remote.max_bytes:  # the download stops at the cap already (fetch.py): the same refusal
+        raise FailedPrecondition(f"the model Tripo returned (task {task_id}) is {len(data)} bytes, over the server's "
                            f"{remote.max_bytes} byte mesh limit")
     try:
         mesh, frame = load_scene(data, "model.glb", None, None, MeshLimits(max_bytes=remote.max_bytes))

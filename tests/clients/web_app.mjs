@@ -1,11 +1,12 @@
 // The web app's real flows in headless Chromium from Debian, driven by playwright-core (never a downloaded browser).
 //   node web_app.mjs CONFIG.json  ->  one JSON line of observations; screenshots in config.shots
-// CONFIG: {base, adminKey, creatorKey, readerKey, image, shots, profile, chromium}
+// CONFIG: {base, adminKey, creatorKey, readerKey, image, depthMap, shots, profile, chromium, asset, generated,
+//          viewsAsset, depthAsset}
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = { pageErrors: [], steps: [] };
+const out = { pageErrors: [], consoleErrors: [], steps: [] };
 const FLAGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-sandbox", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--no-first-run"];
 const T = 60_000;
@@ -19,11 +20,12 @@ const step = (name) => out.steps.push(name);
 
 function watch(page) {
   page.on("pageerror", (e) => out.pageErrors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") out.consoleErrors.push(m.text()); });
 }
 
 /** Share of canvas pixels that differ from the viewer's background (the WebGL drawing buffer is preserved). */
-const canvasInk = (page) => page.evaluate(() => {
-  const c = document.querySelector("#viewer canvas");
+const canvasInk = (page, host = "#viewer") => page.evaluate((host) => {
+  const c = document.querySelector(`${host} canvas`);
   const t = document.createElement("canvas");
   t.width = c.width; t.height = c.height;
   const g = t.getContext("2d");
@@ -34,7 +36,37 @@ const canvasInk = (page) => page.evaluate(() => {
     if (Math.abs(d[i] - 0x2a) + Math.abs(d[i + 1] - 0x2d) + Math.abs(d[i + 2] - 0x34) > 60) ink++;
   }
   return { ink: ink / (d.length / 4), width: c.width, height: c.height };
-});
+}, host);
+
+/** Drag across the middle of an element's canvas (an orbit), then let the damping settle. */
+async function drag(page, selector, dx, dy) {
+  const box = await page.locator(`${selector} canvas`).boundingBox();
+  const x = box.x + box.width / 2, y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let i = 1; i <= 10; i++) await page.mouse.move(x + (dx * i) / 10, y + (dy * i) / 10);
+  await page.mouse.up();
+}
+/** Both diff viewers' camera positions once they stopped moving (damping glides on a while in a software GL). */
+async function cameras(page) {
+  let last = null, same = 0;
+  for (let i = 0; i < 80 && same < 3; i++) { // the same positions three times in a row, 250 ms apart
+    await page.waitForTimeout(250);
+    const now = await page.$$eval("#diff-viewers .diff-viewer", (vs) => vs.map((v) => v.dataset.camera));
+    same = JSON.stringify(now) === JSON.stringify(last) ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** Wait for the job panel to show the end of a job on `asset` and say how it ended. */
+async function jobOutcome(page, asset) {
+  await page.waitForFunction((asset) => {
+    const j = document.querySelector("#job");
+    return ["done", "failed"].includes(j?.dataset.state) && j.querySelector(".job-title")?.textContent.endsWith(` ${asset}`);
+  }, asset);
+  return { state: await page.getAttribute("#job", "data-state"), message: await page.textContent("#job .message") };
+}
 
 async function signIn(page, key) {
   await page.goto(`${cfg.base}/ui/`);
@@ -142,13 +174,39 @@ try {
   out.diffTitle = await page.textContent("#diff h3");
   out.diffRows = await page.locator("#diff tr.changed").count();
   out.diffLineage = await page.locator("#diff table.lineage td:first-child").allTextContents();
-  await shot(page, "05-promoted-diff");
+  out.diffMetrics = await page.$$eval("#diff table.metrics tr[data-metric]", (rs) => Object.fromEntries(rs.map((r) =>
+    [r.dataset.metric, [...r.cells].map((c) => c.textContent)])));
+  out.diffText = await page.textContent("#diff .diff-numbers");
   step("lock+diff");
 
+  // --- visual diff: both versions rendered side by side; orbiting one viewer moves the other's camera
+  await page.waitForSelector("#diff-viewer-a[data-loaded]");
+  await page.waitForSelector("#diff-viewer-b[data-loaded]");
+  await page.locator("#diff-viewers").scrollIntoViewIfNeeded();
+  await page.waitForTimeout(300);
+  out.diffInk = [await canvasInk(page, "#diff-viewer-a"), await canvasInk(page, "#diff-viewer-b")];
+  out.diffCaptions = await page.$$eval("#diff-viewers figcaption", (fs) => fs.map((f) => f.textContent));
+  const start = await cameras(page);
+  await drag(page, "#diff-viewer-a", 120, 30);
+  const afterA = await cameras(page);
+  await drag(page, "#diff-viewer-b", -200, -40);
+  const afterB = await cameras(page);
+  out.diffCameras = { start, afterA, afterB };
+  out.diffInkAfter = [await canvasInk(page, "#diff-viewer-a"), await canvasInk(page, "#diff-viewer-b")];
+  await shot(page, "05-promoted-diff");
+  step("visual diff");
+
   // --- errors in words: an asset that does not exist
-  await page.goto(`${cfg.base}/ui/#/asset/props/does-not-exist`);
+  await page.goto(`${cfg.base}/ui/#/asset/props/does-not-exist`); // from props/chair's page: a hash change
   await page.waitForSelector("#error:not([hidden])");
+  await page.waitForSelector("#asset-error");
   out.missingError = await page.textContent("#error");
+  out.missingPage = {
+    title: await page.textContent("#app h1"),
+    code: await page.getAttribute("#asset-error", "data-code"),
+    stale: await page.$$eval("#viewer, #diff-viewers, #history, tr.version-row, canvas, #channels", (es) => es.length),
+  };
+  await shot(page, "05b-missing");
   step("missing");
 
   // --- generate from a dropped image, progress to done
@@ -163,6 +221,24 @@ try {
   }, b64);
   await drop();
   await page.waitForSelector(".drop-preview img");
+  // the asset-name pattern compiles under the `v` flag (as the browser compiles it) and refuses bad names
+  out.namePattern = await page.$eval("input[name=asset]", (i) => {
+    try { new RegExp(i.pattern, "v"); return "ok"; } catch (e) { return String(e); }
+  });
+  out.nameChecks = {};
+  for (const name of ["props/chair", "a/b.c/d_e-1", "Props/Chair", "props/../x", "/props", "props/", "-x", "a b", "a/b/c/d/e/f/g/h/i", "x".repeat(201)]) {
+    out.nameChecks[name.length > 40 ? `${name.slice(0, 3)}…(${name.length})` : name] = await page.$eval("input[name=asset]",
+      (i, v) => { i.value = v; return i.checkValidity(); }, name); // set as a script would: maxlength stops typing only
+  }
+  await page.fill("input[name=asset]", "Props/Bad Name");
+  await page.click("#generate"); // the browser refuses to submit: no job starts
+  await page.waitForTimeout(300);
+  out.badNameSubmit = {
+    validationMessage: await page.$eval("input[name=asset]", (i) => i.validationMessage),
+    jobShown: await page.$eval("#job", (j) => !j.hidden),
+    jobStored: await page.evaluate(() => sessionStorage.getItem("meshsmith.job")),
+  };
+  step("name validation");
   await page.fill("input[name=asset]", cfg.generated);
   await page.fill("input[name=faces]", "2000");
   await page.click("#generate");
@@ -197,6 +273,71 @@ try {
   out.reattach.jobAfter = await page.evaluate(() => sessionStorage.getItem("meshsmith.job"));
   await shot(page, "07-reattached");
   step("reattach");
+
+  // --- an extra labelled view (multi-view), then a depth map with its units and a field of view (RGB-D)
+  await page.goto(`${cfg.base}/ui/#/generate`);
+  await page.waitForSelector("#drop");
+  await drop();
+  await page.waitForSelector(".drop-preview img");
+  await page.fill("input[name=asset]", cfg.viewsAsset);
+  await page.fill("input[name=faces]", "2000");
+  await page.click("#add-view");
+  const label = page.locator(".view-row input[name=view-label]").first();
+  out.viewLabelChecks = {};
+  for (const text of ["sideways", "right", "90", "-45.5", "top", "90deg"]) {
+    await label.fill(text);
+    out.viewLabelChecks[text] = await label.evaluate((i) => i.checkValidity());
+  }
+  await label.fill("right");
+  await page.setInputFiles(".view-row input[name=view-file]", cfg.image);
+  await page.setInputFiles("#depth-file", cfg.depthMap); // both: refused in the page, nothing sent
+  await page.click("#generate");
+  await page.waitForFunction(() => document.querySelector("form.generate > p.muted")?.textContent);
+  out.bothRefused = await page.textContent("form.generate > p.muted");
+  await page.setInputFiles("#depth-file", []);
+  await shot(page, "09-views-form");
+  await page.click("#generate");
+  out.views = await jobOutcome(page, cfg.viewsAsset);
+  step("views");
+
+  await page.goto(`${cfg.base}/ui/#/`);
+  await page.goto(`${cfg.base}/ui/#/generate`);
+  await page.waitForSelector("#drop");
+  await drop();
+  await page.waitForSelector(".drop-preview img");
+  await page.fill("input[name=asset]", cfg.depthAsset);
+  await page.fill("input[name=faces]", "2000");
+  await page.setInputFiles("#depth-file", cfg.depthMap);
+  await page.selectOption("select[name=depth-units]", "mm");
+  await page.fill("input[name=fov]", "40");
+  await page.click("#generate");
+  out.depth = await jobOutcome(page, cfg.depthAsset);
+  step("depth");
+
+  // --- 420 px wide: the viewer fills the width, forms stack, nothing overflows the page sideways
+  await page.click("#job .job-head button"); // close the finished job's panel (fixed at the bottom)
+  await page.setViewportSize({ width: 420, height: 860 });
+  await page.goto(`${cfg.base}/ui/#/asset/${cfg.asset}`);
+  await page.waitForSelector("#viewer[data-loaded]:not([data-loaded=''])");
+  await page.waitForTimeout(300);
+  const narrow = (sel) => page.$$eval(sel, (es) => es.map((e) => { const r = e.getBoundingClientRect(); return [Math.round(r.left), Math.round(r.width)]; }));
+  out.narrow = {
+    canvas: (await narrow("#viewer canvas"))[0],
+    ink: await canvasInk(page),
+    pageWidth: await page.evaluate(() => document.documentElement.scrollWidth),
+  };
+  await shot(page, "10-narrow-asset");
+  await page.click(".diff-box button");
+  await page.waitForSelector("#diff-viewer-b[data-loaded]");
+  out.narrow.diffCanvases = await narrow("#diff-viewers canvas");
+  out.narrow.diffPageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  await page.goto(`${cfg.base}/ui/#/generate`);
+  await page.waitForSelector("#drop");
+  out.narrow.generateFields = await narrow("form.generate > .fields > label");
+  out.narrow.generatePageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  await shot(page, "11-narrow-generate");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  step("narrow");
 
   // --- a reader key: no admin buttons, no Generate
   const reader = await context.newPage();

@@ -93,7 +93,20 @@ def test_extruded_square_measures_its_size():
     wide = reconstruct(seg, ReconstructParams(mode="extrude", target_width_m=0.2, depth_m=0.01)).mesh
     assert np.allclose(wide.extents, [0.2, 0.2, 0.01], rtol=1e-5)
     default = reconstruct(seg, ReconstructParams(mode="extrude")).mesh
-    assert np.allclose(default.extents, [1.0, 1.0, 0.1], rtol=1e-5)
+    assert np.allclose(default.extents, [1.0, 1.0, 0.25], rtol=1e-5)  # a quarter of the shorter side
+
+
+@pytest.mark.parametrize("rows, cols, extents", [
+    ((50, 150), (20, 280), [2.6, 1.0, 0.25]),    # a wide outline, 1 m tall (a dresser, a sofa): not a 10 cm card
+    ((20, 280), (125, 151), [0.1, 1.0, 0.025]),  # a tall thin one (a sword): a blade, not a 10 cm bar
+])
+def test_extrude_default_depth_follows_the_outlines_shorter_side(rows, cols, extents):
+    """Issue 18 item 7: the assumed thickness was 10% of the height, whatever the outline's shape."""
+    mask = np.zeros((300, 300), bool)
+    mask[rows[0]:rows[1], cols[0]:cols[1]] = True
+    mesh = reconstruct(segment(cutout(mask)), ReconstructParams(mode="extrude")).mesh
+    assert_clean(mesh)
+    assert np.allclose(mesh.extents, extents, rtol=2e-2), mesh.extents
 
 
 @pytest.mark.parametrize("scale", [1, 8])

@@ -100,7 +100,7 @@ def test_a_seeded_run_is_byte_identical_twice_and_the_lineage_is_part_of_the_key
     glb = [next(x.sha256 for x in v.artifacts if x.kind == "glb" and x.lod == 0) for v in (a, b, again)]
     assert glb[0] == glb[1], "the same picture, model, seed and threads gave different bytes"
     assert again.reused and again.number == a.number  # same source + parameters + lineage: the same version
-    assert not classical.reused and classical.number == a.number + 1 and classical.backend == "geometry"
+    assert not classical.reused and classical.number == a.number + 1 and classical.backend == "classical"
     assert "backend" not in classical.parameters.fields  # classical versions keep their earlier keys
 
 
@@ -185,7 +185,7 @@ def test_caption_and_segment_models_caption_each_version_cut_it_out_and_search_f
             assert v.stats.watertight
             client.generate((IMAGES / "fox.jpg").read_bytes(), "props/other", pb.GenerateParams(
                 mode=pb.RECONSTRUCT_MODE_INFLATE, target_faces=2000, texture_size=128, lod_ratios=[1.0]))
-            assert v.caption and v.caption_tags and v.backend == "geometry"
+            assert v.caption and v.caption_tags and v.backend == "classical"
             lineage = v.parameters.fields["caption_model"].struct_value.fields
             assert lineage["model_id"].string_value == "tiny-blip"
             two = " ".join(v.caption_tags[:2]).upper()  # case-insensitive, every word must match
@@ -282,7 +282,7 @@ def test_auto_picks_the_mesh_model_says_so_and_keys_the_version_by_the_backend_i
     assert (v.backend, v.backend_version) == ("hunyuan3d", "hunyuan3d-dit-v2-0@local")  # the chosen backend, never "auto"
     assert v.parameters.fields["backend"].struct_value.fields["name"].string_value == "hunyuan3d"
     assert explicit.reused and explicit.number == v.number  # the same key as naming the backend
-    assert flat.backend == "geometry" and [e.message for e in inflate if e.stage == "backend"] == [
+    assert flat.backend == "classical" and [e.message for e in inflate if e.stage == "backend"] == [
         "auto chose classical: the request asks for mode inflate, and learned backends work from one picture with "
         "the mode on auto"]
 
@@ -298,7 +298,7 @@ def test_auto_without_a_learned_backend_is_classical_and_says_why(server):
     said = [e.message for e in events if e.stage == "backend"]
     assert len(said) == 1 and said[0].startswith("auto chose classical: no learned shape backend is available ("), said
     assert "shap-e: no --model shap-e=DIR" in said[0] and "depth: no --model depth=DIR" in said[0]
-    assert v.backend == "geometry" and "backend" not in v.parameters.fields
+    assert v.backend == "classical" and "backend" not in v.parameters.fields
     assert plain.reused and plain.number == v.number  # auto -> classical keys like a plain classical request
 
 
@@ -311,13 +311,13 @@ def test_diff_of_versions_made_by_two_backends_shows_backend_model_weights_devic
         d = client.diff("learned/diff", str(a.number), str(b.number))
     weights = hashlib.sha256(b"model.safetensors\0" + (depth_dir / "model.safetensors").read_bytes()).hexdigest()
     assert {c.field: (c.before, c.after) for c in d.lineage} == {
-        "backend": ("depth", "geometry"), "backend_version": ("tiny-depth@local", "0.1.0"),
+        "backend": ("depth", "classical"), "backend_version": ("tiny-depth@local", "0.1.0"),
         "model_id": ("tiny-depth", ""), "revision": ("local", ""), "weights_sha256": (weights, ""),
         "device": (DEVICE, ""), "seed": ("7", "8")}
     assert convert.diff_to_pb(convert.diff_from_pb(d)) == d
     out = _cli(learned_server, "diff", f"learned/diff@{a.number}", f"learned/diff@{b.number}")
     assert out.returncode == 0, out.stderr
-    assert "lineage backend: depth -> geometry" in out.stdout and "lineage model_id: tiny-depth -> -" in out.stdout
+    assert "lineage backend: depth -> classical" in out.stdout and "lineage model_id: tiny-depth -> -" in out.stdout
     assert f"lineage weights_sha256: {weights} -> -" in out.stdout and "lineage seed: 7 -> 8" in out.stdout
 
 

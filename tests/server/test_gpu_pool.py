@@ -70,7 +70,7 @@ def test_a_classical_job_submitted_behind_learned_ones_finishes_before_them(pool
     finished.append("classical")
     first.join(300)
     second.join(300)
-    assert v.backend == "geometry" and v.stats.watertight
+    assert v.backend == "classical" and v.stats.watertight
     assert finished.index("classical") < finished.index("learned-2"), finished
     assert sorted(finished) == ["classical", "learned-1", "learned-2"]
     body = _metrics(pooled)

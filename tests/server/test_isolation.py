@@ -178,3 +178,140 @@ def test_malformed_job_ids_are_refused_briefly(any_server, job_id, error, words)
             with pytest.raises(error, match=words) as err:  # says what an id looks like
                 call()
             assert len(str(err.value)) < 400
+
+
+# --- issue 18: upload ids belong to their uploader; the audit log names the caller, never the request's text ---
+
+def _depth_png(image: bytes) -> bytes:
+    """A 16-bit depth map (mm) the size of `image`: valid as GenerateRequest.depth."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    w, h = Image.open(io.BytesIO(image)).size
+    buf = io.BytesIO()
+    Image.fromarray(np.full((h, w), 1500, np.uint16)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _audit(s, key: str | None, asset: str) -> list:
+    from meshsmith.v1 import assets_pb2, assets_pb2_grpc
+
+    md = (("authorization", f"Bearer {key}"),) if key else ()
+    with grpc.insecure_channel(s.address) as ch:
+        return list(assets_pb2_grpc.AssetServiceStub(ch).ListAuditEvents(
+            assets_pb2.ListAuditEventsRequest(asset=asset), metadata=md, timeout=60).events)
+
+
+@pytest.fixture(scope="module")
+def a_uploads(secured):
+    """Creator A's upload ids: a picture, a mesh and a depth map (A itself can use them)."""
+    s, keys = secured
+    with _client(s, keys["artist-a"]) as a:
+        ids = {"image": a.upload(CHAIR, "chair.png"), "mesh": a.upload(MESH.read_bytes(), "suzanne.obj"),
+               "depth": a.upload(_depth_png(TEAPOT), "depth.png")}
+        own = a._call(a.ingest.Validate, ingest_pb2.ValidateRequest(upload_id=ids["mesh"], filename="suzanne.obj"))
+        assert own.stats.faces > 0  # the uploader itself uses its id
+    return ids
+
+
+UPLOAD_USES = {  # what B tries with an upload id -> (which of A's uploads, the call, the asset it would make)
+    "generate-image": ("image", lambda c, uid: list(c.generate_events(b"", "iso/upload-image", FAST, upload_id=uid)),
+                       "iso/upload-image"),
+    "generate-view": ("image", lambda c, uid: list(c.generate_events(
+        CHAIR, "iso/upload-view", FAST, views=[ingest_pb2.ViewImage(label="back", upload_id=uid)])), "iso/upload-view"),
+    "generate-depth": ("depth", lambda c, uid: list(c.generate_events(
+        TEAPOT, "iso/upload-depth", FAST, depth=ingest_pb2.DepthMap(upload_id=uid, units="mm"))), "iso/upload-depth"),
+    "import": ("mesh", lambda c, uid: list(c._stream(c.ingest.Import, ingest_pb2.ImportRequest(
+        asset="iso/upload-import", upload_id=uid, filename="suzanne.obj"))), "iso/upload-import"),
+    "validate": ("mesh", lambda c, uid: c._call(c.ingest.Validate, ingest_pb2.ValidateRequest(
+        upload_id=uid, filename="suzanne.obj")), None),
+}
+
+
+@pytest.mark.parametrize("use", list(UPLOAD_USES))
+def test_another_creators_upload_id_is_not_found_like_an_unknown_one(secured, a_uploads, use):
+    """Before: creator B used creator A's upload ids in Generate (image, extra view, depth map), Import and
+    Validate, all OK. Now each answers NOT_FOUND with the very message an unknown id gets."""
+    s, keys = secured
+    which, attempt, asset = UPLOAD_USES[use]
+    theirs, unknown = a_uploads[which], "0" * 32
+    with _client(s, keys["artist-b"]) as b:
+        with pytest.raises(NotFound) as missing:
+            attempt(b, unknown)
+        with pytest.raises(NotFound) as err:
+            attempt(b, theirs)
+        assert str(err.value).replace(theirs, unknown) == str(missing.value)
+        if asset:
+            with pytest.raises(NotFound):
+                b.get_asset(asset)
+
+
+def test_an_uploader_uses_its_own_upload_with_and_without_auth(caller):
+    """Without --auth the owner is the peer identity (anonymous@HOST): the same client still finds its id."""
+    s, key = caller
+    with Client(s.address, api_key=key, timeout=300) as c:
+        upload_id = c.upload(MESH.read_bytes(), "suzanne.obj")
+        got = c._call(c.ingest.Validate, ingest_pb2.ValidateRequest(upload_id=upload_id, filename="suzanne.obj"))
+    assert got.stats.faces > 0
+
+
+def test_the_audit_actor_is_the_callers_key_never_the_requests_author_text(secured):
+    """Before: a creator sending author="key:boss" got audit events in the admin's name. The label is stored as
+    what it is (history's author); the audit log names the key that called."""
+    s, keys = secured
+    with _client(s, keys["artist-a"]) as a:
+        v = a.generate(CHAIR, "iso/spoof", FAST, author="key:boss")
+        m = next(iter(_stream_import(s, keys["artist-a"], "iso/spoof-import", author="key:boss")))
+    assert v.author == "key:boss" and m.author == "key:boss"  # the label, kept as given
+    for asset in ("iso/spoof", "iso/spoof-import"):
+        events = _audit(s, keys["boss"], asset)
+        assert {e.action for e in events} == {"version.created", "channel.moved"}, events
+        assert {e.actor for e in events} == {"key:artist-a"}, events
+        created = next(e for e in events if e.action == "version.created")
+        assert '"author": "key:boss"' in created.detail_json  # the label is visible, as a label
+
+
+def _stream_import(s, key, asset: str, **fields):
+    md = (("authorization", f"Bearer {key}"),) if key else ()
+    with grpc.insecure_channel(s.address) as ch:
+        for r in ingest_pb2_grpc.IngestServiceStub(ch).Import(
+                ingest_pb2.ImportRequest(asset=asset, mesh=MESH.read_bytes(), filename="suzanne.obj", **fields),
+                metadata=md, timeout=300):
+            if r.event.HasField("version"):
+                yield r.event.version
+
+
+@pytest.fixture(params=["auth", "no-auth"])
+def cli_caller(request, secured, server):
+    """(server, CLI key arguments, the name the server knows that caller by)."""
+    if request.param == "auth":
+        s, keys = secured
+        return s, ["--api-key", keys["boss"]], "key:boss"
+    return server, [], "anonymous@127.0.0.1"
+
+
+def test_one_caller_has_one_name_in_history_audit_and_promote(cli_caller, tmp_path):
+    """Before: `meshsmith generate` sent the OS user name as the author (history said "root") while promote and
+    the audit log said "anonymous@127.0.0.1". Now the CLI sends no author unless --author is given, and the
+    server records the caller's identity everywhere; an explicit --author is kept as history's label only."""
+    s, key_args, name = cli_caller
+    image = tmp_path / "chair.png"
+    image.write_bytes(CHAIR)
+    asset = f"iso/one-name-{'key' if key_args else 'anon'}"
+    run = lambda *args: subprocess.run([*CLI, *args, "--server", s.address, *key_args], capture_output=True,
+                                       text=True, timeout=300, check=True)
+    run("generate", str(image), "--name", asset, "--faces", "1500")
+    run("generate", str(image), "--name", asset, "--faces", "1600", "--author", "ann (label)")
+    out = run("promote", f"{asset}@1", "stable").stdout
+    assert f"(moved by {name})" in out
+    key = key_args[1] if key_args else None
+    with Client(s.address, api_key=key, timeout=60) as c:
+        authors = [v.author for v in c.history(asset)]
+    assert authors == ["ann (label)", name]  # newest first
+    events = _audit(s, key, asset)
+    assert [(e.action, e.channel) for e in reversed(events)] == [
+        ("version.created", ""), ("channel.moved", "latest"), ("version.created", ""), ("channel.moved", "latest"),
+        ("channel.moved", "stable")]
+    assert {e.actor for e in events} == {name}

@@ -416,3 +416,167 @@ def test_remote_jobs_wait_in_the_classical_pool_not_on_the_gpu_workers():
     assert runs_models(replace(job, backend="shap-e"))
     assert runs_models(replace(job, learned=LearnedConfig.build({"remote": "tripo", "segment": "/m"}, None)))
     assert load_settings({"models": {"remote": "tripo"}}, environ={}).gpu_pool_size == 0
+
+
+# --- issue 18 item 4: the model download goes only where the configuration allows, and stops at the cap ---
+
+@pytest.fixture(scope="module")
+def elsewhere(glb):
+    """Another loopback service (a second stand-in on its own port): what a hostile vendor answer would point at.
+    Its download_auth records every request it gets."""
+    s = TripoStandIn(key=KEY, glb=glb).start()
+    yield s
+    s.stop()
+
+
+def _refused(remote_server, standin, asset: str, match: str):
+    with remote_server.client() as client:
+        with pytest.raises(FailedPrecondition, match=match) as err:
+            client.generate((IMAGES / IMAGE).read_bytes(), asset, _params(seed=51), on_event=EVENTS.append)
+        assert _versions(client, asset) == []
+    return err.value
+
+
+def test_a_model_url_on_another_loopback_port_is_refused_unfetched(remote_server, standin, elsewhere):
+    """--remote-url is 127.0.0.1:P (loopback is allowed only because it is); the vendor names 127.0.0.1:Q, the
+    same host on a port no setting allows: FAILED_PRECONDITION naming the port and the flag, and Q gets nothing."""
+    port = elsewhere.url.rsplit(":", 1)[1]
+    standin.model_url = f"{elsewhere.url}/signed/x.glb"
+    try:
+        _refused(remote_server, standin, "remote/elsewhere", rf"Tripo named a download on 127\.0\.0\.1:{port}, which "
+                 rf"this server does not fetch from \(allowed: 127\.0\.0\.1:\d+\); .*--remote-download-hosts")
+    finally:
+        standin.model_url = ""
+    assert elsewhere.download_auth == []
+
+
+def test_a_redirect_to_a_host_not_allowed_is_refused_and_not_followed(remote_server, standin, elsewhere):
+    port = elsewhere.url.rsplit(":", 1)[1]
+    before = len(standin.download_auth)
+    standin.redirect_to = f"{elsewhere.url}/signed/x.glb"
+    try:
+        _refused(remote_server, standin, "remote/redirected", rf"Tripo's download redirected to 127\.0\.0\.1:{port}, "
+                 "which this server does not fetch from")
+    finally:
+        standin.redirect_to = ""
+    assert elsewhere.download_auth == [] and len(standin.download_auth) == before + 1
+
+
+def test_a_redirect_within_the_allowed_host_is_followed(remote_server, standin, glb):
+    standin.redirect_to = "{base}/signed/{task_id}.glb?final=1"
+    before = len(standin.download_auth)
+    try:
+        with remote_server.client() as client:
+            v = client.generate((IMAGES / IMAGE).read_bytes(), "remote/redirect-ok", _params(seed=52),
+                                on_event=EVENTS.append)
+    finally:
+        standin.redirect_to = ""
+    assert len(standin.download_auth) == before + 2  # the redirect, then the file
+    lineage = v.parameters.fields["backend"].struct_value.fields
+    assert lineage["weights_sha256"].string_value == hashlib.sha256(glb).hexdigest()
+
+
+def test_a_model_declaring_more_than_the_cap_is_refused_before_its_body(remote_server, standin):
+    """Content-Length 400 MiB against the 256 MiB mesh cap: refused from the headers; the stand-in got out only
+    what the sockets buffer before the connection was dropped."""
+    from tests.server.tripo_standin import HUGE_BYTES
+
+    standin.mode = "huge_declared"
+    try:
+        _refused(remote_server, standin, "remote/huge-declared", rf"the model of Tripo task [0-9a-f-]+ declares "
+                 rf"{HUGE_BYTES} bytes \(Content-Length\), over the server's {256 * 2**20} byte mesh limit; nothing "
+                 "was downloaded")
+    finally:
+        standin.mode = "ok"
+    _until(lambda: len(standin.streamed) > 0, "the stand-in to see the download dropped")
+    assert standin.streamed[-1] < 32 * 2**20, standin.streamed
+
+
+def test_a_huge_model_stops_at_the_cap_while_streaming_with_memory_low(standin):
+    """400 MiB without a Content-Length: the download stops at cap + 1 bytes, written to a file as it comes, so
+    the memory this process allocates stays at a few chunks (tracemalloc peak), not the body."""
+    import tracemalloc
+
+    from reconstruct.learned.base import RemoteConfig
+    from reconstruct.learned.remote import generate_remote
+    from tests.server.tripo_standin import HUGE_BYTES
+
+    cap = 256 * 2**20
+    remote = RemoteConfig(key=KEY, key_source="test", base_url=standin.url, timeout_s=120, poll_s=0.05, max_bytes=cap)
+    standin.mode = "huge_model"
+    sent = len(standin.streamed)
+    tracemalloc.start()
+    try:
+        with pytest.raises(FailedPrecondition, match=rf"the model of Tripo task [0-9a-f-]+ is over the server's {cap} "
+                           rf"byte mesh limit \(stopped after {cap + 1} bytes\)"):
+            generate_remote(b"\x89PNG", remote, 0, lambda *a: None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        standin.mode = "ok"
+    assert peak < 32 * 2**20, f"peak {peak / 2**20:.1f} MiB allocated while downloading"
+    _until(lambda: len(standin.streamed) > sent, "the stand-in to see the download dropped")
+    assert cap < standin.streamed[-1] < HUGE_BYTES  # stopped, not read to the end
+
+
+def test_redirects_are_followed_a_few_hops_at_most(standin):
+    from reconstruct.learned.base import RemoteConfig
+    from reconstruct.learned.remote import generate_remote
+
+    remote = RemoteConfig(key=KEY, key_source="test", base_url=standin.url, timeout_s=30, poll_s=0.05)
+    before = len(standin.download_auth)
+    standin.redirect_to = "{base}/signed/{task_id}.glb"  # to itself, forever
+    try:
+        with pytest.raises(FailedPrecondition, match=r"Tripo's download redirected more than 3 times"):
+            generate_remote(b"\x89PNG", remote, 0, lambda *a: None)
+    finally:
+        standin.redirect_to = ""
+    assert len(standin.download_auth) == before + 4
+
+
+def test_loopback_private_and_link_local_addresses_only_when_the_remote_url_is_one(elsewhere):
+    """The address rule alone: with a public --remote-url, a host explicitly allowed by --remote-download-hosts is
+    still refused when it is (or resolves to) loopback, and nothing is fetched; link-local (cloud metadata) is
+    refused even when the --remote-url is loopback."""
+    import asyncio
+
+    from reconstruct.learned.fetch import FetchPolicy, download
+
+    port = int(elsewhere.url.rsplit(":", 1)[1])
+    public = FetchPolicy.build("https://93.184.215.14", "", (f"127.0.0.1:{port}", f"localhost:{port}",
+                                                              "10.1.2.3"), what="Tripo")
+    for url, said in ((f"https://127.0.0.1:{port}/signed/x.glb", r"127\.0\.0\.1 resolves to 127\.0\.0\.1, a loopback"),
+                      (f"https://localhost:{port}/signed/x.glb", r"localhost resolves to (127\.0\.0\.1|::1), a loopback"),
+                      ("https://10.1.2.3/x.glb", r"10\.1\.2\.3, a private address")):
+        with pytest.raises(FailedPrecondition, match=said):
+            asyncio.run(download(url, ROOT / "never-written.glb", public, 2**20))
+    assert elsewhere.download_auth == [] and not (ROOT / "never-written.glb").exists()
+    loopback = FetchPolicy.build(elsewhere.url, "", ("169.254.169.254:80",), what="Tripo")
+    assert loopback.classes == {"public", "loopback"}
+    with pytest.raises(FailedPrecondition, match=r"169\.254\.169\.254, a link-local address"):
+        loopback.check_url("http://169.254.169.254/latest/meta-data/")
+    assert loopback.check_url(f"{elsewhere.url}/x.glb") == ("http", "127.0.0.1", port)
+    with pytest.raises(FailedPrecondition, match="over plain http"):  # https unless --remote-url is plain http
+        FetchPolicy.build("https://93.184.215.14", "", ("cdn.example.com",)).check_url("http://cdn.example.com/x")
+
+
+def test_the_vendors_own_api_allows_its_domains_and_download_hosts_are_checked_at_start():
+    from reconstruct.learned.fetch import FetchPolicy
+    from server.settings import load_settings
+
+    tripo = FetchPolicy.build("", "https://openapi.tripo3d.ai", vendor="tripo")
+    for ok in ("https://openapi.tripo3d.ai/x", "https://tripo-data.rg1.data.tripo3d.com/a.glb?sig=1"):
+        # (a name's addresses are checked when it is resolved for the connection; here only the host rule)
+        assert tripo.check_url(ok)[0] == "https"
+    for bad in ("https://tripo3d.com.evil.example/x", "https://evil-tripo3d.com/x", "https://cdn.example.com/x",
+                "https://openapi.tripo3d.ai:8443/x"):
+        with pytest.raises(FailedPrecondition, match="which this server does not fetch from"):
+            tripo.check_url(bad)
+    s = load_settings({"remote_download_hosts": "CDN.example.com, *.example.net:8443,[::1]:9000"}, environ={})
+    assert s.remote_download_hosts == ("cdn.example.com", "*.example.net:8443", "[::1]:9000")
+    assert load_settings({}, environ={"MESHSMITH_REMOTE_DOWNLOAD_HOSTS": "a.example.com"}).remote_download_hosts == (
+        "a.example.com",)
+    for bad in ("https://cdn.example.com/", "*.com", "cdn.example.com/path", "host:99999", "a b",
+                ",".join(f"h{i}.example.com" for i in range(17))):
+        with pytest.raises(ValueError, match="--remote-download-hosts"):
+            load_settings({"remote_download_hosts": bad}, environ={})

@@ -72,9 +72,13 @@ def test_open_metrics_address_must_be_loopback():
 
 
 def test_http_limits_are_bounded():
-    for bad in ({"http_idle_timeout_s": 0}, {"http_idle_timeout_s": 1e9}, {"http_max_connections": 0}):
-        with pytest.raises(ValueError, match="http-idle-timeout"):
+    for bad, flag in (({"http_idle_timeout_s": 0}, "http-idle-timeout"), ({"http_idle_timeout_s": 1e9}, "http-idle-timeout"),
+                      ({"http_max_connections": 0}, "http-max-connections "),
+                      ({"http_max_connections_per_peer": 0}, "http-max-connections-per-peer"),
+                      ({"http_max_connections_per_peer": 10**7}, "http-max-connections-per-peer")):
+        with pytest.raises(ValueError, match=flag):
             load_settings(bad, environ={})
+    assert load_settings({"http_max_connections_per_peer": 8}, environ={}).http_max_connections_per_peer == 8
 
 
 def test_gpu_workers_default_to_one_with_a_model_and_are_bounded():

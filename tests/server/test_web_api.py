@@ -269,6 +269,28 @@ def test_a_deadline_that_passes_is_deadline_exceeded(web):
     assert code == 3 and "grpc-timeout" in message
 
 
+def test_numbers_in_headers_and_json_are_ascii_digits(web):
+    """Issue 18: `grpc-timeout: ١٢S` was read as 12 s, `connect-timeout-ms: ²` answered HTTP 500, and
+    protobuf's JSON parser read `"pageSize": "١٢"` or `"1_0"` as numbers."""
+    s, keys = web
+    msg = assets_pb2.ListVersionsRequest(asset=ASSET)
+    for value in ("١٢S".encode(), "١٢m".encode(), "²S".encode("latin-1"), b"1_0S", b"+5S", b"S", b"123456789S"):
+        code, message, _ = grpc_web(s.http, LIST, msg, keys["reader"], Grpc_Timeout=value)
+        assert code == 3 and "grpc-timeout" in message, (value, code, message)
+    for value in ("²".encode("latin-1"), "١٢".encode(), b"1_0", b"-5", b"12345678901"):
+        status, err = connect_unary(s.http, LIST, {"asset": ASSET}, keys["reader"], Connect_Timeout_Ms=value)
+        assert (status, err["code"]) == (400, "invalid_argument") and "connect-timeout-ms" in err["message"], (value, err)
+    status, body = connect_unary(s.http, LIST, {"asset": ASSET}, keys["reader"], Connect_Timeout_Ms="5000")
+    assert status == 200 and body["versions"]
+    for bad in ("١٢", "1_0", "１２", " 12", "0x10"):
+        status, err = connect_unary(s.http, LIST, {"asset": ASSET, "pageSize": bad}, keys["reader"])
+        assert (status, err["code"]) == (400, "invalid_argument") and "pageSize" in err["message"], (bad, err)
+    status, body = connect_unary(s.http, LIST, {"asset": ASSET, "pageSize": "2"}, keys["reader"])
+    assert status == 200 and len(body["versions"]) <= 2
+    status, err = connect_unary(s.http, LIST, b'{"asset": "x", "asset": "y"}', keys["reader"])
+    assert (status, err["code"]) == (400, "invalid_argument") and "asset" in err["message"]
+
+
 def test_client_streaming_upload_is_unimplemented_with_the_alternative(web):
     s, keys = web
     code, message, _ = grpc_web(s.http, "/meshsmith.v1.IngestService/Upload", ingest_pb2.UploadRequest(), keys["admin"])

@@ -31,7 +31,10 @@ MODES = {
     "never": "the task stays `running` forever",
     "bad_model": "success, but the model URL serves bytes that are not a GLB",
     "gone_model": "success, but the model URL answers 404",
+    "huge_model": "success, the model URL streams HUGE_BYTES (chunked, no Content-Length) without holding them",
+    "huge_declared": "success, the model URL declares HUGE_BYTES in Content-Length, then streams them",
 }
+HUGE_BYTES = 400 * 2**20
 RUNNING_POLLS = 3
 
 
@@ -45,7 +48,10 @@ class TripoStandIn:
     uploads: list[bytes] = field(default_factory=list)
     creates: list[dict] = field(default_factory=list)
     auth_seen: list[str] = field(default_factory=list)  # every Authorization header received, API and download
-    download_auth: list[str] = field(default_factory=list)
+    download_auth: list[str] = field(default_factory=list)  # one per request to the model URL (redirects too)
+    model_url: str = ""  # when set: the URL succeeded tasks name (e.g. another service's), instead of our own
+    redirect_to: str = ""  # when set: our model URL answers 302 to this ("{base}" and "{task_id}" filled in)
+    streamed: list[int] = field(default_factory=list)  # bytes each huge download got out before it was dropped
     _tasks: dict = field(default_factory=dict)
 
     # --- protocol ---
@@ -111,19 +117,44 @@ class TripoStandIn:
                         error_msg="the input violates the content policy")
         else:
             base = f"{request.scheme}://{request.host}"
-            data.update(status="success", progress=100,
-                        output={"model_url": f"{base}/signed/{task_id}.glb?Expires=9999999999&Signature=standin"})
+            url = self.model_url or f"{base}/signed/{task_id}.glb?Expires=9999999999&Signature=standin"
+            data.update(status="success", progress=100, output={"model_url": url})
         return web.json_response({"code": 0, "data": data})
 
     async def model(self, request: web.Request) -> web.Response:
         got = request.headers.get("Authorization", "")
         self.download_auth.append(got)
         self.auth_seen.append(got)
-        t = self._tasks.get(request.match_info["task_id"])
+        task_id = request.match_info["task_id"]
+        if self.redirect_to and "final" not in request.query:
+            base = f"{request.scheme}://{request.host}"
+            raise web.HTTPFound(self.redirect_to.format(base=base, task_id=task_id))
+        t = self._tasks.get(task_id)
         if t is None or t["mode"] == "gone_model":
             return web.Response(status=404, text="NoSuchKey")
+        if t["mode"] in ("huge_model", "huge_declared"):
+            return await self._huge(request, declared=t["mode"] == "huge_declared")
         body = b"glTF\x02\x00\x00\x00 not really a model" if t["mode"] == "bad_model" else self.glb
         return web.Response(body=body, content_type="model/gltf-binary")
+
+    async def _huge(self, request: web.Request, declared: bool) -> web.StreamResponse:
+        """HUGE_BYTES of zeros in 1 MiB writes of one buffer (never held whole); records how many got out."""
+        response = web.StreamResponse(headers={"Content-Type": "model/gltf-binary"})
+        if declared:
+            response.content_length = HUGE_BYTES
+        chunk = bytes(2**20)
+        sent = 0
+        try:
+            await response.prepare(request)
+            while sent < HUGE_BYTES:
+                await response.write(chunk)
+                sent += len(chunk)
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass  # the client dropped the connection
+        finally:
+            self.streamed.append(sent)
+        return response
 
     # --- running ---
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import grpc
 
+from meshsmith import limits
 from meshsmith.errors import BY_STATUS, DataLoss, MeshsmithError
 from meshsmith.v1 import admin_pb2, admin_pb2_grpc, assets_pb2, assets_pb2_grpc, ingest_pb2, ingest_pb2_grpc
 from meshsmith.v1 import jobs_pb2, jobs_pb2_grpc
@@ -20,11 +22,21 @@ DEFAULT_SERVER = "127.0.0.1:50051"
 MAX_MESSAGE = 64 * 2**20
 
 
-def error_from_rpc(err: grpc.RpcError) -> MeshsmithError:
-    """The meshsmith error class matching a failed call's status."""
+# how gRPC core words "nothing listens there" (refused, unresolvable host, no route, connect timeout)
+_NO_SERVER_WORDS = ("failed to connect to all addresses", "dns resolution failed", "errors resolving", "connection refused",
+                    "no route to host", "name or service not known", "deadline exceeded while connecting")
+
+
+def error_from_rpc(err: grpc.RpcError, server: str | None = None) -> MeshsmithError:
+    """The meshsmith error class matching a failed call's status. UNAVAILABLE because no server answers at
+    `server` says so in words, with what to do, instead of gRPC core's "failed to connect to all addresses"."""
     code = err.code().name if err.code() else "UNKNOWN"
     cls = BY_STATUS.get(code, MeshsmithError)
-    exc = cls(err.details() or code)
+    details = err.details() or code
+    if server and code == "UNAVAILABLE" and any(w in details.lower() for w in _NO_SERVER_WORDS):
+        details = (f"no meshsmith server answers at {server}: start one with `meshsmith serve` or pass "
+                   f"--server HOST:PORT / MESHSMITH_SERVER (gRPC said: {details[:200]})")
+    exc = cls(details)
     exc.status = code
     return exc
 
@@ -57,6 +69,9 @@ class Pulled:
     version: pb.Version
     artifact: pb.Artifact
     data: bytes
+    # exports: what the print sizing chose (scale, size_mm, orient/rotation, printer/bed_mm), from the server's
+    # "meshsmith-placement" trailer; {} for pulls and for servers that do not send it
+    placement: dict = field(default_factory=dict)
 
 
 class Client:
@@ -104,13 +119,13 @@ class Client:
         try:
             return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
-            raise error_from_rpc(err) from None
+            raise error_from_rpc(err, self.server) from None
 
     def _stream(self, method, request):
         try:
             yield from method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as err:
-            raise error_from_rpc(err) from None
+            raise error_from_rpc(err, self.server) from None
 
     def generate_events(self, image: bytes, asset: str, params: pb.GenerateParams | None = None, **fields) -> Iterator[pb.JobEvent]:
         """Stream the job's events; a failure raises after its error event was yielded."""
@@ -163,8 +178,18 @@ class Client:
     def _download(self, method, request) -> Pulled:
         header, chunks = None, []
         hasher = _ThreadedSha256()
+        calls = []
+
+        def parts():
+            try:
+                call = method(request, timeout=self.timeout, metadata=self._metadata)
+                calls.append(call)
+                yield from call
+            except grpc.RpcError as err:
+                raise error_from_rpc(err, self.server) from None
+
         try:
-            for part in self._stream(method, request):
+            for part in parts():
                 if part.HasField("header"):
                     header = part.header
                 else:
@@ -180,7 +205,9 @@ class Client:
                 f"pulled {len(data)} bytes with sha256 {digest}, expected {header.artifact.size} bytes "
                 f"with sha256 {header.artifact.sha256}"
             )
-        return Pulled(header.version, header.artifact, data)
+        trailers = dict(calls[0].trailing_metadata() or ()) if calls else {}
+        placement = json.loads(trailers["meshsmith-placement"]) if "meshsmith-placement" in trailers else {}
+        return Pulled(header.version, header.artifact, data, placement)
 
     def history(self, asset: str, **filters) -> list[pb.Version]:
         return list(self._call(self.assets.ListVersions, assets_pb2.ListVersionsRequest(asset=asset, **filters)).versions)
@@ -230,7 +257,9 @@ class Client:
         return self._call(self.assets.DiffVersions, assets_pb2.DiffVersionsRequest(asset=asset, ref_a=ref_a, ref_b=ref_b))
 
     def resolve_lock(self, specs: list[str], base_url: str = "", expires_s: int = 0) -> assets_pb2.ResolveLockResponse:
-        """Pinned entries; their URLs are signed for `expires_s` seconds when the server requires keys."""
+        """Pinned entries; their URLs are signed for `expires_s` seconds when the server requires keys (0: the
+        server's default, 3600 s; a negative or past 86400 is InvalidInput, not protobuf's ValueError)."""
+        limits.check("url_expires_s", expires_s)
         request = assets_pb2.ResolveLockRequest(specs=specs, base_url=base_url, url_expires_s=expires_s)
         return self._call(self.assets.ResolveLock, request)
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from meshsmith.errors import DataLoss, InvalidInput
+from meshsmith_client.files import write_atomic
 
 LOCKFILE_VERSION = 1
 
@@ -71,12 +70,6 @@ def fetch(lockfile: Path, root: Path, timeout: float = 60) -> list[Fetched]:
         if digest != entry["sha256"] or len(data) != entry["size"]:
             raise DataLoss(f"{key}: got {len(data)} bytes with sha256 {digest}, the lockfile pins "
                            f"{entry['size']} bytes with sha256 {entry['sha256']} — refusing to write it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, data)
         done.append(Fetched(key, path, False))
     return done

@@ -3,6 +3,7 @@
 import { admin, assets, blobUrl, fetchBlob, saveAs } from "./api.js";
 import { h, fmtBytes, fmtDate, fmtInt, fmtLevel, fmtMetres, fmtMode } from "./dom.js";
 import { Viewer } from "./viewer.js";
+import { diffSection } from "./diff.js";
 import { showError } from "./errors.js";
 
 const EXPORTS = [["stl", "STL"], ["3mf", "3MF"], ["obj.zip", "OBJ + texture"]];
@@ -33,9 +34,11 @@ async function exportVersion(version, format) {
   saveAs(new Blob(parts, { type }), `${version.asset.replaceAll("/", "_")}.v${version.number}.${format}`);
 }
 
-export async function assetPage(app, name, session, params) {
+/** Render the asset page into `app` once its data is in (unless `isCurrent()` says the user moved on); returns a cleanup. */
+export async function assetPage(app, name, session, params, isCurrent = () => true) {
   const isAdmin = session.role === "admin";
   const [{ asset }, { versions }] = await Promise.all([assets.getAsset({ asset: name }), assets.listVersions({ asset: name, pageSize: 200 })]);
+  if (!isCurrent()) return null;
   const status = h("p.status", { role: "status" });
   const act = (label, fn) => async () => {
     status.textContent = `${label}…`;
@@ -154,23 +157,7 @@ export async function assetPage(app, name, session, params) {
   labelMoves();
 
   // --- diff
-  const pick = (id, i) => h("select", { id }, versions.map((v, j) => h("option", { value: v.number, selected: j === i }, `v${v.number}`)));
-  const diffA = pick("diff-a", Math.min(1, versions.length - 1)), diffB = pick("diff-b", 0);
-  const diffOut = h("div.diff", { id: "diff" });
-  const diffBtn = h("button", { type: "button", onclick: act("Diff", async () => {
-    const d = await assets.diffVersions({ asset: name, refA: diffA.value, refB: diffB.value });
-    const num = (x) => (x === undefined ? "—" : Math.abs(x) >= 1000 ? fmtInt(Math.round(x)) : Number(x.toPrecision(4)));
-    diffOut.replaceChildren(
-      h("h3", {}, `v${d.a} → v${d.b}`),
-      h("table", {}, h("tr", {}, h("th", {}, "metric"), h("th", {}, `v${d.a}`), h("th", {}, `v${d.b}`)),
-        d.metrics.map((m) => h("tr", { className: m.before === m.after ? "same" : "changed" }, h("td", {}, m.name), h("td.num", {}, num(m.before)), h("td.num", {}, num(m.after))))),
-      d.lineage.length ? h("table.lineage", {}, h("tr", {}, h("th", {}, "lineage"), h("th", {}, `v${d.a}`), h("th", {}, `v${d.b}`)),
-        d.lineage.map((c) => h("tr", {}, h("td", {}, c.field), h("td", {}, c.before || "—"), h("td", {}, c.after || "—")))) : h("p.muted", {}, "Same backend, model, seed and caption."),
-      d.parameters.length ? h("table", {}, h("tr", {}, h("th", {}, "parameter"), h("th", {}, `v${d.a}`), h("th", {}, `v${d.b}`)),
-        d.parameters.map((p) => h("tr", {}, h("td", {}, p.key), h("td", {}, p.beforeJson || "—"), h("td", {}, p.afterJson || "—")))) : h("p.muted", {}, "Same parameters."),
-      d.checks.length ? h("ul", {}, d.checks.map((c) => h("li", {}, `${c.profile} ${c.checkId}: ${fmtLevel(c.before)} → ${fmtLevel(c.after)}`))) : h("p.muted", {}, "No check changed."),
-      h("p.muted", {}, d.artifactsChanged.length ? `Changed files: ${d.artifactsChanged.join(", ")}` : "No file changed."));
-  }) }, "Compare");
+  const diff = versions.length > 1 ? diffSection(name, versions, act) : null;
 
   app.replaceChildren(...[
     h("div.asset-head", {}, h("h1", {}, name), h("div.badges", { id: "channels" }, channels, asset.tags.map((t) => h("span.tag", {}, t)))),
@@ -181,12 +168,15 @@ export async function assetPage(app, name, session, params) {
       h("p", {}, "Size: ", sizeText), media, h("h3", {}, "Download"), downloads)),
     adminBar,
     h("h2", {}, `History (${versions.length})`),
-    h("table.history", { id: "history" },
+    h("div.table-scroll", {}, h("table.history", { id: "history" },
       h("thead", {}, h("tr", {}, ["#", "preview", "date", "author", "mode / backend", "faces", "verdicts", "channels", "", ""].map((t) => h("th", {}, t)))),
-      h("tbody", {}, rows)),
+      h("tbody", {}, rows))),
     lockOut,
-    versions.length > 1 ? h("section.diff-box", {}, h("h2", {}, "Compare two versions"), diffA, " → ", diffB, " ", diffBtn, diffOut) : null,
+    diff?.element,
   ].filter(Boolean));
   if (versions.length) showVersion(versions[0].number);
-  return () => viewer.destroy();
+  return () => {
+    viewer.destroy();
+    diff?.destroy();
+  };
 }

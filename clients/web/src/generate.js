@@ -3,6 +3,8 @@
 import { ingest, jobs, describe } from "./api.js";
 import { ReconstructMode } from "../gen/meshsmith/v1/types_pb.js";
 import { h } from "./dom.js";
+import { extraInputs } from "./extra.js";
+import { ASSET_NAME_PATTERN, ASSET_NAME_RULE, draftName } from "./names.js";
 
 const JOB = "meshsmith.job";
 let watching = null; // the job id whose events this page is reading now
@@ -113,7 +115,7 @@ export function generatePage(app, session) {
     image = { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) };
     shown.replaceChildren(h("img", { src: URL.createObjectURL(f), alt: f.name }), h("span.muted", {}, f.name));
     zone.classList.add("has-image");
-    if (!asset.value) asset.value = "drafts/" + f.name.replace(/\.[^.]*$/, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-");
+    if (!asset.value) asset.value = draftName(f.name);
   }
   zone.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
@@ -123,11 +125,13 @@ export function generatePage(app, session) {
     take(ev.dataTransfer.files[0]);
   });
 
-  const asset = h("input", { name: "asset", required: true, placeholder: "props/chair", pattern: "[a-z0-9._/-]+" });
+  const asset = h("input", { name: "asset", required: true, placeholder: "props/chair", pattern: ASSET_NAME_PATTERN,
+    maxlength: 200, title: ASSET_NAME_RULE });
   const mode = h("select", { name: "mode" }, MODES.map((m) => h("option", { value: m }, m.toLowerCase())));
   const num = (name, attrs) => h("input", { name, type: "number", ...attrs });
   const faces = num("faces", { value: 20000, min: 100, step: 100 });
-  const height = num("height", { value: 1.0, min: 0.001, step: "any" });
+  // empty: the server keeps the latest version's real size, else assumes 1 m and says so
+  const height = num("height", { min: 0.001, step: "any", placeholder: "as the latest version, else 1.0" });
   const width = num("width", { min: 0.001, step: "any", placeholder: "from height" });
   const depth = num("depth", { min: 0.0001, step: "any", placeholder: "mode default" });
   const texture = num("texture", { value: 1024, min: 16, step: 1 });
@@ -136,34 +140,45 @@ export function generatePage(app, session) {
   const profiles = h("input", { name: "profiles", placeholder: "unity-pc, fdm" });
   const noSym = h("input", { type: "checkbox", name: "no-symmetry" });
   const status = h("p.muted");
+  const extra = extraInputs();
   const go = h("button.primary", { type: "submit", id: "generate" }, "Generate");
 
   const form = h("form.generate", {
-    onsubmit: (ev) => {
+    onsubmit: async (ev) => {
       ev.preventDefault();
       if (!image) { status.textContent = "Drop an image first."; return; }
+      let more;
+      try {
+        more = await extra.read();
+      } catch (e) {
+        status.textContent = e.message;
+        return;
+      }
       const ratios = lods.value.split(",").map((x) => Number(x.trim())).filter((x) => x > 0);
       const params = {
-        mode: ReconstructMode[mode.value], targetFaces: Number(faces.value), targetHeightM: Number(height.value),
+        mode: ReconstructMode[mode.value], targetFaces: Number(faces.value),
         textureSize: Number(texture.value), seed: BigInt(seed.value || 0), noSymmetry: noSym.checked,
         lodRatios: ratios, profiles: profiles.value.split(",").map((x) => x.trim()).filter(Boolean),
       };
+      if (height.value) params.targetHeightM = Number(height.value);
       if (width.value) params.targetWidthM = Number(width.value);
       if (depth.value) params.depthM = Number(depth.value);
+      if (more.fovDeg !== undefined) params.fovDeg = more.fovDeg;
       const name = asset.value.trim();
       status.textContent = "";
       watching = "pending";
-      follow(ingest.generate({ asset: name, image: image.bytes, params, requestId: crypto.randomUUID() },
-        { timeoutMs: 3_600_000 }), name, null);
+      const request = { asset: name, image: image.bytes, params, views: more.views, requestId: crypto.randomUUID() };
+      if (more.depth) request.depth = more.depth;
+      follow(ingest.generate(request, { timeoutMs: 3_600_000 }), name, null);
     },
   },
   zone, file,
   h("div.fields", {},
     h("label", {}, "Asset name ", asset), h("label", {}, "Mode ", mode), h("label", {}, "Target faces ", faces),
-    h("label", {}, "Height (m) ", height), h("label", {}, "Width (m) ", width), h("label", {}, "Depth (m) ", depth),
+    h("label", {}, "Height (m) ", height), h("label", {}, "Width (m) ", width), h("label", { title: "extrude, relief, voxel" }, "Thickness (m) ", depth),
     h("label", {}, "Texture size (px) ", texture), h("label", {}, "Seed ", seed), h("label", {}, "LOD ratios ", lods),
     h("label", {}, "Profiles ", profiles), h("label.check", {}, noSym, " no symmetry")),
-  go, status);
+  extra.element, go, status);
   app.replaceChildren(h("h1", {}, "Generate from an image"), form);
   return null;
 }

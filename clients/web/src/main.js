@@ -10,6 +10,7 @@ import { generatePage, resumeJob } from "./generate.js";
 
 const app = document.getElementById("app");
 let cleanup = null;
+let routeSeq = 0; // the route being shown; a page that finishes loading after the next route started is dropped
 
 function setRole(role) {
   session.role = role;
@@ -85,7 +86,31 @@ function searchPage(params) {
   }).catch(showError);
 }
 
+/** What replaces the page when an asset cannot be shown (unknown name, no permission, server down). */
+function assetErrorPage(name, err) {
+  const missing = codeOf(err) === Code.NotFound;
+  return h("section.page-error", { id: "asset-error", dataset: { code: missing ? "not_found" : "error" } },
+    h("h1", {}, name),
+    h("p", {}, missing ? "There is no asset with this name (or no such version)." : "This asset cannot be shown now."),
+    h("p", {}, h("a", { href: `#/?prefix=${encodeURIComponent(name.split("/")[0] + "/")}` }, "Search assets with the same prefix"),
+      " · ", h("a", { href: "#/" }, "all assets")));
+}
+
+async function showAsset(name, params, seq) {
+  app.replaceChildren(h("h1", {}, name), h("p.muted", { id: "asset-loading" }, "Loading…")); // never the previous page
+  try {
+    const done = await assetPage(app, name, session, params, () => seq === routeSeq);
+    if (seq === routeSeq) cleanup = done;
+    else done?.();
+  } catch (e) {
+    if (seq !== routeSeq) return;
+    app.replaceChildren(assetErrorPage(name, e));
+    showError(e);
+  }
+}
+
 async function route() {
+  const seq = ++routeSeq;
   if (cleanup) { cleanup(); cleanup = null; }
   clearError();
   if (!session.role) {
@@ -101,7 +126,7 @@ async function route() {
   const [path, query] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query || "");
   try {
-    if (path.startsWith("/asset/")) cleanup = await assetPage(app, decodeURIComponent(path.slice(7)), session, params);
+    if (path.startsWith("/asset/")) await showAsset(decodeURIComponent(path.slice(7)), params, seq);
     else if (path === "/generate") cleanup = generatePage(app, session);
     else searchPage(params);
   } catch (e) {

@@ -29,44 +29,66 @@ export class Viewer {
     this._resize = new ResizeObserver(() => this.resize());
     this._resize.observe(host);
     this.resize();
+    this.beforeFrame = new Set(); // functions called at the start of every frame (linked cameras)
+    this.dirty = true; // draw only when something changed: an idle viewer costs no GPU (or CPU) time
     this.renderer.setAnimationLoop(() => {
-      this.controls.update();
-      this.renderer.render(this.scene, this.camera);
+      for (const fn of this.beforeFrame) fn();
+      if (this.controls.update() || this.dirty) this.renderer.render(this.scene, this.camera);
+      this.dirty = false;
     });
   }
 
   resize() {
     const w = this.host.clientWidth || 480, h = this.host.clientHeight || 360;
     this.renderer.setSize(w, h, false);
+    this.dirty = true;
     this.camera.aspect = w / h;
     this.camera.updateProjectionMatrix();
   }
 
-  /** Show a GLB (ArrayBuffer); returns its size {x, y, z} in metres. */
+  /** Point the camera at a THREE.Box3 from the usual three-quarter view, the whole box in sight. */
+  frame(box) {
+    const size = box.getSize(new THREE.Vector3());
+    const center = box.getCenter(new THREE.Vector3());
+    const radius = Math.max(size.length() / 2, 1e-3);
+    const dist = radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2));
+    this.camera.near = dist / 100;
+    this.camera.far = dist * 100;
+    this.camera.position.copy(center).add(new THREE.Vector3(0.6, 0.45, 1).normalize().multiplyScalar(dist * 1.05));
+    this.camera.updateProjectionMatrix();
+    this.controls.target.copy(center);
+    this.controls.update();
+    this.dirty = true;
+  }
+
+  /** Copy another viewer's camera (position, orientation, target, clipping planes); the controls take it as is. */
+  copyCamera(other) {
+    this.camera.position.copy(other.camera.position);
+    this.camera.quaternion.copy(other.camera.quaternion);
+    this.camera.near = other.camera.near;
+    this.camera.far = other.camera.far;
+    this.camera.updateProjectionMatrix();
+    this.controls.target.copy(other.controls.target);
+    this.dirty = true;
+  }
+
+  /** Show a GLB (ArrayBuffer); returns its size {x, y, z} in metres, its face count and its THREE.Box3. */
   async show(glb, { keepCamera = false } = {}) {
     const gltf = await this.loader.parseAsync(glb, "");
     if (this.model) this._dispose(this.model);
     this.model = gltf.scene;
     this.scene.add(this.model);
+    this.dirty = true;
     this.setWireframe(this.wireframe);
     const box = new THREE.Box3().setFromObject(this.model);
     const size = box.getSize(new THREE.Vector3());
-    const center = box.getCenter(new THREE.Vector3());
     this.grid.position.y = box.min.y;
-    if (!keepCamera) {
-      const radius = Math.max(size.length() / 2, 1e-3);
-      const dist = radius / Math.sin(THREE.MathUtils.degToRad(this.camera.fov / 2));
-      this.camera.near = dist / 100;
-      this.camera.far = dist * 100;
-      this.camera.position.copy(center).add(new THREE.Vector3(0.6, 0.45, 1).normalize().multiplyScalar(dist * 1.05));
-      this.camera.updateProjectionMatrix();
-      this.controls.target.copy(center);
-    }
+    if (!keepCamera) this.frame(box);
     let faces = 0;
     this.model.traverse((o) => {
       if (o.isMesh) faces += (o.geometry.index ? o.geometry.index.count : o.geometry.attributes.position.count) / 3;
     });
-    return { x: size.x, y: size.y, z: size.z, faces };
+    return { x: size.x, y: size.y, z: size.z, faces, box };
   }
 
   setWireframe(on) {
@@ -74,6 +96,7 @@ export class Viewer {
     this.model?.traverse((o) => {
       if (o.isMesh) for (const m of [o.material].flat()) m.wireframe = on;
     });
+    this.dirty = true;
   }
 
   _dispose(obj) {

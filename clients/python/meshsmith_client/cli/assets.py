@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
+from meshsmith_client.cli.common import AUTHOR_HELP, client_options, connect, split_ref, to_json
 from meshsmith_client.cli.progress import ProgressBar
+from meshsmith_client.files import write_atomic  # noqa: F401  (meshes.py imports it from here)
 from meshsmith import limits
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import types_pb2 as pb
@@ -34,7 +32,8 @@ def add_parser(sub) -> None:
     p.add_argument("image", type=Path)
     p.add_argument("--name", required=True, help="asset name, e.g. props/chair")
     p.add_argument("--mode", choices=list(MODES), default="auto")
-    p.add_argument("--height", type=float, help="target height in metres (default 1.0)")
+    p.add_argument("--height", type=float, help="target height in metres (default: the asset's latest version's "
+                   "size, else 1.0, and the job says it was assumed)")
     p.add_argument("--width", type=float, help="target width in metres (overrides --height)")
     p.add_argument("--depth", type=float, help="depth/thickness in metres (extrude, relief, voxel)")
     r = p.add_argument_group("relief / lithophane plate (--mode relief), millimetres")
@@ -46,11 +45,9 @@ def add_parser(sub) -> None:
     p.add_argument("--faces", type=int, help="target triangle count (default 20000)")
     p.add_argument("--texture-size", type=int, help="largest texture edge in px (default 1024)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-symmetry", action="store_true")
-    p.add_argument("--symmetric", action="store_true", help="inflate: the back mirrors the front "
-                   "(default: a flatter back)")
+    add_symmetry_flag(p)
     p.add_argument("--profile", action="append", default=[], help="extra validation profile (repeatable)")
-    p.add_argument("--author", default=None, help="recorded author (default: your user name)")
+    p.add_argument("--author", default=None, help=AUTHOR_HELP)
     p.add_argument("--request-id", default="", help="makes retries safe: the same id returns the same version")
     p.add_argument("--view", action="append", default=[], metavar="LABEL=IMAGE",
                    help="another picture of the same object (repeatable, at most 5); LABEL: front, back, left, right, "
@@ -88,10 +85,20 @@ def add_parser(sub) -> None:
     p.set_defaults(func=history)
 
 
+def add_symmetry_flag(p) -> None:
+    """--symmetric / --no-symmetric, one tri-state flag over GenerateParams.symmetric and .no_symmetry."""
+    p.add_argument("--symmetric", action=argparse.BooleanOptionalAction, default=None,
+                   help="--symmetric: the object is mirror-symmetric, so inflate's unseen back mirrors the front; "
+                        "--no-symmetric: assume no symmetry at all (revolve centres each row on its own axis, auto "
+                        "never picks revolve). Default: neither (inflate: a flatter back; revolve: one common axis)")
+    p.add_argument("--no-symmetry", dest="symmetric", action="store_const", const=False,
+                   help=argparse.SUPPRESS)  # the old spelling of --no-symmetric, kept so scripts keep working
+
+
 def _params(args) -> pb.GenerateParams:
     """GenerateParams from the flags, checked against meshsmith.limits before anything is sent."""
-    params = pb.GenerateParams(mode=MODES[args.mode], seed=limits.check("seed", args.seed), no_symmetry=args.no_symmetry,
-                               symmetric=getattr(args, "symmetric", False),
+    params = pb.GenerateParams(mode=MODES[args.mode], seed=limits.check("seed", args.seed),
+                               symmetric=args.symmetric is True, no_symmetry=args.symmetric is False,
                                profiles=args.profile, backend=getattr(args, "backend", "") or "")
     for field, value in (
         ("target_height_m", args.height),
@@ -111,20 +118,35 @@ def _params(args) -> pb.GenerateParams:
     return params
 
 
+def size_said(v: pb.Version) -> str:
+    """What parameters.size says about where the version's size came from: "assumed", "kept from version N" or ""."""
+    record = v.parameters.fields.get("size")
+    if record is None or not record.HasField("struct_value"):
+        return ""
+    f = record.struct_value.fields
+    if "assumed" in f and f["assumed"].bool_value:
+        return "assumed"
+    if "source" in f and f["source"].string_value == "kept":
+        return f"kept from version {int(f['from_version'].number_value)}" if "from_version" in f else "kept"
+    return ""
+
+
 def summary(v: pb.Version) -> str:
     s = v.stats
     size = (s.bbox_max.x - s.bbox_min.x, s.bbox_max.y - s.bbox_min.y, s.bbox_max.z - s.bbox_min.z)
     glb = next((a for a in v.artifacts if a.kind == "glb" and a.lod == 0), None)
+    said = size_said(v)
     verdicts = ", ".join(f"{r.profile}: {VERDICT.get(r.verdict, '?')}" for r in v.reports)
     lines = [
         f"{v.asset}@{v.number}" + (" (existing version reused)" if v.reused else ""),
         f"  mode        {pb.ReconstructMode.Name(v.mode).removeprefix('RECONSTRUCT_MODE_').lower()}",
         f"  mesh        {s.faces} triangles, {s.vertices} vertices, {s.bodies} body(ies), "
         f"{'watertight' if s.watertight else 'NOT watertight'}, volume {s.volume_m3:.6f} m^3",
-        f"  size        {size[0]:.3f} x {size[1]:.3f} x {size[2]:.3f} m",
+        f"  size        {size[0]:.3f} x {size[1]:.3f} x {size[2]:.3f} m"
+        + (" (assumed: pass --height M for the real size)" if said == "assumed" else f" ({said})" if said else ""),
         f"  validation  {verdicts}",
     ]
-    if v.backend not in ("geometry", "import", ""):
+    if v.backend not in ("classical", "import", ""):
         model = v.parameters.fields.get("backend")
         device = model.struct_value.fields["device"].string_value if model else "?"
         digest = model.struct_value.fields["weights_sha256"].string_value[:12] if model else "?"
@@ -172,7 +194,7 @@ def generate(args) -> int:
                 args.name,
                 params,
                 on_event=None if args.json else bar.update,
-                author=args.author or getpass.getuser(),
+                author=args.author or "",  # empty: the server records the caller's identity
                 request_id=args.request_id,
                 **client.extra_inputs(views, depth, args.depth_units if depth is not None else ""),
             )
@@ -181,21 +203,6 @@ def generate(args) -> int:
                 bar.close()
     print(to_json(version) if args.json else summary(version))
     return 0
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, fsync, rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def pull(args) -> int:
@@ -236,14 +243,15 @@ def history(args) -> int:
     if args.json:
         print("[" + ",\n".join(to_json(v) for v in versions) + "]")
         return 0
-    print(f"{'ver':>4}  {'created (UTC)':19}  {'author':12}  {'mode':8}  {'backend':10}  {'faces':>7}  {'source':12}  verdicts")
+    width = min(40, max([len("author"), *(len(v.author) for v in versions)]))  # whole names: one name per author
+    print(f"{'ver':>4}  {'created (UTC)':19}  {'author':{width}}  {'mode':8}  {'backend':10}  {'faces':>7}  {'source':12}  verdicts")
     for v in versions:
         mode = pb.ReconstructMode.Name(v.mode).removeprefix("RECONSTRUCT_MODE_").lower()
         verdicts = ",".join(f"{r.profile}:{VERDICT.get(r.verdict, '?')}" for r in v.reports)
         flags = (" deprecated" if v.deprecated else "") + (f" [{', '.join(v.channels)}]" if v.channels else "")
+        flags += " size-assumed" if size_said(v) == "assumed" else ""
         created = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
-        backend = "classical" if v.backend == "geometry" else v.backend
-        print(f"{v.number:>4}  {created}  {v.author[:12]:12}  {mode:8}  {backend[:10]:10}  {v.stats.faces:>7}  "
+        print(f"{v.number:>4}  {created}  {v.author[:width]:{width}}  {mode:8}  {v.backend[:10]:10}  {v.stats.faces:>7}  "
               f"{v.source_sha256[:12]}  {verdicts}{flags}" + (f"  \"{v.caption[:60]}\"" if v.caption else ""))
     return 0
 

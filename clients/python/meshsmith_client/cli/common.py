@@ -8,6 +8,10 @@ from google.protobuf import json_format
 
 from meshsmith_client.client import Client
 
+AUTHOR_HELP = ("a label recorded as the version's author (history's author column); default: none, so the server "
+               "records who you are to it (key:NAME with --auth, anonymous@HOST without), the name the audit log "
+               "and channel moves show. The audit log always names that identity, never this label")
+
 
 def client_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)

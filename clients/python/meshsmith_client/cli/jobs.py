@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import sys
 from pathlib import Path
 
-from meshsmith_client.cli.assets import MODES, _params, summary
-from meshsmith_client.cli.common import client_options, connect, to_json
+from meshsmith_client.cli.assets import MODES, _params, add_symmetry_flag, summary
+from meshsmith_client.cli.common import AUTHOR_HELP, client_options, connect, to_json
 from meshsmith_client.cli.progress import ProgressBar
 from meshsmith.errors import InvalidInput
 from meshsmith.v1 import ingest_pb2, jobs_pb2
@@ -30,6 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("source", type=Path, help="a folder of images, or a CSV with columns image,name")
     p.add_argument("--name-prefix", default="", help="asset name prefix for folder items, e.g. props/")
     p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--author", default=None, help=AUTHOR_HELP)
     p.add_argument("--mode", choices=list(MODES), default="auto")
     p.add_argument("--height", type=float)
     p.add_argument("--width", type=float)
@@ -37,8 +37,7 @@ def add_parser(sub) -> None:
     p.add_argument("--faces", type=int)
     p.add_argument("--texture-size", type=int)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-symmetry", action="store_true")
-    p.add_argument("--symmetric", action="store_true", help="inflate: the back mirrors the front")
+    add_symmetry_flag(p)
     p.add_argument("--profile", action="append", default=[])
     p.add_argument("--chunk", type=int, default=64, help="items sent per BatchGenerate call")
     p.set_defaults(func=batch)
@@ -106,7 +105,7 @@ def batch(args) -> int:
                     batch_items.append(ingest_pb2.BatchItem(asset=name))
                     print(f"cannot read {path}: {err.strerror}", file=sys.stderr)
             request = ingest_pb2.BatchGenerateRequest(items=batch_items, params=params, concurrency=args.concurrency,
-                                                      author=getpass.getuser())
+                                                      author=args.author or "")
             for part in client.batch(request):
                 if part.HasField("item"):
                     r = part.item

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
+import json
 from pathlib import Path
 
 from meshsmith_client.cli.assets import summary, write_atomic
-from meshsmith_client.cli.common import client_options, connect, split_ref, to_json
+from meshsmith_client.cli.common import AUTHOR_HELP, client_options, connect, split_ref, to_json
 from meshsmith_client.cli.progress import ProgressBar
 from meshsmith import limits
 from meshsmith.errors import InvalidInput, MeshsmithError
@@ -35,6 +35,7 @@ def add_parser(sub) -> None:
                    help="print repair: resolve self-intersections, close every hole, drop slivers and inner shells")
     p.add_argument("--solidify", type=float, metavar="MM", default=0.0,
                    help="give a flat or zero-thickness model walls this thick (millimetres); implies --printable")
+    p.add_argument("--author", default=None, help=AUTHOR_HELP)
     p.add_argument("--request-id", default="")
     p.set_defaults(func=import_)
 
@@ -69,7 +70,7 @@ def import_(args) -> int:
     if args.unit_scale is not None:
         limits.check("unit_scale", args.unit_scale)
     request = ingest_pb2.ImportRequest(asset=args.name, filename=args.file.name, target_faces=args.faces,
-                                       lod_ratios=lods, profiles=args.profile, author=getpass.getuser(),
+                                       lod_ratios=lods, profiles=args.profile, author=args.author or "",
                                        request_id=args.request_id, watertight=args.watertight,
                                        units=args.units or "", up=args.up or "", keep_origin=args.keep_origin,
                                        printable=args.printable or args.solidify > 0, solidify_mm=args.solidify)
@@ -136,6 +137,27 @@ def export(args) -> int:
     else:
         write_atomic(args.output, pulled.data)
     a = pulled.artifact
-    print(to_json(pulled.version) if args.json else
-          f"{args.output}  {name}@{pulled.version.number} {a.kind} {a.size} bytes sha256 {a.sha256} (verified)")
+    if args.json:
+        print(json.dumps({"output": str(args.output), "asset": name, "version": pulled.version.number,
+                          "artifact": json.loads(to_json(a)), "print": pulled.placement or None,
+                          "version_record": json.loads(to_json(pulled.version))}, indent=2))
+        return 0
+    print(f"{args.output}  {name}@{pulled.version.number} {a.kind} {a.size} bytes sha256 {a.sha256} (verified)")
+    if pulled.placement:
+        print("  " + placement_line(pulled.placement))
     return 0
+
+
+def placement_line(p: dict) -> str:
+    """export's print report in words: sizing, scale, final size, pose, bed."""
+    size = " x ".join(f"{x:.1f}" for x in p["size_mm"])
+    pose = "as stored (Y up -> Z up)"
+    if p.get("orient") == "auto":
+        pose = f"orient auto: turned so {tuple(round(d, 3) for d in p['down'])} faces the bed"
+    if p.get("turned_on_bed"):
+        pose += ", turned 90 deg on the bed to fit"
+    bed = ""
+    if p.get("bed_mm"):
+        bed = f"; bed {'x'.join(f'{b:g}' for b in p['bed_mm'])} mm" + (f" ({p['printer']})" if p.get("printer") else "")
+        bed += f", margin {p['margin_mm']:g} mm"
+    return f"{p['sizing']}: scale {p['scale']:.6g} (1 m stored -> {p['mm_per_stored_m']:.6g} mm), {size} mm; {pose}{bed}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -12,6 +13,20 @@ from meshsmith_client.lockfile import lock_document
 from meshsmith.v1 import types_pb2 as pb
 
 LEVEL = {pb.CHECK_LEVEL_PASS: "pass", pb.CHECK_LEVEL_WARN: "warn", pb.CHECK_LEVEL_FAIL: "fail", 0: "-"}
+
+
+MAX_EXPIRES_S = int(limits.LIMITS["url_expires_s"].hi)
+
+
+def lifetime_s(text: str) -> int:
+    """--expires: whole seconds in ASCII digits, 1..MAX_EXPIRES_S. ResolveLockRequest.url_expires_s is a uint32
+    without presence, where 0 means "the server's default", so an explicit 0 (or a negative, which uint32 cannot
+    carry) is refused here rather than turned into a one-hour URL."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 12 and 1 <= int(text) <= MAX_EXPIRES_S):
+        raise argparse.ArgumentTypeError(
+            f"must be whole seconds from 1 to {MAX_EXPIRES_S} in ASCII digits, got {limits.quote(text, 24)}; leave "
+            "--expires out for the server's default (3600 s): 0 would silently mean that default")
+    return int(text)
 
 
 def add_parser(sub) -> None:
@@ -28,7 +43,7 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("diff", parents=[common], help="what changed between two versions")
     p.add_argument("a", help="NAME@A")
-    p.add_argument("b", help="NAME@B (or just B)")
+    p.add_argument("b", help="NAME@B with the same NAME (or just B); two different assets are refused")
     p.set_defaults(func=diff)
 
     p = sub.add_parser("search", parents=[common], help="assets by name prefix and tags")
@@ -43,12 +58,16 @@ def add_parser(sub) -> None:
     p.add_argument("specs", nargs="+", help="name, name@N or name@channel, optionally #lodK")
     p.add_argument("-o", "--output", type=Path, default=Path("assets.lock.json"))
     p.add_argument("--base-url", default="", help="URL base written in the lockfile (default: the server's HTTP address)")
-    p.add_argument("--expires", type=int, default=0, help="with --auth servers: seconds the signed URLs live (default 3600)")
+    p.add_argument("--expires", type=lifetime_s, default=0, metavar="S",
+                   help=f"with --auth servers: seconds the signed URLs live, 1 to {MAX_EXPIRES_S} (default: leave it out "
+                        "for the server's 3600; 0 is refused, it would silently mean that default)")
     p.set_defaults(func=lock)
 
     p = sub.add_parser("url", parents=[common], help="an HTTP URL of a version's GLB; signed, so it needs no key header")
     p.add_argument("spec", help="name, name@N or name@channel, optionally #lodK")
-    p.add_argument("--expires", type=int, default=0, help="seconds the signed URL lives (default 3600, at most 86400)")
+    p.add_argument("--expires", type=lifetime_s, default=0, metavar="S",
+                   help=f"seconds the signed URL lives, 1 to {MAX_EXPIRES_S} (default: leave it out for the server's 3600; "
+                        "0 is refused, it would silently mean that default)")
     p.add_argument("--base-url", default="", help="URL base (default: the server's HTTP address)")
     p.set_defaults(func=url)
 
@@ -84,7 +103,11 @@ def deprecate(args) -> int:
 
 def diff(args) -> int:
     name, ref_a = split_ref(args.a)
-    ref_b = split_ref(args.b)[1] if "@" in args.b else args.b
+    name_b, ref_b = split_ref(args.b) if "@" in args.b else (name, args.b)
+    if name_b != name:
+        raise InvalidInput(f"diff compares two versions of one asset, but {limits.quote(args.a)} and "
+                           f"{limits.quote(args.b)} name two assets ({limits.quote(name)}, {limits.quote(name_b)}); "
+                           f"use `meshsmith diff {name}@A {name}@B` (or `meshsmith diff {name}@A B`)")
     with connect(args) as client:
         d = client.diff(name, ref_a, ref_b)
     if args.json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 
 
@@ -29,7 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--metrics-address", help="HOST:PORT (loopback only) serving GET /metrics without a key")
     p.add_argument("--http-idle-timeout", type=float, help="close HTTP connections without a complete request "
                    "this many seconds after opening or after their last response (default 15)")
-    p.add_argument("--http-max-connections", type=int, help="open HTTP connections; beyond, 503 (default 512)")
+    p.add_argument("--http-max-connections", type=int, help="open HTTP connections; beyond, 503 + Retry-After (default 512)")
+    p.add_argument("--http-max-connections-per-peer", type=int,
+                   help="open HTTP connections of one client address; beyond, 503 + Retry-After (default 64)")
     p.add_argument("--cors-origin", action="append", dest="cors_origins", metavar="ORIGIN",
                    help="let pages from ORIGIN (e.g. http://localhost:5173; '*' = any) call the API over gRPC-Web / "
                         "Connect on --http-address; repeatable (default: same-origin only)")
@@ -65,6 +68,10 @@ def add_parser(sub) -> None:
                    "DEADLINE_EXCEEDED (default 600)")
     r.add_argument("--remote-poll", type=float, metavar="S", help="first wait between task polls, doubling up to "
                    "10 s (default 2)")
+    r.add_argument("--remote-download-hosts", metavar="HOST[,HOST...]", help="hosts the vendor's model files may be "
+                   "downloaded from besides --remote-url's own HOST:PORT (its CDN): HOST, HOST:PORT, *.DOMAIN[:PORT] "
+                   "(default: none; without --remote-url, Tripo's own *.tripo3d.ai and *.tripo3d.com); "
+                   "public addresses only, redirects checked the same way")
     p.set_defaults(func=run)
 
 
@@ -102,6 +109,7 @@ def run(args) -> int:
         "metrics_address": args.metrics_address,
         "http_idle_timeout_s": args.http_idle_timeout,
         "http_max_connections": args.http_max_connections,
+        "http_max_connections_per_peer": args.http_max_connections_per_peer,
         "cors_origins": tuple(args.cors_origins) if args.cors_origins else None,
         "workers": args.workers,
         "previews": args.previews,
@@ -120,10 +128,15 @@ def run(args) -> int:
         flags.update(models=_models(args.model), device=args.device, torch_threads=args.torch_threads,
                      remote_key_file=args.remote_key_file, remote_url=args.remote_url,
                      remote_timeout_s=args.remote_timeout, remote_poll_s=args.remote_poll,
-                     gpu_workers=args.gpu_workers)
+                     remote_download_hosts=args.remote_download_hosts, gpu_workers=args.gpu_workers)
         settings = load_settings(flags)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     asyncio.run(serve(settings))
-    return 0
+    # serve() has drained the jobs and closed the sockets, the workers and the database; what is left is the
+    # interpreter's teardown of gRPC, OpenCV and SciPy, which took seconds: skip it
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)

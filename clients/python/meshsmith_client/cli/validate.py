@@ -32,9 +32,31 @@ def add_parser(subparsers) -> None:
                    "close every hole, drop slivers, inner shells and voids); implies --repair")
     p.add_argument("--solidify", type=float, metavar="MM", default=0.0,
                    help="give a flat or zero-thickness model walls this thick (millimetres); implies --printable")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="write the (repaired) mesh to FILE; the format comes from its extension, in that format's "
+                        "convention: .stl/.3mf/.obj millimetres, Z up (for slicers), .glb/.ply metres, Y up")
     p.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
     p.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report to FILE")
     p.set_defaults(func=run)
+
+
+# -o FILE: the extension picks the exporter (validation/formats.py) and with it the file's convention
+OUTPUT_FRAMES = {".stl": "millimetres, Z up", ".3mf": "millimetres, Z up", ".obj": "millimetres, Z up",
+                 ".glb": "metres, Y up", ".ply": "metres, Y up"}
+
+
+def _write_mesh(path: Path, mesh) -> None:
+    """`mesh` (scene frame: metres, +Y up) written to `path` in the convention of its extension, atomically."""
+    from meshsmith.errors import InvalidInput  # noqa: PLC0415
+    from meshsmith_client.files import write_atomic  # noqa: PLC0415
+    from validation.formats import EXPORTERS  # noqa: PLC0415
+
+    ext = path.suffix.lower()
+    if ext not in OUTPUT_FRAMES:
+        raise InvalidInput(f"-o {path}: cannot tell the format from {ext or 'no extension'!r}; "
+                           f"use one of {', '.join(OUTPUT_FRAMES)}")
+    if mesh is not None:
+        write_atomic(path, EXPORTERS[ext[1:]](mesh))
 
 
 def _table(path: Path, report, log, frame) -> str:
@@ -65,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from validation import junit, repair, report, units  # noqa: PLC0415
 
     try:
+        if args.output is not None:
+            _write_mesh(args.output, None)  # an unknown extension fails before any work
         data = args.file.read_bytes()
         mesh, frame = units.load_scene(data, args.file.name, args.units, args.up)
         log = None
@@ -76,16 +100,21 @@ def run(args: argparse.Namespace) -> int:
         rep = report.validate(mesh, args.profile, glb=glb)
         if args.junit:
             args.junit.write_text(junit.to_junit(rep, name=f"meshsmith.{args.file.name}"))
+        if args.output is not None:
+            _write_mesh(args.output, mesh)
     except (OSError, MeshsmithError) as exc:
         print(f"meshsmith validate: {args.file}: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 2
     if args.json:
         out = {"file": str(args.file), "frame": {**dataclasses.asdict(frame), "description": frame.describe()},
                "report": dataclasses.asdict(rep),
-               "repair": dataclasses.asdict(log) if log is not None else None}
+               "repair": dataclasses.asdict(log) if log is not None else None,
+               "output": str(args.output) if args.output is not None else None}
         print(json.dumps(out, indent=2))
     else:
         print(_table(args.file, rep, log, frame))
+        if args.output is not None:
+            print(f"  wrote {args.output} ({OUTPUT_FRAMES[args.output.suffix.lower()]})")
     return 1 if rep.verdict == "fail" else 0
 
 

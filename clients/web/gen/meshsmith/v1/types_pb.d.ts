@@ -30,7 +30,9 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
   targetFaces?: number | undefined;
 
   /**
-   * Height of the result in metres (default 1.0). Ignored when target_width_m is set.
+   * Height of the result in metres. Ignored when target_width_m is set. Both unset: the asset's
+   * latest version's size (its size parameters; an import's bounding-box height), else 1.0, which the job's
+   * "size" event and the version's parameters.size (assumed, source, from_version, note) say was assumed.
    *
    * @generated from field: optional double target_height_m = 3;
    */
@@ -44,7 +46,9 @@ export declare type GenerateParams = Message<"meshsmith.v1.GenerateParams"> & {
   targetWidthM?: number | undefined;
 
   /**
-   * Depth / thickness in metres where the mode has one (extrude, relief, voxel).
+   * Depth / thickness in metres where the mode has one (extrude, relief, voxel). Unset: the latest version's, when
+   * it was given one (not across relief and the other modes), else the mode's default (extrude: a quarter of the
+   * outline's shorter side, said as assumed).
    *
    * @generated from field: optional double depth_m = 5;
    */
