@@ -3,7 +3,7 @@ p99 under 100 ms, and the server grows under 64 MB, under 64 concurrent hostile 
 
 One real server with --auth on loopback (SQLite, 1 worker, defaults otherwise: 512 connections, 64 per peer).
 Probes from 127.0.0.1, one after another: gRPC health Check, an authenticated gRPC PullArtifact, an
-authenticated HTTP GET of the blob (tests/http_flood.py). Phase 1, the baseline: probes alone for --seconds.
+authenticated HTTP GET of the blob on a new connection and on a kept-alive one (tests/http_flood.py). Phase 1, the baseline: probes alone for --seconds.
 Phase 2: the same probes while a separate process floods the HTTP port with --concurrency attackers of each
 kind (gzip JSON 16 MB of tags, the same in gRPC-Web, a 1 MiB -> 1 GiB gzip bomb, trickled bodies) from their own
 loopback addresses, plus 1,000 sockets at once from one address. Reports p50/p99 per probe in both phases,
@@ -75,10 +75,10 @@ def main() -> int:
                   "flood": phase(server, key, args.seconds, args.concurrency, tuple(args.kinds))}
     finally:
         stop_server(server)
-    print(f"{'probe':<10} {'calls':>12} {'p50 ms':>16} {'p99 ms':>16} {'max ms':>16}   (baseline -> flood)")
+    print(f"{'probe':<14} {'calls':>12} {'p50 ms':>16} {'p99 ms':>16} {'max ms':>16}   (baseline -> flood)")
     for name in result["baseline"]["probes"]:
         b, f = result["baseline"]["probes"][name], result["flood"]["probes"][name]
-        print(f"{name:<10} {b['calls']:>5} -> {f['calls']:<5} {b['p50_ms']:>6.1f} -> {f['p50_ms']:<6.1f} "
+        print(f"{name:<14} {b['calls']:>5} -> {f['calls']:<5} {b['p50_ms']:>6.1f} -> {f['p50_ms']:<6.1f} "
               f"{b['p99_ms']:>6.1f} -> {f['p99_ms']:<6.1f} {b['max_ms']:>6.1f} -> {f['max_ms']:<6.1f}"
               f"  p99 x{f['p99_ms'] / b['p99_ms']:.2f}")
     print(f"server RSS growth: baseline {result['baseline']['rss_growth_mb']:.1f} MB, flood {result['flood']['rss_growth_mb']:.1f} MB")

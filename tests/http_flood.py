@@ -9,7 +9,7 @@ meets and the probes meet only the total cap. The kinds, as the attack run of is
   slow_body    headers, then one byte of body every 0.5 s
   connections  many sockets opened at once from one address, each sending half a request line
 Probes, on 127.0.0.1 while the attack runs: gRPC health Check, an authenticated gRPC PullArtifact and an
-authenticated HTTP GET of a blob, one after another; latencies in seconds.
+authenticated HTTP GET of a blob on a new connection and on a kept-alive one, one after another; seconds.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class Probes:
     def __init__(self, grpc_address: str, http_address: str, key: str, asset: str, blob_sha: str, pid: int):
         self.grpc_address, self.http_address, self.key = grpc_address, http_address, key
         self.asset, self.blob_sha, self.pid = asset, blob_sha, pid
-        self.latency: dict[str, list[float]] = {"health": [], "grpc_pull": [], "http_pull": []}
+        self.latency: dict[str, list[float]] = {"health": [], "grpc_pull": [], "http_pull": [], "http_keepalive": []}
         self.failures: list[str] = []
         self.rss: list[float] = []
         self._stop = threading.Event()
@@ -200,19 +200,27 @@ class Probes:
                     assets_pb2.PullArtifactRequest(asset=self.asset, ref="latest"), metadata=meta, timeout=10))
                 assert data
 
-            def http_pull():
-                conn = http.client.HTTPConnection(host, int(port), timeout=10)
+            def http_get(conn):
                 conn.request("GET", f"/blobs/{self.blob_sha}", headers={"Authorization": f"Bearer {self.key}"})
                 resp = conn.getresponse()
                 body = resp.read()
-                conn.close()
                 assert resp.status == 200 and body, resp.status
 
+            def http_pull():  # a new connection: it waits in the accept queue with the attackers'
+                conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                try:
+                    http_get(conn)
+                finally:
+                    conn.close()
+
+            kept = http.client.HTTPConnection(host, int(port), timeout=10)  # reconnects by itself when closed
             while not self._stop.is_set():
                 self._timed("health", check)
                 self._timed("grpc_pull", pull)
                 self._timed("http_pull", http_pull)
+                self._timed("http_keepalive", lambda: http_get(kept))
                 time.sleep(0.01)
+            kept.close()
 
 
 def percentile(values: list[float], q: float) -> float:

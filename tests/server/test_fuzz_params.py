@@ -221,16 +221,24 @@ def corpus(channel) -> list[tuple[str, str, object, grpc.StatusCode]]:
     return cases
 
 
-def test_fuzz_corpus_gets_documented_statuses(served):
-    backend, s, channel = served
-    cases = corpus(channel)
-    wrong, internal, long_messages = [], [], []
+def run_cases(cases) -> list[tuple]:
+    """Each (class, name, call, expected status) case called: (class, name, expected, got, details)."""
+    out = []
     for cls, name, call, expected in cases:
         try:
             call()
             code, details = OK, ""
         except grpc.RpcError as err:
             code, details = err.code(), err.details() or ""
+        out.append((cls, name, expected, code, details))
+    return out
+
+
+def test_fuzz_corpus_gets_documented_statuses(served):
+    backend, s, channel = served
+    cases = corpus(channel)
+    wrong, internal, long_messages = [], [], []
+    for cls, name, expected, code, details in run_cases(cases):
         if code == grpc.StatusCode.INTERNAL:
             internal.append(f"{cls}: {name}: {details[:200]}")
         if code != expected:
