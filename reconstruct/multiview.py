@@ -6,13 +6,19 @@ hull) as a continuous field, so marching cubes puts the surface between voxels w
 faces come out flat and their meeting edges stay sharp. Views are brought to one scale by the extent they
 share (the height in every side view; top/bottom views by the hull's width). Orthographic by default;
 with `fov_deg` each view is a pinhole camera whose distance follows from the object's angular height.
-The texture is an atlas of the views; each face takes the view that faces it best (see multitex).
+The texture is an atlas of the views; each face takes the view that faces it best (see multitex). The solid
+is simplified to FACE_BUDGET faces before its UVs are projected (simplify_solid: a later decimation would drag
+the pictures into streaks). Views that leave one axis unmeasured (front + back) take the single-view depth
+prior (_prior_body) instead of the hull, which would be the outline extruded through the grid.
+Consistency: pinhole views get perspective_slack on top of MAX_EXTENT_MISMATCH; views sharing no side must
+show one outline, mirrored (check_opposite).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,13 +28,14 @@ from scipy.sparse.csgraph import connected_components
 from skimage.measure import marching_cubes
 from trimesh.smoothing import filter_taubin
 
-from meshsmith.errors import InvalidInput
+from meshsmith.errors import InvalidInput, MeshsmithError
 
 from .assemble import check_closed
-from .hullprior import round_sections
 from .cameras import focal_px, parse_label, rotation, sample, signed_distance
+from .hullprior import round_sections
+from .modes import reconstruct
 from .multitex import texture_mesh
-from .params import ReconstructParams, Reconstruction, check_params
+from .params import Reconstruction, ReconstructParams, check_params
 from .segment import Segmented
 
 MAX_VIEWS = 6
@@ -40,6 +47,7 @@ PAIR_GRID = 64          # voxels for the pairwise hulls that find which views di
 TAUBIN = (0.5, 0.53, 50)  # rounded hulls: lambda, mu, iterations (pass band ~0.11: only ripples go)
 MIN_KEPT = 0.6          # a view keeping less than this share of its silhouette after carving disagrees
 MAX_EXTENT_MISMATCH = 0.10  # shared extents (after scaling) may differ by at most this share
+FACE_BUDGET = 20000     # the hull is simplified to this before texturing (the server's default decimation target)
 
 
 @dataclass(frozen=True)
@@ -325,17 +333,37 @@ def _kept(cams: list[_Cam], pts: np.ndarray, h: float) -> list[tuple[float, floa
     return out
 
 
-def _loss(kept) -> float:
+def _loss(kept, tol: float = MAX_EXTENT_MISMATCH) -> float:
     """The largest share of a silhouette's area (beyond MIN_KEPT's allowance) or extent lost."""
-    return max(max(1 - s - (1 - MIN_KEPT) + MAX_EXTENT_MISMATCH, 1 - w, 1 - hh) for s, w, hh in kept)
+    return max(max(1 - s - (1 - MIN_KEPT) + tol, 1 - w, 1 - hh) for s, w, hh in kept)
+
+
+def perspective_slack(cams: list[_Cam], verts: np.ndarray) -> float:
+    """Extra share of a silhouette's extent that pinhole views of one object may lose when carved together.
+
+    A pinhole sees a part at depth d before the object's centre (distance D) (D / (D - d)) times bigger than
+    one behind it; the carving is exact for the near edges that make a silhouette (_rims) but not for every
+    part, so near parts of a chair or bust cost up to about 2 r / D of an extent, r = the object's half depth
+    along the view. Capped at 0.25 (different objects lose far more); 0 for orthographic views."""
+    if not len(verts):
+        return 0.0
+    centre = (verts.min(axis=0) + verts.max(axis=0)) / 2
+    slack = 0.0
+    for c in cams:
+        if c.focal and c.centre is not None:
+            along = (verts - centre) @ c.rot[2]
+            dist = float(np.linalg.norm(c.centre - centre))
+            slack = max(slack, 2.0 * float(np.abs(along).max()) / max(dist, 1e-9))
+    return min(slack, 0.25)
 
 
 def check_consistent(cams: list[_Cam], verts: np.ndarray, h: float) -> None:
     """InvalidInput naming the views whose silhouettes cannot come from one object.
 
-    verts: the carved hull's surface points (N, 3), about h apart.
-    """
-    if _loss(_kept(cams, verts, h)) <= MAX_EXTENT_MISMATCH:
+    verts: the carved hull's surface points (N, 3), about h apart. Pinhole views get perspective_slack on top
+    of MAX_EXTENT_MISMATCH (their cones, not a flat extent rule, bring them together)."""
+    tol = MAX_EXTENT_MISMATCH + perspective_slack(cams, verts)
+    if _loss(_kept(cams, verts, h), tol) <= tol:
         return
     lo, hi = _coarse_bounds([c for c in cams if c.side])
     found = []
@@ -344,18 +372,19 @@ def check_consistent(cams: list[_Cam], verts: np.ndarray, h: float) -> None:
             pair = [cams[i], cams[j]]
             try:
                 v2, _ = hull_mesh(pair, PAIR_GRID, (lo, hi))
-                loss = _loss(_kept(pair, v2, float((hi - lo).max()) / PAIR_GRID))
+                loss = _loss(_kept(pair, v2, float((hi - lo).max()) / PAIR_GRID), tol)
             except InvalidInput:
                 loss = 1.0
             found.append((loss, cams[i].label, cams[j].label))
     found.sort(key=lambda t: -t[0])
-    bad = [t for t in found if t[0] > MAX_EXTENT_MISMATCH] or found[:1]
+    bad = [t for t in found if t[0] > tol] or found[:1]
     text = "; ".join(f"{a!r} and {b!r} (carving them together loses {loss:.0%} of a silhouette's extent)"
                      for loss, a, b in bad)
     raise InvalidInput(f"the views do not show the same object: {text}. Extents that views share must agree "
-                       f"within {MAX_EXTENT_MISMATCH:.0%} once every view is scaled to the same height; check the "
-                       "labels (front 0, right 90 = camera on +X, back 180, left 270, top, bottom) and that every "
-                       "picture shows the same object")
+                       f"within {tol:.0%} once every view is scaled to the same height"
+                       + (" (pinhole views: near parts project bigger)" if tol > MAX_EXTENT_MISMATCH else "")
+                       + "; check the labels (front 0, right 90 = camera on +X, back 180, left 270, top, bottom) "
+                       "and that every picture shows the same object")
 
 
 def _largest_body(field: np.ndarray) -> np.ndarray:
@@ -426,6 +455,104 @@ def hull_mesh(cams: list[_Cam], grid: int = GRID, bounds=None, rounded: bool = F
     return verts, faces
 
 
+def simplify_solid(verts: np.ndarray, faces: np.ndarray, target: int = FACE_BUDGET) -> tuple[np.ndarray, np.ndarray]:
+    """Quadric-collapse a closed mesh to about `target` faces *before* it gets UVs.
+
+    The multi-view texture is a projection of each face into its view, so UVs must be computed from the final
+    vertex positions. A textured mesh decimated later keeps each surviving vertex's UV while the collapse
+    moves it (on the hull's flat cone faces by many triangles, error-free for the shape): every view's picture
+    was dragged across the surface into streaks (issue 19). Simplified here, the server's decimation to its
+    default budget has nothing left to do. The input is returned when the result is not one closed solid."""
+    if len(faces) <= target:
+        return verts, faces
+    import fast_simplification
+
+    lo = verts.min(axis=0)
+    scale = float(np.linalg.norm(verts.max(axis=0) - lo)) or 1.0
+    for agg in (2.0, 1.0, 0.5):  # careful passes when a thin part pinched
+        v, f = fast_simplification.simplify((verts - lo) / scale, np.asarray(faces, np.int64), target_count=target,
+                                            agg=agg)
+        v, f = largest_component(np.asarray(v, np.float64) * scale + lo, np.asarray(f, np.int64))
+        mesh = trimesh.Trimesh(v, f, process=False)
+        welded = mesh.copy()
+        welded.merge_vertices()  # two vertices collapsed onto one point would pinch the solid once welded
+        if not (mesh.is_watertight and mesh.is_winding_consistent) or len(f) < 0.5 * target \
+                or len(welded.vertices) != len(v):
+            continue
+        try:
+            if check_closed(v, f) < 0:
+                f = np.ascontiguousarray(f[:, ::-1])
+        except MeshsmithError:
+            continue
+        return v, f
+    return verts, faces
+
+
+def unseen_axis(cams: list[_Cam]) -> int | None:
+    """The world axis (0 x, 1 y, 2 z) no picture measures (every view looks along it or is blind to it: front +
+    back leave z unseen), else None."""
+    for k in range(3):
+        if all(abs(c.rot[0][k]) < 1e-6 and abs(c.rot[1][k]) < 1e-6 for c in cams):
+            return k
+    return None
+
+
+def _prior_body(views: list[View], cams: list[_Cam], fov: float) -> tuple[np.ndarray, np.ndarray]:
+    """Views that share no side (front + back): the visual hull is the silhouette extruded as deep as the grid
+    goes, so the depth comes from the single-view prior instead (inflate of the first view, 1 high, as the hull's
+    side views are posed), turned into the world frame by that view's rotation -> closed (verts, faces)."""
+    first = next(i for i, c in enumerate(cams) if c.side)
+    rec = reconstruct(views[first].seg, ReconstructParams(mode="inflate", target_height_m=1.0, fov_deg=fov))
+    mesh = rec.mesh.copy()
+    mesh.merge_vertices(merge_tex=True, merge_norm=True)
+    v = np.asarray(mesh.vertices, np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    v = v - [(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2]
+    c = cams[first]
+    # the hull's pose puts the silhouette's middle at view x = 0 and its height at world y 0..1
+    v = v @ c.rot                                       # view -> world (rot is world -> view, orthonormal)
+    f = np.asarray(mesh.faces, np.int64)
+    if check_closed(v, f) < 0:
+        f = np.ascontiguousarray(f[:, ::-1])
+    return v, f
+
+
+def _outline(mask: np.ndarray, mirror: bool, n: int = 64) -> np.ndarray:
+    """The silhouette cropped to its box, mirrored left-right if asked, resized to n x n (bool)."""
+    import cv2
+
+    u0, u1, v0, v1 = (int(x) for x in _box(mask))
+    crop = mask[v0:v1, u0:u1].astype(np.float32)
+    if mirror:
+        crop = crop[:, ::-1]
+    return cv2.resize(crop, (n, n), interpolation=cv2.INTER_AREA) > 0.5
+
+
+def check_opposite(cams: list[_Cam], fov: float) -> None:
+    """Views that share no side (front + back): no hull can check them, so each pair of them must show one
+    outline, mirrored: the same width for the same height (within MAX_EXTENT_MISMATCH, plus 15% for pinhole
+    pictures, whose near parts project bigger) and overlapping (IoU >= 0.6 once both are cropped and mirrored);
+    else InvalidInput naming them."""
+    tol = MAX_EXTENT_MISMATCH + (0.15 if fov else 0.0)
+    bad = []
+    for i in range(len(cams)):
+        for j in range(i + 1, len(cams)):
+            a, b = cams[i], cams[j]
+            aspect_a = (a.box[1] - a.box[0]) / max(a.box[3] - a.box[2], 1e-9)
+            aspect_b = (b.box[1] - b.box[0]) / max(b.box[3] - b.box[2], 1e-9)
+            mirrored = float(a.rot[0] @ b.rot[0]) < 0
+            oa, ob = _outline(a.mask, False), _outline(b.mask, mirrored)
+            iou = float((oa & ob).sum() / max((oa | ob).sum(), 1))
+            diff = abs(aspect_a / aspect_b - 1)
+            if diff > tol or iou < 0.6:
+                bad.append(f"{a.label!r} and {b.label!r} (width for the same height differs by {diff:.0%}, "
+                           f"outlines overlap {iou:.0%} once mirrored)")
+    if bad:
+        raise InvalidInput(f"the views do not show the same object: {'; '.join(bad)}. Views that share no side "
+                           f"must show one outline (mirrored for opposite views), widths within {tol:.0%} for "
+                           "the same height; check the labels and that every picture shows the same object")
+
+
 def reconstruct_views(views: list[View], params: ReconstructParams = ReconstructParams()) -> Reconstruction:
     """2-6 labelled views -> textured, watertight, placed Reconstruction (mode "multiview")."""
     check_params(params)
@@ -439,11 +566,19 @@ def reconstruct_views(views: list[View], params: ReconstructParams = Reconstruct
         seen[key] = v.label
     fov = float(getattr(params, "fov_deg", 0.0) or 0.0)
     cams = _cameras(views, fov)
-    _setup(cams)
-    if fov:
-        _refine(cams)
-    verts, faces = hull_mesh(cams, rounded=True)
-    check_consistent(cams, verts, float(np.ptp(verts, axis=0).max()) / GRID)
+    unseen = unseen_axis(cams)
+    if unseen is not None:
+        # no view measures one axis (front + back): the hull would be the outline extruded through its grid
+        check_opposite(cams, fov)
+        _setup(cams)
+        verts, faces = _prior_body(views, cams, fov)
+    else:
+        _setup(cams)
+        if fov:
+            _refine(cams)
+        verts, faces = hull_mesh(cams, rounded=True)
+        check_consistent(cams, verts, float(np.ptp(verts, axis=0).max()) / GRID)
+    verts, faces = simplify_solid(verts, faces)
     lo, hi = verts.min(axis=0), verts.max(axis=0)
     if params.target_width_m is not None:
         s = params.target_width_m / max(hi[0] - lo[0], 1e-12)
@@ -454,6 +589,9 @@ def reconstruct_views(views: list[View], params: ReconstructParams = Reconstruct
         placed[:, 2] *= params.depth_m / max((hi[2] - lo[2]) * s, 1e-12)
     mesh = texture_mesh(placed, faces, verts, views, cams, params.texture_size)
     labels = ", ".join(v.label for v in views)
+    reason = f"visual hull of {len(views)} views ({labels})"
+    if unseen is not None:
+        reason = (f"{len(views)} views ({labels}) that share no side: no picture measures the {'xyz'[unseen]} "
+                  "extent, so the depth is the single-view prior's (inflate of the first view), textured from every view")
     return Reconstruction(mesh=mesh, mode="multiview",
-                          reason=f"visual hull of {len(views)} views ({labels})"
-                                 + (f", perspective {fov:g} deg" if fov else ", orthographic"))
+                          reason=reason + (f", perspective {fov:g} deg" if fov else ", orthographic"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import trimesh
+from scipy import ndimage
 
 from .assemble import finish
 from .cameras import focal_px
@@ -14,6 +15,9 @@ from .texture import planar_uv, smooth_texture
 
 SEGMENTS = 128        # vertices per ring (a multiple of 4: the ring reaches exactly +-r in x and z)
 RINGS = 180           # profile samples from bottom to top
+PROFILE_SMOOTH = 0.006  # Gaussian sigma of the profile, fraction of the object's height (>= 1 row): a pixel mask
+                        # steps by whole pixels, which revolved into terraces (stair-step rings) where the outline
+                        # runs at a slant (a bust's shoulders, a bottle's neck); benchmarks/README.md section 10g
 AXIS_SIDE = 512       # the axis is searched on a mask at most this wide
 
 
@@ -144,8 +148,17 @@ def perspective_profile(seg: Segmented, radius: np.ndarray, top: int, bottom: in
     return r, keep, ends[0], ends[1]
 
 
+def smooth_profile(radius: np.ndarray) -> np.ndarray:
+    """(L,) radius per row -> the same, smoothed along the height by PROFILE_SMOOTH (ends kept: reflected
+    borders), so whole-pixel steps of the mask do not become terraces. Mean r^2 is kept per row window,
+    so the volume is."""
+    sigma = max(1.0, PROFILE_SMOOTH * len(radius))
+    return np.sqrt(np.maximum(ndimage.gaussian_filter1d(radius ** 2, sigma, mode="nearest"), 0.0))
+
+
 def revolve(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
-    """Segmented -> closed surface of revolution with flat caps; texture = front projection, mirrored behind.
+    """Segmented -> closed surface of revolution with flat caps; texture = front projection, mirrored behind
+    (auto revolves only pictures with no features across their rows, whose far side may look like the near one).
 
     fov_deg: the profile is read at the axis' depth and the end rings put where their near (or far) point
     makes the silhouette's end (perspective_profile)."""
@@ -156,6 +169,7 @@ def revolve(seg: Segmented, params: ReconstructParams) -> trimesh.Trimesh:
         idx = np.flatnonzero(keep)
         near = np.clip(np.arange(len(keep)), idx[0], idx[-1])
         radius, centre = radius[near], centre[near]
+    radius = smooth_profile(radius)
     n = min(RINGS, max(8, bottom - top))
     c, r = _resample(centre, n), np.sqrt(_resample(radius**2, n))  # mean r^2 keeps the volume
     ys_down = y_top + (np.arange(n) + 0.5) * (y_bottom - y_top) / n

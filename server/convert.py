@@ -41,7 +41,7 @@ ERROR_SAMPLES = 10_000  # surface samples a side for the decimation error estima
 
 
 DEFAULT_LODS = (1.0, 0.5, 0.25, 0.1)
-PROFILE_NAMES = ("default", "unity-pc", "unity-mobile", "webgl", "fdm", "sla")
+PROFILE_NAMES = ("default", "unity-pc", "unity-mobile", "webgl", "fdm", "sla", "real-back")
 
 
 def check_lod_ratios(ratios) -> tuple[float, ...]:

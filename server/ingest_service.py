@@ -12,11 +12,13 @@ from meshsmith.errors import BY_STATUS, InvalidInput, MeshsmithError
 from meshsmith.limits import check_choice
 from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
 from reconstruct.cameras import parse_label
+from reconstruct.image import ImageLimits
 from reconstruct.rgbd import decode_depth
 from registry import check_asset_name
 from server import convert
 from server.auth import Authenticator, Identity
-from server.backends import list_backends, resolve_backend
+from server.backends import learned_config, list_backends, resolve_backend
+from server.cutout_task import CutoutJob
 from server.job_kinds import generate_request, import_request
 from server.jobs import JobManager
 from server.pipeline import ValidateJob
@@ -238,6 +240,18 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
             for t in tasks:
                 t.cancel()
         yield ingest_pb2.BatchGenerateResponse(summary=summary)
+
+    @unary
+    async def Cutout(self, request: ingest_pb2.CutoutRequest, context) -> ingest_pb2.CutoutResponse:
+        """The mask Generate would use for the picture, and which cut-out made it (run in a worker; nothing stored)."""
+        image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes,
+                                  upload_owner(await self.auth.caller(context)))
+        limits = ImageLimits(max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels)
+        job = CutoutJob(image=image, limits=limits, learned=learned_config(self.settings))
+        out = await self.pool.run("cutout", job)
+        return ingest_pb2.CutoutResponse(mask_png=out["mask_png"], used=out["used"], lineage=convert.struct(out["lineage"]),
+                                         warnings=out["warnings"], width=out["width"], height=out["height"],
+                                         object_pixels=out["object_pixels"])
 
     @unary
     async def ListBackends(self, request: ingest_pb2.ListBackendsRequest, context) -> ingest_pb2.ListBackendsResponse:

@@ -80,6 +80,8 @@ def _inputs_record(request: dict, out: Output | None) -> dict:
         inputs["caption_model"] = out.caption["lineage"]
     if getattr(out, "segment", None):
         inputs["segment_model"] = out.segment
+    if getattr(out, "cutout", None):
+        inputs["cutout"] = out.cutout
     return inputs
 
 
@@ -195,6 +197,8 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
         parameters = convert.parameters_dict(basis.apply(rec_params), dec, profiles, lods, _inputs_record(rec.request, out))
         if getattr(out, "size", None):
             parameters["size"] = out.size
+        if getattr(out, "quality", None):  # server.quality: the back inferred or seen (not part of the key)
+            parameters["quality"] = out.quality
         return registry.create_version(NewVersion(
             asset=rec.asset,
             author=rec.author,
@@ -213,7 +217,7 @@ def generate_kind(settings: Settings, registry: Registry) -> JobKind:
             request_id=rec.request_id,
             job_id=rec.id,
             caller=rec.caller,
-            key_parameters=known[1] if known else sizing.keyed(parameters),
+            key_parameters=known[1] if known else sizing.keyed({k: v for k, v in parameters.items() if k != "quality"}),
             key_backend_version=known and known[2],
         ))
 

@@ -21,14 +21,18 @@ from reconstruct.exif import fov_from_exif
 from reconstruct.image import ImageLimits, decode_image
 from reconstruct.learned import CLASSICAL, LearnedConfig
 from reconstruct.learned.base import HOSTED
+from reconstruct.learned.salient import is_onnx_model
 from reconstruct.modes import ReconstructParams, Reconstruction, reconstruct
 from reconstruct.multiview import View, reconstruct_views
 from reconstruct.rgbd import crop_depth, decode_depth, reconstruct_rgbd
 from reconstruct.relief import ReliefParams, relief_input, relief_with
 from reconstruct.place import PlaceParams, place
 from reconstruct.segment import SegmentParams, segment
+from reconstruct.cutout import cut_out, cutout_params
 from reconstruct.extrude import DEFAULT_DEPTH_SHARE
 from server.sizing import SizeBasis, describe as describe_size
+from server.quality import describe as describe_quality
+from reconstruct.texture import front_only
 from validation.decimate import DecimateParams, decimate
 from validation import materials
 from validation.formats import EXPORTERS, MeshLimits, check_geometry, export_3mf, export_glb, load_mesh
@@ -124,8 +128,10 @@ class Output:
     backend: dict = field(default_factory=dict)  # a learned backend's lineage (reconstruct.learned.ModelInfo)
     caption: dict = field(default_factory=dict)  # {"text", "tags", "lineage"} when the server has a caption model
     segment: dict = field(default_factory=dict)  # the segmentation model's lineage and box prompt, when one cut it out
+    cutout: dict = field(default_factory=dict)  # which cut-out the picture got (reconstruct.cutout: used, model lineage)
     size: dict = field(default_factory=dict)  # parameters.size: assumed / source / from_version / note (server.sizing)
     size_basis: SizeBasis | None = None  # the basis the job ran with (the store applies its kept sizes)
+    quality: dict = field(default_factory=dict)  # parameters.quality: back inferred / seen / plate, confidence, notes
 
 
 # Share of the whole job at the end of each stage, in pipeline order.
@@ -150,9 +156,9 @@ class _Clock:
         self.emit(stage, PROGRESS[stage], message)
 
 
-def _reports(mesh, profiles, glb) -> tuple[Report, ...]:
-    """The `default` profile's report first, then the other profiles asked for."""
-    return tuple(validate(mesh, p, glb=glb) for p in dict.fromkeys(("default", *profiles)))
+def _reports(mesh, profiles, glb, back: str | None = None) -> tuple[Report, ...]:
+    """The `default` profile's report first, then the other profiles asked for (`back`: see server.quality)."""
+    return tuple(validate(mesh, p, glb=glb, back=back) for p in dict.fromkeys(("default", *profiles)))
 
 
 def generate(job: GenerateJob, emit: Emit) -> Output:
@@ -180,17 +186,20 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
         caption = {"text": said.text, "tags": list(said.tags), "lineage": said.info.lineage()}
         clock.done("caption", f"caption by {said.info.model_id}: {said.text[:80]!r}")
     relief_mode = job.reconstruct.mode == "relief"
-    cut = {}
+    cut, cutout = {}, {}
     if relief_mode:
         seg = relief_input(rgba, job.segment)
-    elif job.learned.model("segment") is not None:  # the server's segmentation model replaces the cut-out
+    elif job.learned.model("segment") is not None and not is_onnx_model(job.learned.model("segment")):  # SAM
         from reconstruct.learned.segment import segment_learned
 
         learned_cut = segment_learned(rgba, job.learned, job.segment, seed=job.reconstruct.seed)
         seg, cut = learned_cut.segmented, {**learned_cut.info.lineage(), "box": list(learned_cut.box)}
-    else:
-        seg = segment(rgba, job.segment)
-    clock.done("segment", f"object separated by {seg.method} ({int(seg.mask.sum())} px)")
+    else:  # alpha, the plain-backdrop model, or the salient-object model (U²-Netp or --model segment=FILE.onnx)
+        chosen = cut_out(rgba, job.segment, cutout_params(job.learned))
+        seg, cutout = chosen.segmented, chosen.lineage
+        for warning in chosen.warnings:  # no job silently loses a part (issue 19)
+            emit("segment", PROGRESS["caption"], f"warning: {warning}")
+    clock.done("segment", f"object separated by {cutout.get('used') or seg.method} ({int(seg.mask.sum())} px)")
     if relief_mode and job.relief is not None:
         rec = Reconstruction(mesh=relief_with(seg, rparams, job.relief), mode="relief", reason="requested")
     elif job.backend == "remote":  # a hosted API makes the mesh: waiting on it is reported as it goes
@@ -208,6 +217,13 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
         rec = _reconstruct(rgba, seg, extra, depth, job, rparams, units)
     confidence = getattr(rec, "confidence", 1.0)
     clock.done("reconstruct", f"mode {rec.mode} (confidence {confidence:.2f}): {rec.reason}; {len(rec.mesh.faces)} triangles")
+    lowest = job.decimate.target_faces and int(job.decimate.target_faces * min(job.lod_ratios or (1.0,)))
+    single_mesh, mirrored = front_only(rec.mesh, lowest)  # a low face budget cannot keep the back tile's seam
+    if mirrored:
+        rec = dataclasses.replace(rec, mesh=single_mesh)
+    quality_note, quality = describe_quality(rec.mode, confidence, tuple(label for label, _ in job.views),
+                                             depth is not None and makes != "depth", job.backend, mirrored)
+    emit("quality", PROGRESS["reconstruct"], quality_note)
     dec = decimate(rec.mesh, job.decimate)
     clock.done("decimate", f"{dec.faces_before} -> {dec.faces_after} triangles, max error {dec.max_error:.4%} of the diagonal")
     # reconstruct's meshes are closed by construction: repairing after decimation (3x fewer faces)
@@ -224,9 +240,10 @@ def generate(job: GenerateJob, emit: Emit) -> Output:
                                depth_assumed)
     if note:
         emit("size", PROGRESS["repair"], note)
-    out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock)
+    out = _tail(mesh, log, dec, rec.mode, rec.reason, job.profiles, job.lod_ratios, job.previews, clock,
+                back=quality["back"])
     return dataclasses.replace(out, fov_deg=rparams.fov_deg, backend=lineage, caption=caption, segment=cut,
-                               size=size, size_basis=job.size)
+                               cutout=cutout, size=size, size_basis=job.size, quality=quality)
 
 
 def picture_fov(image: bytes, requested: float | None) -> float:
@@ -240,7 +257,8 @@ def runs_models(job: GenerateJob) -> bool:
     (HOSTED) loads none, it waits on HTTP for minutes: it stays in the classical pool, off the GPU workers."""
     cfg = job.learned
     return (job.backend not in (CLASSICAL, *HOSTED) or cfg.model("caption") is not None
-            or (cfg.model("segment") is not None and job.reconstruct.mode != "relief"))
+            or (cfg.model("segment") is not None and not is_onnx_model(cfg.model("segment"))
+                and job.reconstruct.mode != "relief"))
 
 
 def _learned_product(job: GenerateJob) -> str | None:
@@ -363,11 +381,11 @@ def _import_tail(mesh, log, dec, job: ImportJob, clock: _Clock) -> Output:
 
 
 def _tail(mesh, log, dec, mode: str, reason: str, profiles, lod_ratios, previews: bool, clock: _Clock,
-          look: Callable[[trimesh.Trimesh], trimesh.Trimesh] = lambda m: m) -> Output:
+          look: Callable[[trimesh.Trimesh], trimesh.Trimesh] = lambda m: m, back: str | None = None) -> Output:
     """export -> validate -> LODs (+ manifest) -> previews. `look` gives each stored GLB its material."""
     glb = export_glb(look(mesh))
     clock.done("export", f"GLB {len(glb)} bytes")
-    reports = _reports(mesh, profiles, glb)
+    reports = _reports(mesh, profiles, glb, back)
     clock.done("validate", ", ".join(f"{r.profile}: {r.verdict}" for r in reports))
     lods = build_lods(mesh, tuple(lod_ratios), full_report=reports[0]) if len(lod_ratios) > 1 else []
     lod_glbs = tuple(export_glb(look(lod.mesh)) for lod in lods[1:])

@@ -82,8 +82,9 @@ class Settings:
 
     @property
     def local_models(self) -> bool:
-        """True when a --model loads a model here (a hosted one, --model remote=..., loads nothing)."""
-        return any(kind not in HOSTED for kind in self.models or {})
+        """True when a --model loads a torch model here (a hosted one, --model remote=..., loads nothing)."""
+        return any(kind not in HOSTED and not (kind == "segment" and str(where).lower().endswith(".onnx"))
+                   for kind, where in (self.models or {}).items())  # an ONNX cut-out runs in every worker
 
     @property
     def gpu_pool_size(self) -> int:

@@ -138,6 +138,18 @@ def geometry_checks(mesh: trimesh.Trimesh, stats: MeshStats, topo: Topology, pro
     return out
 
 
+def real_back_check(back: str | None) -> Check:
+    """The `real-back` requirement: fail when the version's back was inferred (parameters.quality.back), warn when
+    nothing says (a mesh file carries no record of how its back was made), pass when it was seen or is a plate."""
+    if back == "inferred":
+        return Check("back.real", "fail", 1, 0, "inferred", "the back was not seen: it was inferred from the front "
+                     "(one picture, or no view of the back); send a view of the back (--view back=IMAGE) or drop "
+                     "--require-real-back")
+    if back in ("seen", "plate"):
+        return Check("back.real", "pass", 0, 0, "inferred", f"the back was {'seen' if back == 'seen' else 'a flat plate by design'}")
+    return Check("back.real", "warn", 0, 0, "inferred", "nothing says whether this mesh's back was seen or guessed")
+
+
 def gltf_checks(glb: bytes) -> list[Check]:
     """Khronos glTF-Validator errors and warnings as checks (none when Node is missing)."""
     if not gltf_validator.available():

@@ -35,6 +35,7 @@ class Profile:
     open_level: str = "warn"  # level of a mesh that is not watertight
     check_up_axis: bool = False  # +Y up plausibility (glTF / Unity / WebGL)
     printer: Printer | None = None
+    require_real_back: bool = False  # fail a version whose unseen back was inferred (one picture, a guess)
 
 
 FDM = Printer("FDM (Prusa MK4 bed)", (250.0, 210.0, 220.0), min_wall_mm=0.8)
@@ -88,5 +89,11 @@ PROFILES: dict[str, Profile] = {
         vertices=Budget(warn=1_000_000),
         open_level="fail",
         printer=SLA,
+    ),
+    "real-back": Profile(
+        "real-back",
+        "Print jobs that must not guess: fails a version whose back was inferred (one picture, or no view of "
+        "the back), not seen; pair it with fdm or sla (`generate --require-real-back`).",
+        require_real_back=True,
     ),
 }

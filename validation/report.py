@@ -84,8 +84,10 @@ def verdict(found: tuple[Check, ...] | list[Check]) -> str:
     return max((c.level for c in found), key=LEVELS.index, default="pass")
 
 
-def validate(mesh: trimesh.Trimesh, profile: str = "default", glb: bytes | None = None) -> Report:
-    """Run the checks of `profile`; `glb` (the stored bytes) adds glTF-Validator findings."""
+def validate(mesh: trimesh.Trimesh, profile: str = "default", glb: bytes | None = None,
+             back: str | None = None) -> Report:
+    """Run the checks of `profile`; `glb` (the stored bytes) adds glTF-Validator findings; `back` (a generated
+    version's parameters.quality.back: inferred, seen or plate; None unknown) feeds the real-back requirement."""
     spec: Profile | None = PROFILES.get(profile)
     if spec is None:
         raise InvalidInput(f"unknown validation profile {profile!r}: use one of {', '.join(PROFILES)}")
@@ -94,6 +96,8 @@ def validate(mesh: trimesh.Trimesh, profile: str = "default", glb: bytes | None 
     found = checks.geometry_checks(mesh, stats, topo, spec)
     if spec.printer is not None:
         found += printing.print_checks(mesh, stats, spec.printer)
+    if spec.require_real_back:
+        found.append(checks.real_back_check(back))
     if glb is not None:
         found += checks.gltf_checks(glb)
     return Report(profile=spec.name, verdict=verdict(found), checks=tuple(found), stats=stats)

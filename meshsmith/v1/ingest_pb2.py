@@ -22,56 +22,61 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from meshsmith.v1 import types_pb2 as meshsmith_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19meshsmith/v1/ingest.proto\x12\x0cmeshsmith.v1\x1a\x18meshsmith/v1/types.proto\"\x15\n\x13ListBackendsRequest\"C\n\x14ListBackendsResponse\x12+\n\x08\x62\x61\x63kends\x18\x01 \x03(\x0b\x32\x19.meshsmith.v1.BackendInfo\"\xab\x01\n\x0b\x42\x61\x63kendInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08produces\x18\x02 \x01(\t\x12\x11\n\tavailable\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x10\n\x08model_id\x18\x05 \x01(\t\x12\x10\n\x08revision\x18\x06 \x01(\t\x12\x16\n\x0eweights_sha256\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x08 \x01(\t\x12\r\n\x05loads\x18\t \x01(\t\"\xe3\x01\n\x0fGenerateRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12,\n\x06params\x18\x03 \x01(\x0b\x32\x1c.meshsmith.v1.GenerateParams\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x11\n\tupload_id\x18\x06 \x01(\t\x12&\n\x05views\x18\x07 \x03(\x0b\x32\x17.meshsmith.v1.ViewImage\x12%\n\x05\x64\x65pth\x18\x08 \x01(\x0b\x32\x16.meshsmith.v1.DepthMap\"<\n\tViewImage\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12\x11\n\tupload_id\x18\x03 \x01(\t\":\n\x08\x44\x65pthMap\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tupload_id\x18\x02 \x01(\t\x12\r\n\x05units\x18\x03 \x01(\t\"9\n\x10GenerateResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.meshsmith.v1.JobEvent\"\xa9\x01\n\x0fValidateRequest\x12\x0c\n\x04mesh\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x10\n\x08profiles\x18\x03 \x03(\t\x12\x11\n\tupload_id\x18\x04 \x01(\t\x12\x0e\n\x06repair\x18\x05 \x01(\x08\x12\r\n\x05units\x18\x14 \x01(\t\x12\n\n\x02up\x18\x15 \x01(\t\x12\x11\n\tprintable\x18\x16 \x01(\x08\x12\x13\n\x0bsolidify_mm\x18\x17 \x01(\x01\"\xbc\x01\n\x10ValidateResponse\x12/\n\x07reports\x18\x01 \x03(\x0b\x32\x1e.meshsmith.v1.ValidationReport\x12&\n\x05stats\x18\x02 \x01(\x0b\x32\x17.meshsmith.v1.MeshStats\x12\'\n\x06repair\x18\x03 \x01(\x0b\x32\x17.meshsmith.v1.RepairLog\x12&\n\x05\x66rame\x18\x14 \x01(\x0b\x32\x17.meshsmith.v1.ReadFrame\"K\n\tReadFrame\x12\r\n\x05units\x18\x01 \x01(\t\x12\n\n\x02up\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"\xc5\x02\n\rImportRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0c\n\x04mesh\x18\x02 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x11\n\tupload_id\x18\x04 \x01(\t\x12\x14\n\x0ctarget_faces\x18\x05 \x01(\r\x12\x12\n\nlod_ratios\x18\x06 \x03(\x01\x12\x10\n\x08profiles\x18\x07 \x03(\t\x12\x0e\n\x06\x61uthor\x18\x08 \x01(\t\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x12\n\nwatertight\x18\n \x01(\x08\x12\x17\n\nunit_scale\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05units\x18\x14 \x01(\t\x12\n\n\x02up\x18\x15 \x01(\t\x12\x13\n\x0bkeep_origin\x18\x16 \x01(\x08\x12\x11\n\tprintable\x18\x17 \x01(\x08\x12\x13\n\x0bsolidify_mm\x18\x18 \x01(\x01\x42\r\n\x0b_unit_scale\"7\n\x0eImportResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.meshsmith.v1.JobEvent\"V\n\rUploadRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.meshsmith.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\">\n\x0cUploadHeader\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"A\n\x0eUploadResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"P\n\tBatchItem\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x11\n\tupload_id\x18\x02 \x01(\t\x12\r\n\x05image\x18\x03 \x01(\x0c\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x91\x01\n\x14\x42\x61tchGenerateRequest\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.meshsmith.v1.BatchItem\x12,\n\x06params\x18\x02 \x01(\x0b\x32\x1c.meshsmith.v1.GenerateParams\x12\x13\n\x0b\x63oncurrency\x18\x03 \x01(\r\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\"\x90\x01\n\x0f\x42\x61tchItemResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05\x61sset\x18\x02 \x01(\t\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0f\n\x07version\x18\x04 \x01(\r\x12\x0e\n\x06reused\x18\x05 \x01(\x08\x12\"\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x13.meshsmith.v1.Error\x12\x0e\n\x06job_id\x18\x07 \x01(\t\"I\n\x0c\x42\x61tchSummary\x12\r\n\x05total\x18\x01 \x01(\r\x12\n\n\x02ok\x18\x02 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\r\x12\x0e\n\x06reused\x18\x04 \x01(\r\"}\n\x15\x42\x61tchGenerateResponse\x12-\n\x04item\x18\x01 \x01(\x0b\x32\x1d.meshsmith.v1.BatchItemResultH\x00\x12-\n\x07summary\x18\x02 \x01(\x0b\x32\x1a.meshsmith.v1.BatchSummaryH\x00\x42\x06\n\x04part2\xe8\x03\n\rIngestService\x12K\n\x08Generate\x12\x1d.meshsmith.v1.GenerateRequest\x1a\x1e.meshsmith.v1.GenerateResponse0\x01\x12I\n\x08Validate\x12\x1d.meshsmith.v1.ValidateRequest\x1a\x1e.meshsmith.v1.ValidateResponse\x12\x45\n\x06Import\x12\x1b.meshsmith.v1.ImportRequest\x1a\x1c.meshsmith.v1.ImportResponse0\x01\x12\x45\n\x06Upload\x12\x1b.meshsmith.v1.UploadRequest\x1a\x1c.meshsmith.v1.UploadResponse(\x01\x12Z\n\rBatchGenerate\x12\".meshsmith.v1.BatchGenerateRequest\x1a#.meshsmith.v1.BatchGenerateResponse0\x01\x12U\n\x0cListBackends\x12!.meshsmith.v1.ListBackendsRequest\x1a\".meshsmith.v1.ListBackendsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19meshsmith/v1/ingest.proto\x12\x0cmeshsmith.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x18meshsmith/v1/types.proto\"1\n\rCutoutRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x11\n\tupload_id\x18\x02 \x01(\t\"\xa2\x01\n\x0e\x43utoutResponse\x12\x10\n\x08mask_png\x18\x01 \x01(\x0c\x12\x0c\n\x04used\x18\x02 \x01(\t\x12(\n\x07lineage\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08warnings\x18\x04 \x03(\t\x12\r\n\x05width\x18\x05 \x01(\x05\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12\x15\n\robject_pixels\x18\x07 \x01(\x03\"\x15\n\x13ListBackendsRequest\"C\n\x14ListBackendsResponse\x12+\n\x08\x62\x61\x63kends\x18\x01 \x03(\x0b\x32\x19.meshsmith.v1.BackendInfo\"\xab\x01\n\x0b\x42\x61\x63kendInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08produces\x18\x02 \x01(\t\x12\x11\n\tavailable\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x10\n\x08model_id\x18\x05 \x01(\t\x12\x10\n\x08revision\x18\x06 \x01(\t\x12\x16\n\x0eweights_sha256\x18\x07 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x08 \x01(\t\x12\r\n\x05loads\x18\t \x01(\t\"\xe3\x01\n\x0fGenerateRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12,\n\x06params\x18\x03 \x01(\x0b\x32\x1c.meshsmith.v1.GenerateParams\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x11\n\tupload_id\x18\x06 \x01(\t\x12&\n\x05views\x18\x07 \x03(\x0b\x32\x17.meshsmith.v1.ViewImage\x12%\n\x05\x64\x65pth\x18\x08 \x01(\x0b\x32\x16.meshsmith.v1.DepthMap\"<\n\tViewImage\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12\x11\n\tupload_id\x18\x03 \x01(\t\":\n\x08\x44\x65pthMap\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tupload_id\x18\x02 \x01(\t\x12\r\n\x05units\x18\x03 \x01(\t\"9\n\x10GenerateResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.meshsmith.v1.JobEvent\"\xa9\x01\n\x0fValidateRequest\x12\x0c\n\x04mesh\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x10\n\x08profiles\x18\x03 \x03(\t\x12\x11\n\tupload_id\x18\x04 \x01(\t\x12\x0e\n\x06repair\x18\x05 \x01(\x08\x12\r\n\x05units\x18\x14 \x01(\t\x12\n\n\x02up\x18\x15 \x01(\t\x12\x11\n\tprintable\x18\x16 \x01(\x08\x12\x13\n\x0bsolidify_mm\x18\x17 \x01(\x01\"\xbc\x01\n\x10ValidateResponse\x12/\n\x07reports\x18\x01 \x03(\x0b\x32\x1e.meshsmith.v1.ValidationReport\x12&\n\x05stats\x18\x02 \x01(\x0b\x32\x17.meshsmith.v1.MeshStats\x12\'\n\x06repair\x18\x03 \x01(\x0b\x32\x17.meshsmith.v1.RepairLog\x12&\n\x05\x66rame\x18\x14 \x01(\x0b\x32\x17.meshsmith.v1.ReadFrame\"K\n\tReadFrame\x12\r\n\x05units\x18\x01 \x01(\t\x12\n\n\x02up\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"\xc5\x02\n\rImportRequest\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0c\n\x04mesh\x18\x02 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x11\n\tupload_id\x18\x04 \x01(\t\x12\x14\n\x0ctarget_faces\x18\x05 \x01(\r\x12\x12\n\nlod_ratios\x18\x06 \x03(\x01\x12\x10\n\x08profiles\x18\x07 \x03(\t\x12\x0e\n\x06\x61uthor\x18\x08 \x01(\t\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x12\n\nwatertight\x18\n \x01(\x08\x12\x17\n\nunit_scale\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05units\x18\x14 \x01(\t\x12\n\n\x02up\x18\x15 \x01(\t\x12\x13\n\x0bkeep_origin\x18\x16 \x01(\x08\x12\x11\n\tprintable\x18\x17 \x01(\x08\x12\x13\n\x0bsolidify_mm\x18\x18 \x01(\x01\x42\r\n\x0b_unit_scale\"7\n\x0eImportResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.meshsmith.v1.JobEvent\"V\n\rUploadRequest\x12,\n\x06header\x18\x01 \x01(\x0b\x32\x1a.meshsmith.v1.UploadHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\">\n\x0cUploadHeader\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"A\n\x0eUploadResponse\x12\x11\n\tupload_id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x0e\n\x06sha256\x18\x03 \x01(\t\"P\n\tBatchItem\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x11\n\tupload_id\x18\x02 \x01(\t\x12\r\n\x05image\x18\x03 \x01(\x0c\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x91\x01\n\x14\x42\x61tchGenerateRequest\x12&\n\x05items\x18\x01 \x03(\x0b\x32\x17.meshsmith.v1.BatchItem\x12,\n\x06params\x18\x02 \x01(\x0b\x32\x1c.meshsmith.v1.GenerateParams\x12\x13\n\x0b\x63oncurrency\x18\x03 \x01(\r\x12\x0e\n\x06\x61uthor\x18\x04 \x01(\t\"\x90\x01\n\x0f\x42\x61tchItemResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\r\n\x05\x61sset\x18\x02 \x01(\t\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0f\n\x07version\x18\x04 \x01(\r\x12\x0e\n\x06reused\x18\x05 \x01(\x08\x12\"\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x13.meshsmith.v1.Error\x12\x0e\n\x06job_id\x18\x07 \x01(\t\"I\n\x0c\x42\x61tchSummary\x12\r\n\x05total\x18\x01 \x01(\r\x12\n\n\x02ok\x18\x02 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\r\x12\x0e\n\x06reused\x18\x04 \x01(\r\"}\n\x15\x42\x61tchGenerateResponse\x12-\n\x04item\x18\x01 \x01(\x0b\x32\x1d.meshsmith.v1.BatchItemResultH\x00\x12-\n\x07summary\x18\x02 \x01(\x0b\x32\x1a.meshsmith.v1.BatchSummaryH\x00\x42\x06\n\x04part2\xad\x04\n\rIngestService\x12K\n\x08Generate\x12\x1d.meshsmith.v1.GenerateRequest\x1a\x1e.meshsmith.v1.GenerateResponse0\x01\x12I\n\x08Validate\x12\x1d.meshsmith.v1.ValidateRequest\x1a\x1e.meshsmith.v1.ValidateResponse\x12\x45\n\x06Import\x12\x1b.meshsmith.v1.ImportRequest\x1a\x1c.meshsmith.v1.ImportResponse0\x01\x12\x45\n\x06Upload\x12\x1b.meshsmith.v1.UploadRequest\x1a\x1c.meshsmith.v1.UploadResponse(\x01\x12Z\n\rBatchGenerate\x12\".meshsmith.v1.BatchGenerateRequest\x1a#.meshsmith.v1.BatchGenerateResponse0\x01\x12U\n\x0cListBackends\x12!.meshsmith.v1.ListBackendsRequest\x1a\".meshsmith.v1.ListBackendsResponse\x12\x43\n\x06\x43utout\x12\x1b.meshsmith.v1.CutoutRequest\x1a\x1c.meshsmith.v1.CutoutResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'meshsmith.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LISTBACKENDSREQUEST']._serialized_start=69
-  _globals['_LISTBACKENDSREQUEST']._serialized_end=90
-  _globals['_LISTBACKENDSRESPONSE']._serialized_start=92
-  _globals['_LISTBACKENDSRESPONSE']._serialized_end=159
-  _globals['_BACKENDINFO']._serialized_start=162
-  _globals['_BACKENDINFO']._serialized_end=333
-  _globals['_GENERATEREQUEST']._serialized_start=336
-  _globals['_GENERATEREQUEST']._serialized_end=563
-  _globals['_VIEWIMAGE']._serialized_start=565
-  _globals['_VIEWIMAGE']._serialized_end=625
-  _globals['_DEPTHMAP']._serialized_start=627
-  _globals['_DEPTHMAP']._serialized_end=685
-  _globals['_GENERATERESPONSE']._serialized_start=687
-  _globals['_GENERATERESPONSE']._serialized_end=744
-  _globals['_VALIDATEREQUEST']._serialized_start=747
-  _globals['_VALIDATEREQUEST']._serialized_end=916
-  _globals['_VALIDATERESPONSE']._serialized_start=919
-  _globals['_VALIDATERESPONSE']._serialized_end=1107
-  _globals['_READFRAME']._serialized_start=1109
-  _globals['_READFRAME']._serialized_end=1184
-  _globals['_IMPORTREQUEST']._serialized_start=1187
-  _globals['_IMPORTREQUEST']._serialized_end=1512
-  _globals['_IMPORTRESPONSE']._serialized_start=1514
-  _globals['_IMPORTRESPONSE']._serialized_end=1569
-  _globals['_UPLOADREQUEST']._serialized_start=1571
-  _globals['_UPLOADREQUEST']._serialized_end=1657
-  _globals['_UPLOADHEADER']._serialized_start=1659
-  _globals['_UPLOADHEADER']._serialized_end=1721
-  _globals['_UPLOADRESPONSE']._serialized_start=1723
-  _globals['_UPLOADRESPONSE']._serialized_end=1788
-  _globals['_BATCHITEM']._serialized_start=1790
-  _globals['_BATCHITEM']._serialized_end=1870
-  _globals['_BATCHGENERATEREQUEST']._serialized_start=1873
-  _globals['_BATCHGENERATEREQUEST']._serialized_end=2018
-  _globals['_BATCHITEMRESULT']._serialized_start=2021
-  _globals['_BATCHITEMRESULT']._serialized_end=2165
-  _globals['_BATCHSUMMARY']._serialized_start=2167
-  _globals['_BATCHSUMMARY']._serialized_end=2240
-  _globals['_BATCHGENERATERESPONSE']._serialized_start=2242
-  _globals['_BATCHGENERATERESPONSE']._serialized_end=2367
-  _globals['_INGESTSERVICE']._serialized_start=2370
-  _globals['_INGESTSERVICE']._serialized_end=2858
+  _globals['_CUTOUTREQUEST']._serialized_start=99
+  _globals['_CUTOUTREQUEST']._serialized_end=148
+  _globals['_CUTOUTRESPONSE']._serialized_start=151
+  _globals['_CUTOUTRESPONSE']._serialized_end=313
+  _globals['_LISTBACKENDSREQUEST']._serialized_start=315
+  _globals['_LISTBACKENDSREQUEST']._serialized_end=336
+  _globals['_LISTBACKENDSRESPONSE']._serialized_start=338
+  _globals['_LISTBACKENDSRESPONSE']._serialized_end=405
+  _globals['_BACKENDINFO']._serialized_start=408
+  _globals['_BACKENDINFO']._serialized_end=579
+  _globals['_GENERATEREQUEST']._serialized_start=582
+  _globals['_GENERATEREQUEST']._serialized_end=809
+  _globals['_VIEWIMAGE']._serialized_start=811
+  _globals['_VIEWIMAGE']._serialized_end=871
+  _globals['_DEPTHMAP']._serialized_start=873
+  _globals['_DEPTHMAP']._serialized_end=931
+  _globals['_GENERATERESPONSE']._serialized_start=933
+  _globals['_GENERATERESPONSE']._serialized_end=990
+  _globals['_VALIDATEREQUEST']._serialized_start=993
+  _globals['_VALIDATEREQUEST']._serialized_end=1162
+  _globals['_VALIDATERESPONSE']._serialized_start=1165
+  _globals['_VALIDATERESPONSE']._serialized_end=1353
+  _globals['_READFRAME']._serialized_start=1355
+  _globals['_READFRAME']._serialized_end=1430
+  _globals['_IMPORTREQUEST']._serialized_start=1433
+  _globals['_IMPORTREQUEST']._serialized_end=1758
+  _globals['_IMPORTRESPONSE']._serialized_start=1760
+  _globals['_IMPORTRESPONSE']._serialized_end=1815
+  _globals['_UPLOADREQUEST']._serialized_start=1817
+  _globals['_UPLOADREQUEST']._serialized_end=1903
+  _globals['_UPLOADHEADER']._serialized_start=1905
+  _globals['_UPLOADHEADER']._serialized_end=1967
+  _globals['_UPLOADRESPONSE']._serialized_start=1969
+  _globals['_UPLOADRESPONSE']._serialized_end=2034
+  _globals['_BATCHITEM']._serialized_start=2036
+  _globals['_BATCHITEM']._serialized_end=2116
+  _globals['_BATCHGENERATEREQUEST']._serialized_start=2119
+  _globals['_BATCHGENERATEREQUEST']._serialized_end=2264
+  _globals['_BATCHITEMRESULT']._serialized_start=2267
+  _globals['_BATCHITEMRESULT']._serialized_end=2411
+  _globals['_BATCHSUMMARY']._serialized_start=2413
+  _globals['_BATCHSUMMARY']._serialized_end=2486
+  _globals['_BATCHGENERATERESPONSE']._serialized_start=2488
+  _globals['_BATCHGENERATERESPONSE']._serialized_end=2613
+  _globals['_INGESTSERVICE']._serialized_start=2616
+  _globals['_INGESTSERVICE']._serialized_end=3173
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from google.protobuf import struct_pb2 as _struct_pb2
 from meshsmith.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -6,6 +7,32 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class CutoutRequest(_message.Message):
+    __slots__ = ("image", "upload_id")
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    image: bytes
+    upload_id: str
+    def __init__(self, image: _Optional[bytes] = ..., upload_id: _Optional[str] = ...) -> None: ...
+
+class CutoutResponse(_message.Message):
+    __slots__ = ("mask_png", "used", "lineage", "warnings", "width", "height", "object_pixels")
+    MASK_PNG_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    LINEAGE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_PIXELS_FIELD_NUMBER: _ClassVar[int]
+    mask_png: bytes
+    used: str
+    lineage: _struct_pb2.Struct
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    width: int
+    height: int
+    object_pixels: int
+    def __init__(self, mask_png: _Optional[bytes] = ..., used: _Optional[str] = ..., lineage: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., object_pixels: _Optional[int] = ...) -> None: ...
 
 class ListBackendsRequest(_message.Message):
     __slots__ = ()

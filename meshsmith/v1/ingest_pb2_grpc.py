@@ -65,6 +65,11 @@ class IngestServiceStub:
                 request_serializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsRequest.SerializeToString,
                 response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsResponse.FromString,
                 _registered_method=True)
+        self.Cutout = channel.unary_unary(
+                '/meshsmith.v1.IngestService/Cutout',
+                request_serializer=meshsmith_dot_v1_dot_ingest__pb2.CutoutRequest.SerializeToString,
+                response_deserializer=meshsmith_dot_v1_dot_ingest__pb2.CutoutResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServiceServicer:
@@ -114,6 +119,14 @@ class IngestServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Cutout(self, request, context):
+        """The cut-out the pipeline would use for this picture (nothing is stored): the mask, which cut-out made it,
+        and the warnings a Generate of it would show (a part one cut-out keeps and the model does not).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +159,11 @@ def add_IngestServiceServicer_to_server(servicer, server):
                     servicer.ListBackends,
                     request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsRequest.FromString,
                     response_serializer=meshsmith_dot_v1_dot_ingest__pb2.ListBackendsResponse.SerializeToString,
+            ),
+            'Cutout': grpc.unary_unary_rpc_method_handler(
+                    servicer.Cutout,
+                    request_deserializer=meshsmith_dot_v1_dot_ingest__pb2.CutoutRequest.FromString,
+                    response_serializer=meshsmith_dot_v1_dot_ingest__pb2.CutoutResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +329,33 @@ class IngestService:
             '/meshsmith.v1.IngestService/ListBackends',
             meshsmith_dot_v1_dot_ingest__pb2.ListBackendsRequest.SerializeToString,
             meshsmith_dot_v1_dot_ingest__pb2.ListBackendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Cutout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/meshsmith.v1.IngestService/Cutout',
+            meshsmith_dot_v1_dot_ingest__pb2.CutoutRequest.SerializeToString,
+            meshsmith_dot_v1_dot_ingest__pb2.CutoutResponse.FromString,
             options,
             channel_credentials,
             insecure,

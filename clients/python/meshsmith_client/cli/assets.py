@@ -47,6 +47,9 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     add_symmetry_flag(p)
     p.add_argument("--profile", action="append", default=[], help="extra validation profile (repeatable)")
+    p.add_argument("--require-real-back", action="store_true",
+                   help="fail the version's `real-back` check when its back was inferred, not seen (one picture, "
+                        "or no --view back): for prints that must not guess")
     p.add_argument("--author", default=None, help=AUTHOR_HELP)
     p.add_argument("--request-id", default="", help="makes retries safe: the same id returns the same version")
     p.add_argument("--view", action="append", default=[], metavar="LABEL=IMAGE",
@@ -99,7 +102,9 @@ def _params(args) -> pb.GenerateParams:
     """GenerateParams from the flags, checked against meshsmith.limits before anything is sent."""
     params = pb.GenerateParams(mode=MODES[args.mode], seed=limits.check("seed", args.seed),
                                symmetric=args.symmetric is True, no_symmetry=args.symmetric is False,
-                               profiles=args.profile, backend=getattr(args, "backend", "") or "")
+                               profiles=[*args.profile, *(["real-back"] if getattr(args, "require_real_back", False)
+                                                          and "real-back" not in args.profile else [])],
+                               backend=getattr(args, "backend", "") or "")
     for field, value in (
         ("target_height_m", args.height),
         ("target_width_m", args.width),
@@ -131,6 +136,14 @@ def size_said(v: pb.Version) -> str:
     return ""
 
 
+def back_said(v: pb.Version) -> str:
+    """What parameters.quality says of the version's back: "inferred", "seen", "plate" or "" (older versions)."""
+    record = v.parameters.fields.get("quality")
+    if record is None or not record.HasField("struct_value") or "back" not in record.struct_value.fields:
+        return ""
+    return record.struct_value.fields["back"].string_value
+
+
 def summary(v: pb.Version) -> str:
     s = v.stats
     size = (s.bbox_max.x - s.bbox_min.x, s.bbox_max.y - s.bbox_min.y, s.bbox_max.z - s.bbox_min.z)
@@ -153,6 +166,13 @@ def summary(v: pb.Version) -> str:
         lines.append(f"  backend     {v.backend}: {v.backend_version} on {device}, weights sha256 {digest}…, seed {v.seed}")
     if v.caption:
         lines.append(f"  caption     {v.caption} (tags: {', '.join(v.caption_tags) or '-'})")
+    quality = v.parameters.fields.get("quality")
+    if quality is not None and quality.HasField("struct_value"):
+        q = quality.struct_value.fields
+        notes = [n.string_value for n in q["notes"].list_value.values] if "notes" in q else []
+        lines.append(f"  back        {q['back'].string_value if 'back' in q else '?'}"
+                     + (f", confidence {q['confidence'].number_value:.2f}" if "confidence" in q else "")
+                     + (f": {notes[0]}" if notes else ""))
     if glb:
         lines.append(f"  glb         {glb.size} bytes, sha256 {glb.sha256}")
     for report in v.reports:
@@ -250,6 +270,7 @@ def history(args) -> int:
         verdicts = ",".join(f"{r.profile}:{VERDICT.get(r.verdict, '?')}" for r in v.reports)
         flags = (" deprecated" if v.deprecated else "") + (f" [{', '.join(v.channels)}]" if v.channels else "")
         flags += " size-assumed" if size_said(v) == "assumed" else ""
+        flags += " back-inferred" if back_said(v) == "inferred" else ""
         created = v.created_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
         print(f"{v.number:>4}  {created}  {v.author[:width]:{width}}  {mode:8}  {v.backend[:10]:10}  {v.stats.faces:>7}  "
               f"{v.source_sha256[:12]}  {verdicts}{flags}" + (f"  \"{v.caption[:60]}\"" if v.caption else ""))

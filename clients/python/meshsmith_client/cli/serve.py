@@ -52,7 +52,8 @@ def add_parser(sub) -> None:
     g.add_argument("--model", action="append", default=[], metavar="KIND=PATH_OR_ID",
                    help="the model of a learned backend, e.g. depth=/models/depth-anything-v2-small: a local directory "
                         "in the Hugging Face layout, or a hub id already in the local cache (nothing is downloaded); "
-                        "repeatable")
+                        "segment=FILE.onnx: a salient-object ONNX model (U²-Net, ISNet, RMBG, BiRefNet export) in place "
+                        "of the default cut-out model U²-Netp; repeatable")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where learned backends run (default auto: cuda "
                    "when torch sees a GPU, else cpu)")
     g.add_argument("--gpu-workers", type=int, help="worker processes for jobs that run a learned model, beside the "

@@ -3,13 +3,94 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 import type { Error, GenerateParams, JobEvent, MeshStats, RepairLog, ValidationReport } from "./types_pb.js";
 
 /**
  * Describes the file meshsmith/v1/ingest.proto.
  */
 export declare const file_meshsmith_v1_ingest: GenFile;
+
+/**
+ * @generated from message meshsmith.v1.CutoutRequest
+ */
+export declare type CutoutRequest = Message<"meshsmith.v1.CutoutRequest"> & {
+  /**
+   * PNG, JPEG or WebP, as for Generate; or upload_id of an earlier Upload.
+   *
+   * @generated from field: bytes image = 1;
+   */
+  image: Uint8Array;
+
+  /**
+   * @generated from field: string upload_id = 2;
+   */
+  uploadId: string;
+};
+
+/**
+ * Describes the message meshsmith.v1.CutoutRequest.
+ * Use `create(CutoutRequestSchema)` to create a new message.
+ */
+export declare const CutoutRequestSchema: GenMessage<CutoutRequest>;
+
+/**
+ * @generated from message meshsmith.v1.CutoutResponse
+ */
+export declare type CutoutResponse = Message<"meshsmith.v1.CutoutResponse"> & {
+  /**
+   * 8-bit greyscale PNG at the picture's size: 255 object, 0 background.
+   *
+   * @generated from field: bytes mask_png = 1;
+   */
+  maskPng: Uint8Array;
+
+  /**
+   * Which cut-out made it: "alpha" (the picture's transparency), "background" (the plain-backdrop model),
+   * "grabcut", the salient model's id ("u2netp", or the stem of `serve --model segment=FILE.onnx`), or
+   * "model" (a SAM directory given as `--model segment=DIR`).
+   *
+   * @generated from field: string used = 2;
+   */
+  used: string;
+
+  /**
+   * What a version made from this picture records as parameters.cutout (or parameters.segment_model for SAM).
+   *
+   * @generated from field: google.protobuf.Struct lineage = 3;
+   */
+  lineage?: JsonObject | undefined;
+
+  /**
+   * The Generate stream's cut-out warnings for this picture.
+   *
+   * @generated from field: repeated string warnings = 4;
+   */
+  warnings: string[];
+
+  /**
+   * @generated from field: int32 width = 5;
+   */
+  width: number;
+
+  /**
+   * @generated from field: int32 height = 6;
+   */
+  height: number;
+
+  /**
+   * Pixels of the mask that are object.
+   *
+   * @generated from field: int64 object_pixels = 7;
+   */
+  objectPixels: bigint;
+};
+
+/**
+ * Describes the message meshsmith.v1.CutoutResponse.
+ * Use `create(CutoutResponseSchema)` to create a new message.
+ */
+export declare const CutoutResponseSchema: GenMessage<CutoutResponse>;
 
 /**
  * @generated from message meshsmith.v1.ListBackendsRequest
@@ -846,6 +927,17 @@ export declare const IngestService: GenService<{
     methodKind: "unary";
     input: typeof ListBackendsRequestSchema;
     output: typeof ListBackendsResponseSchema;
+  },
+  /**
+   * The cut-out the pipeline would use for this picture (nothing is stored): the mask, which cut-out made it,
+   * and the warnings a Generate of it would show (a part one cut-out keeps and the model does not).
+   *
+   * @generated from rpc meshsmith.v1.IngestService.Cutout
+   */
+  cutout: {
+    methodKind: "unary";
+    input: typeof CutoutRequestSchema;
+    output: typeof CutoutResponseSchema;
   },
 }>;
 

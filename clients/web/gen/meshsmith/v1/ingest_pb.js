@@ -3,153 +3,168 @@
 /* eslint-disable */
 
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
 import { file_meshsmith_v1_types } from "./types_pb.js";
 
 /**
  * Describes the file meshsmith/v1/ingest.proto.
  */
 export const file_meshsmith_v1_ingest = /*@__PURE__*/
-  fileDesc("ChltZXNoc21pdGgvdjEvaW5nZXN0LnByb3RvEgxtZXNoc21pdGgudjEiFQoTTGlzdEJhY2tlbmRzUmVxdWVzdCJDChRMaXN0QmFja2VuZHNSZXNwb25zZRIrCghiYWNrZW5kcxgBIAMoCzIZLm1lc2hzbWl0aC52MS5CYWNrZW5kSW5mbyKrAQoLQmFja2VuZEluZm8SDAoEbmFtZRgBIAEoCRIQCghwcm9kdWNlcxgCIAEoCRIRCglhdmFpbGFibGUYAyABKAgSDgoGcmVhc29uGAQgASgJEhAKCG1vZGVsX2lkGAUgASgJEhAKCHJldmlzaW9uGAYgASgJEhYKDndlaWdodHNfc2hhMjU2GAcgASgJEg4KBmRldmljZRgIIAEoCRINCgVsb2FkcxgJIAEoCSLjAQoPR2VuZXJhdGVSZXF1ZXN0Eg0KBWFzc2V0GAEgASgJEg0KBWltYWdlGAIgASgMEiwKBnBhcmFtcxgDIAEoCzIcLm1lc2hzbWl0aC52MS5HZW5lcmF0ZVBhcmFtcxIOCgZhdXRob3IYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRIRCgl1cGxvYWRfaWQYBiABKAkSJgoFdmlld3MYByADKAsyFy5tZXNoc21pdGgudjEuVmlld0ltYWdlEiUKBWRlcHRoGAggASgLMhYubWVzaHNtaXRoLnYxLkRlcHRoTWFwIjwKCVZpZXdJbWFnZRINCgVsYWJlbBgBIAEoCRINCgVpbWFnZRgCIAEoDBIRCgl1cGxvYWRfaWQYAyABKAkiOgoIRGVwdGhNYXASDAoEZGF0YRgBIAEoDBIRCgl1cGxvYWRfaWQYAiABKAkSDQoFdW5pdHMYAyABKAkiOQoQR2VuZXJhdGVSZXNwb25zZRIlCgVldmVudBgBIAEoCzIWLm1lc2hzbWl0aC52MS5Kb2JFdmVudCKpAQoPVmFsaWRhdGVSZXF1ZXN0EgwKBG1lc2gYASABKAwSEAoIZmlsZW5hbWUYAiABKAkSEAoIcHJvZmlsZXMYAyADKAkSEQoJdXBsb2FkX2lkGAQgASgJEg4KBnJlcGFpchgFIAEoCBINCgV1bml0cxgUIAEoCRIKCgJ1cBgVIAEoCRIRCglwcmludGFibGUYFiABKAgSEwoLc29saWRpZnlfbW0YFyABKAEivAEKEFZhbGlkYXRlUmVzcG9uc2USLwoHcmVwb3J0cxgBIAMoCzIeLm1lc2hzbWl0aC52MS5WYWxpZGF0aW9uUmVwb3J0EiYKBXN0YXRzGAIgASgLMhcubWVzaHNtaXRoLnYxLk1lc2hTdGF0cxInCgZyZXBhaXIYAyABKAsyFy5tZXNoc21pdGgudjEuUmVwYWlyTG9nEiYKBWZyYW1lGBQgASgLMhcubWVzaHNtaXRoLnYxLlJlYWRGcmFtZSJLCglSZWFkRnJhbWUSDQoFdW5pdHMYASABKAkSCgoCdXAYAiABKAkSDgoGc291cmNlGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJIsUCCg1JbXBvcnRSZXF1ZXN0Eg0KBWFzc2V0GAEgASgJEgwKBG1lc2gYAiABKAwSEAoIZmlsZW5hbWUYAyABKAkSEQoJdXBsb2FkX2lkGAQgASgJEhQKDHRhcmdldF9mYWNlcxgFIAEoDRISCgpsb2RfcmF0aW9zGAYgAygBEhAKCHByb2ZpbGVzGAcgAygJEg4KBmF1dGhvchgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJEhIKCndhdGVydGlnaHQYCiABKAgSFwoKdW5pdF9zY2FsZRgLIAEoAUgAiAEBEg0KBXVuaXRzGBQgASgJEgoKAnVwGBUgASgJEhMKC2tlZXBfb3JpZ2luGBYgASgIEhEKCXByaW50YWJsZRgXIAEoCBITCgtzb2xpZGlmeV9tbRgYIAEoAUINCgtfdW5pdF9zY2FsZSI3Cg5JbXBvcnRSZXNwb25zZRIlCgVldmVudBgBIAEoCzIWLm1lc2hzbWl0aC52MS5Kb2JFdmVudCJWCg1VcGxvYWRSZXF1ZXN0EiwKBmhlYWRlchgBIAEoCzIaLm1lc2hzbWl0aC52MS5VcGxvYWRIZWFkZXJIABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQiPgoMVXBsb2FkSGVhZGVyEhAKCGZpbGVuYW1lGAEgASgJEgwKBHNpemUYAiABKAQSDgoGc2hhMjU2GAMgASgJIkEKDlVwbG9hZFJlc3BvbnNlEhEKCXVwbG9hZF9pZBgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCSJQCglCYXRjaEl0ZW0SDQoFYXNzZXQYASABKAkSEQoJdXBsb2FkX2lkGAIgASgJEg0KBWltYWdlGAMgASgMEhIKCnJlcXVlc3RfaWQYBCABKAkikQEKFEJhdGNoR2VuZXJhdGVSZXF1ZXN0EiYKBWl0ZW1zGAEgAygLMhcubWVzaHNtaXRoLnYxLkJhdGNoSXRlbRIsCgZwYXJhbXMYAiABKAsyHC5tZXNoc21pdGgudjEuR2VuZXJhdGVQYXJhbXMSEwoLY29uY3VycmVuY3kYAyABKA0SDgoGYXV0aG9yGAQgASgJIpABCg9CYXRjaEl0ZW1SZXN1bHQSDQoFaW5kZXgYASABKA0SDQoFYXNzZXQYAiABKAkSCgoCb2sYAyABKAgSDwoHdmVyc2lvbhgEIAEoDRIOCgZyZXVzZWQYBSABKAgSIgoFZXJyb3IYBiABKAsyEy5tZXNoc21pdGgudjEuRXJyb3ISDgoGam9iX2lkGAcgASgJIkkKDEJhdGNoU3VtbWFyeRINCgV0b3RhbBgBIAEoDRIKCgJvaxgCIAEoDRIOCgZmYWlsZWQYAyABKA0SDgoGcmV1c2VkGAQgASgNIn0KFUJhdGNoR2VuZXJhdGVSZXNwb25zZRItCgRpdGVtGAEgASgLMh0ubWVzaHNtaXRoLnYxLkJhdGNoSXRlbVJlc3VsdEgAEi0KB3N1bW1hcnkYAiABKAsyGi5tZXNoc21pdGgudjEuQmF0Y2hTdW1tYXJ5SABCBgoEcGFydDLoAwoNSW5nZXN0U2VydmljZRJLCghHZW5lcmF0ZRIdLm1lc2hzbWl0aC52MS5HZW5lcmF0ZVJlcXVlc3QaHi5tZXNoc21pdGgudjEuR2VuZXJhdGVSZXNwb25zZTABEkkKCFZhbGlkYXRlEh0ubWVzaHNtaXRoLnYxLlZhbGlkYXRlUmVxdWVzdBoeLm1lc2hzbWl0aC52MS5WYWxpZGF0ZVJlc3BvbnNlEkUKBkltcG9ydBIbLm1lc2hzbWl0aC52MS5JbXBvcnRSZXF1ZXN0GhwubWVzaHNtaXRoLnYxLkltcG9ydFJlc3BvbnNlMAESRQoGVXBsb2FkEhsubWVzaHNtaXRoLnYxLlVwbG9hZFJlcXVlc3QaHC5tZXNoc21pdGgudjEuVXBsb2FkUmVzcG9uc2UoARJaCg1CYXRjaEdlbmVyYXRlEiIubWVzaHNtaXRoLnYxLkJhdGNoR2VuZXJhdGVSZXF1ZXN0GiMubWVzaHNtaXRoLnYxLkJhdGNoR2VuZXJhdGVSZXNwb25zZTABElUKDExpc3RCYWNrZW5kcxIhLm1lc2hzbWl0aC52MS5MaXN0QmFja2VuZHNSZXF1ZXN0GiIubWVzaHNtaXRoLnYxLkxpc3RCYWNrZW5kc1Jlc3BvbnNlYgZwcm90bzM", [file_meshsmith_v1_types]);
+  fileDesc("ChltZXNoc21pdGgvdjEvaW5nZXN0LnByb3RvEgxtZXNoc21pdGgudjEiMQoNQ3V0b3V0UmVxdWVzdBINCgVpbWFnZRgBIAEoDBIRCgl1cGxvYWRfaWQYAiABKAkiogEKDkN1dG91dFJlc3BvbnNlEhAKCG1hc2tfcG5nGAEgASgMEgwKBHVzZWQYAiABKAkSKAoHbGluZWFnZRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEAoId2FybmluZ3MYBCADKAkSDQoFd2lkdGgYBSABKAUSDgoGaGVpZ2h0GAYgASgFEhUKDW9iamVjdF9waXhlbHMYByABKAMiFQoTTGlzdEJhY2tlbmRzUmVxdWVzdCJDChRMaXN0QmFja2VuZHNSZXNwb25zZRIrCghiYWNrZW5kcxgBIAMoCzIZLm1lc2hzbWl0aC52MS5CYWNrZW5kSW5mbyKrAQoLQmFja2VuZEluZm8SDAoEbmFtZRgBIAEoCRIQCghwcm9kdWNlcxgCIAEoCRIRCglhdmFpbGFibGUYAyABKAgSDgoGcmVhc29uGAQgASgJEhAKCG1vZGVsX2lkGAUgASgJEhAKCHJldmlzaW9uGAYgASgJEhYKDndlaWdodHNfc2hhMjU2GAcgASgJEg4KBmRldmljZRgIIAEoCRINCgVsb2FkcxgJIAEoCSLjAQoPR2VuZXJhdGVSZXF1ZXN0Eg0KBWFzc2V0GAEgASgJEg0KBWltYWdlGAIgASgMEiwKBnBhcmFtcxgDIAEoCzIcLm1lc2hzbWl0aC52MS5HZW5lcmF0ZVBhcmFtcxIOCgZhdXRob3IYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoCRIRCgl1cGxvYWRfaWQYBiABKAkSJgoFdmlld3MYByADKAsyFy5tZXNoc21pdGgudjEuVmlld0ltYWdlEiUKBWRlcHRoGAggASgLMhYubWVzaHNtaXRoLnYxLkRlcHRoTWFwIjwKCVZpZXdJbWFnZRINCgVsYWJlbBgBIAEoCRINCgVpbWFnZRgCIAEoDBIRCgl1cGxvYWRfaWQYAyABKAkiOgoIRGVwdGhNYXASDAoEZGF0YRgBIAEoDBIRCgl1cGxvYWRfaWQYAiABKAkSDQoFdW5pdHMYAyABKAkiOQoQR2VuZXJhdGVSZXNwb25zZRIlCgVldmVudBgBIAEoCzIWLm1lc2hzbWl0aC52MS5Kb2JFdmVudCKpAQoPVmFsaWRhdGVSZXF1ZXN0EgwKBG1lc2gYASABKAwSEAoIZmlsZW5hbWUYAiABKAkSEAoIcHJvZmlsZXMYAyADKAkSEQoJdXBsb2FkX2lkGAQgASgJEg4KBnJlcGFpchgFIAEoCBINCgV1bml0cxgUIAEoCRIKCgJ1cBgVIAEoCRIRCglwcmludGFibGUYFiABKAgSEwoLc29saWRpZnlfbW0YFyABKAEivAEKEFZhbGlkYXRlUmVzcG9uc2USLwoHcmVwb3J0cxgBIAMoCzIeLm1lc2hzbWl0aC52MS5WYWxpZGF0aW9uUmVwb3J0EiYKBXN0YXRzGAIgASgLMhcubWVzaHNtaXRoLnYxLk1lc2hTdGF0cxInCgZyZXBhaXIYAyABKAsyFy5tZXNoc21pdGgudjEuUmVwYWlyTG9nEiYKBWZyYW1lGBQgASgLMhcubWVzaHNtaXRoLnYxLlJlYWRGcmFtZSJLCglSZWFkRnJhbWUSDQoFdW5pdHMYASABKAkSCgoCdXAYAiABKAkSDgoGc291cmNlGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJIsUCCg1JbXBvcnRSZXF1ZXN0Eg0KBWFzc2V0GAEgASgJEgwKBG1lc2gYAiABKAwSEAoIZmlsZW5hbWUYAyABKAkSEQoJdXBsb2FkX2lkGAQgASgJEhQKDHRhcmdldF9mYWNlcxgFIAEoDRISCgpsb2RfcmF0aW9zGAYgAygBEhAKCHByb2ZpbGVzGAcgAygJEg4KBmF1dGhvchgIIAEoCRISCgpyZXF1ZXN0X2lkGAkgASgJEhIKCndhdGVydGlnaHQYCiABKAgSFwoKdW5pdF9zY2FsZRgLIAEoAUgAiAEBEg0KBXVuaXRzGBQgASgJEgoKAnVwGBUgASgJEhMKC2tlZXBfb3JpZ2luGBYgASgIEhEKCXByaW50YWJsZRgXIAEoCBITCgtzb2xpZGlmeV9tbRgYIAEoAUINCgtfdW5pdF9zY2FsZSI3Cg5JbXBvcnRSZXNwb25zZRIlCgVldmVudBgBIAEoCzIWLm1lc2hzbWl0aC52MS5Kb2JFdmVudCJWCg1VcGxvYWRSZXF1ZXN0EiwKBmhlYWRlchgBIAEoCzIaLm1lc2hzbWl0aC52MS5VcGxvYWRIZWFkZXJIABIPCgVjaHVuaxgCIAEoDEgAQgYKBHBhcnQiPgoMVXBsb2FkSGVhZGVyEhAKCGZpbGVuYW1lGAEgASgJEgwKBHNpemUYAiABKAQSDgoGc2hhMjU2GAMgASgJIkEKDlVwbG9hZFJlc3BvbnNlEhEKCXVwbG9hZF9pZBgBIAEoCRIMCgRzaXplGAIgASgEEg4KBnNoYTI1NhgDIAEoCSJQCglCYXRjaEl0ZW0SDQoFYXNzZXQYASABKAkSEQoJdXBsb2FkX2lkGAIgASgJEg0KBWltYWdlGAMgASgMEhIKCnJlcXVlc3RfaWQYBCABKAkikQEKFEJhdGNoR2VuZXJhdGVSZXF1ZXN0EiYKBWl0ZW1zGAEgAygLMhcubWVzaHNtaXRoLnYxLkJhdGNoSXRlbRIsCgZwYXJhbXMYAiABKAsyHC5tZXNoc21pdGgudjEuR2VuZXJhdGVQYXJhbXMSEwoLY29uY3VycmVuY3kYAyABKA0SDgoGYXV0aG9yGAQgASgJIpABCg9CYXRjaEl0ZW1SZXN1bHQSDQoFaW5kZXgYASABKA0SDQoFYXNzZXQYAiABKAkSCgoCb2sYAyABKAgSDwoHdmVyc2lvbhgEIAEoDRIOCgZyZXVzZWQYBSABKAgSIgoFZXJyb3IYBiABKAsyEy5tZXNoc21pdGgudjEuRXJyb3ISDgoGam9iX2lkGAcgASgJIkkKDEJhdGNoU3VtbWFyeRINCgV0b3RhbBgBIAEoDRIKCgJvaxgCIAEoDRIOCgZmYWlsZWQYAyABKA0SDgoGcmV1c2VkGAQgASgNIn0KFUJhdGNoR2VuZXJhdGVSZXNwb25zZRItCgRpdGVtGAEgASgLMh0ubWVzaHNtaXRoLnYxLkJhdGNoSXRlbVJlc3VsdEgAEi0KB3N1bW1hcnkYAiABKAsyGi5tZXNoc21pdGgudjEuQmF0Y2hTdW1tYXJ5SABCBgoEcGFydDKtBAoNSW5nZXN0U2VydmljZRJLCghHZW5lcmF0ZRIdLm1lc2hzbWl0aC52MS5HZW5lcmF0ZVJlcXVlc3QaHi5tZXNoc21pdGgudjEuR2VuZXJhdGVSZXNwb25zZTABEkkKCFZhbGlkYXRlEh0ubWVzaHNtaXRoLnYxLlZhbGlkYXRlUmVxdWVzdBoeLm1lc2hzbWl0aC52MS5WYWxpZGF0ZVJlc3BvbnNlEkUKBkltcG9ydBIbLm1lc2hzbWl0aC52MS5JbXBvcnRSZXF1ZXN0GhwubWVzaHNtaXRoLnYxLkltcG9ydFJlc3BvbnNlMAESRQoGVXBsb2FkEhsubWVzaHNtaXRoLnYxLlVwbG9hZFJlcXVlc3QaHC5tZXNoc21pdGgudjEuVXBsb2FkUmVzcG9uc2UoARJaCg1CYXRjaEdlbmVyYXRlEiIubWVzaHNtaXRoLnYxLkJhdGNoR2VuZXJhdGVSZXF1ZXN0GiMubWVzaHNtaXRoLnYxLkJhdGNoR2VuZXJhdGVSZXNwb25zZTABElUKDExpc3RCYWNrZW5kcxIhLm1lc2hzbWl0aC52MS5MaXN0QmFja2VuZHNSZXF1ZXN0GiIubWVzaHNtaXRoLnYxLkxpc3RCYWNrZW5kc1Jlc3BvbnNlEkMKBkN1dG91dBIbLm1lc2hzbWl0aC52MS5DdXRvdXRSZXF1ZXN0GhwubWVzaHNtaXRoLnYxLkN1dG91dFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct, file_meshsmith_v1_types]);
+
+/**
+ * Describes the message meshsmith.v1.CutoutRequest.
+ * Use `create(CutoutRequestSchema)` to create a new message.
+ */
+export const CutoutRequestSchema = /*@__PURE__*/
+  messageDesc(file_meshsmith_v1_ingest, 0);
+
+/**
+ * Describes the message meshsmith.v1.CutoutResponse.
+ * Use `create(CutoutResponseSchema)` to create a new message.
+ */
+export const CutoutResponseSchema = /*@__PURE__*/
+  messageDesc(file_meshsmith_v1_ingest, 1);
 
 /**
  * Describes the message meshsmith.v1.ListBackendsRequest.
  * Use `create(ListBackendsRequestSchema)` to create a new message.
  */
 export const ListBackendsRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 0);
+  messageDesc(file_meshsmith_v1_ingest, 2);
 
 /**
  * Describes the message meshsmith.v1.ListBackendsResponse.
  * Use `create(ListBackendsResponseSchema)` to create a new message.
  */
 export const ListBackendsResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 1);
+  messageDesc(file_meshsmith_v1_ingest, 3);
 
 /**
  * Describes the message meshsmith.v1.BackendInfo.
  * Use `create(BackendInfoSchema)` to create a new message.
  */
 export const BackendInfoSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 2);
+  messageDesc(file_meshsmith_v1_ingest, 4);
 
 /**
  * Describes the message meshsmith.v1.GenerateRequest.
  * Use `create(GenerateRequestSchema)` to create a new message.
  */
 export const GenerateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 3);
+  messageDesc(file_meshsmith_v1_ingest, 5);
 
 /**
  * Describes the message meshsmith.v1.ViewImage.
  * Use `create(ViewImageSchema)` to create a new message.
  */
 export const ViewImageSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 4);
+  messageDesc(file_meshsmith_v1_ingest, 6);
 
 /**
  * Describes the message meshsmith.v1.DepthMap.
  * Use `create(DepthMapSchema)` to create a new message.
  */
 export const DepthMapSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 5);
+  messageDesc(file_meshsmith_v1_ingest, 7);
 
 /**
  * Describes the message meshsmith.v1.GenerateResponse.
  * Use `create(GenerateResponseSchema)` to create a new message.
  */
 export const GenerateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 6);
+  messageDesc(file_meshsmith_v1_ingest, 8);
 
 /**
  * Describes the message meshsmith.v1.ValidateRequest.
  * Use `create(ValidateRequestSchema)` to create a new message.
  */
 export const ValidateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 7);
+  messageDesc(file_meshsmith_v1_ingest, 9);
 
 /**
  * Describes the message meshsmith.v1.ValidateResponse.
  * Use `create(ValidateResponseSchema)` to create a new message.
  */
 export const ValidateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 8);
+  messageDesc(file_meshsmith_v1_ingest, 10);
 
 /**
  * Describes the message meshsmith.v1.ReadFrame.
  * Use `create(ReadFrameSchema)` to create a new message.
  */
 export const ReadFrameSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 9);
+  messageDesc(file_meshsmith_v1_ingest, 11);
 
 /**
  * Describes the message meshsmith.v1.ImportRequest.
  * Use `create(ImportRequestSchema)` to create a new message.
  */
 export const ImportRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 10);
+  messageDesc(file_meshsmith_v1_ingest, 12);
 
 /**
  * Describes the message meshsmith.v1.ImportResponse.
  * Use `create(ImportResponseSchema)` to create a new message.
  */
 export const ImportResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 11);
+  messageDesc(file_meshsmith_v1_ingest, 13);
 
 /**
  * Describes the message meshsmith.v1.UploadRequest.
  * Use `create(UploadRequestSchema)` to create a new message.
  */
 export const UploadRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 12);
+  messageDesc(file_meshsmith_v1_ingest, 14);
 
 /**
  * Describes the message meshsmith.v1.UploadHeader.
  * Use `create(UploadHeaderSchema)` to create a new message.
  */
 export const UploadHeaderSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 13);
+  messageDesc(file_meshsmith_v1_ingest, 15);
 
 /**
  * Describes the message meshsmith.v1.UploadResponse.
  * Use `create(UploadResponseSchema)` to create a new message.
  */
 export const UploadResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 14);
+  messageDesc(file_meshsmith_v1_ingest, 16);
 
 /**
  * Describes the message meshsmith.v1.BatchItem.
  * Use `create(BatchItemSchema)` to create a new message.
  */
 export const BatchItemSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 15);
+  messageDesc(file_meshsmith_v1_ingest, 17);
 
 /**
  * Describes the message meshsmith.v1.BatchGenerateRequest.
  * Use `create(BatchGenerateRequestSchema)` to create a new message.
  */
 export const BatchGenerateRequestSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 16);
+  messageDesc(file_meshsmith_v1_ingest, 18);
 
 /**
  * Describes the message meshsmith.v1.BatchItemResult.
  * Use `create(BatchItemResultSchema)` to create a new message.
  */
 export const BatchItemResultSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 17);
+  messageDesc(file_meshsmith_v1_ingest, 19);
 
 /**
  * Describes the message meshsmith.v1.BatchSummary.
  * Use `create(BatchSummarySchema)` to create a new message.
  */
 export const BatchSummarySchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 18);
+  messageDesc(file_meshsmith_v1_ingest, 20);
 
 /**
  * Describes the message meshsmith.v1.BatchGenerateResponse.
  * Use `create(BatchGenerateResponseSchema)` to create a new message.
  */
 export const BatchGenerateResponseSchema = /*@__PURE__*/
-  messageDesc(file_meshsmith_v1_ingest, 19);
+  messageDesc(file_meshsmith_v1_ingest, 21);
 
 /**
  * Making new versions and checking meshes: what the Unity plugin, artists and CI use.
