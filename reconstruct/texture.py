@@ -210,6 +210,8 @@ def with_back(mesh, back_faces: np.ndarray, back: Image.Image, cap: int):
 SEAM_FACES = 2.2  # faces a decimated mesh keeps per locked seam vertex (measured: the rim seam of a 3,000-face
                   # inflate held LOD 0.1 at 1,600-2,100 faces for 760-960 seam vertices)
 SEAM_SLACK = 1.1  # a LOD may end this much over its budget (the pipeline's LOD tests allow 10%)
+MIN_BACK_FACES = 2000  # below this budget thin parts fold at the back's seam even when it fits (the cartoon panda
+                       # at 1,500 faces: 5 non-manifold vertices, 4 parts; tests/validation/test_decimate.py)
 
 
 def front_only(mesh, lowest_faces: int | None):
@@ -220,7 +222,8 @@ def front_only(mesh, lowest_faces: int | None):
     if single is None or lowest_faces is None:
         return mesh, ""
     seam = len(mesh.vertices) - len(single.vertices)
-    if SEAM_FACES * seam <= SEAM_SLACK * lowest_faces:
+    if SEAM_FACES * seam <= SEAM_SLACK * lowest_faces and lowest_faces >= MIN_BACK_FACES:
         return mesh, ""
     return single, (f"the back shows the front mirrored: the lowest face budget ({lowest_faces}) is under the "
-                    f"{int(SEAM_FACES * seam)} faces a separate back texture's seam needs; ask for more faces")
+                    f"{max(int(SEAM_FACES * seam), MIN_BACK_FACES)} faces a separate back texture's seam needs; "
+                    f"ask for more faces")

@@ -104,6 +104,7 @@ def test_hostile_files_are_invalid_argument_and_cost_no_memory(one_worker):
     channel = grpc.insecure_channel(s.address, options=[("grpc.max_send_message_length", 64 * 2**20)])
     ingest = ingest_pb2_grpc.IngestServiceStub(channel)
     _call(ingest, "generate", (IMAGES / "chair.png").read_bytes(), "fuzz/warm")  # warm every lazy import
+    _call(ingest, "generate", (IMAGES / "plant.jpg").read_bytes(), "fuzz/warm-photo")  # and the cut-out model's session
     _call(ingest, "import", ((MESHES / "cow.obj").read_bytes(), "cow.obj", None), "fuzz/warm-mesh")
     (worker,) = worker_pids(s.process.pid)
     warm = proc_mb(worker, "VmRSS")

@@ -27,7 +27,7 @@ def test_same_image_and_params_give_identical_bytes():
         assert a.glb == b.glb and a.lods == b.lods and a.manifest == b.manifest, mode
         assert a.preview_png == b.preview_png and a.turntable_webp == b.turntable_webp
         stages = [e[0] for e in events]
-        assert stages[:4] == ["decode", "segment", "reconstruct", "decimate"] and stages[-1] == "preview"
+        assert stages[:5] == ["decode", "segment", "reconstruct", "quality", "decimate"] and stages[-1] == "preview"
         assert [e[1] for e in events] == sorted(e[1] for e in events)
 
 
