@@ -243,10 +243,15 @@ def check_count(name: str, values) -> list:
     return values
 
 
+def ascii_digits(text: str, max_len: int | None = None) -> bool:
+    """`text` is 1..max_len ASCII digits 0-9: str.isdigit() and int() alone also take '²', '١٢' and '１２'."""
+    return 0 < len(text) <= (max_len or len(text)) and text.isascii() and text.isdigit()
+
+
 def check_version(value) -> int:
     """A version number: an int or ASCII digits within 1..2^31-1, else InvalidInput."""
     if isinstance(value, str):
-        if not (value.isascii() and value.isdigit()):
+        if not ascii_digits(value):
             raise InvalidInput(f"a version number is ASCII digits 0-9, got {quote(value)}")
         if len(value) > 12:  # no need to build a huge int
             raise InvalidInput(f"version number must be a whole number from 1 to {MAX_VERSION}, got {quote(value)}")

@@ -10,6 +10,12 @@ ARTIFACT_KINDS = ("glb", "preview", "turntable", "source", "obj", "stl", "3mf", 
                   "source-view", "source-depth")  # generate's extra inputs: views (lod = 1..5) and a depth map
 
 
+# Versions stored before the geometric reconstruction had one name everywhere read as "classical" (as requests
+# say it); idempotence keys keep hashing the old name, so a resent request still finds its earlier version.
+LEGACY_BACKENDS = {"geometry": "classical"}
+KEY_BACKENDS = {new: old for old, new in LEGACY_BACKENDS.items()}
+
+
 @dataclass(frozen=True)
 class NewArtifact:
     """A file to store with a new version. `kind` is one of ARTIFACT_KINDS; `lod` matters for glb."""

@@ -16,7 +16,7 @@ from meshsmith.limits import Text
 from . import audit
 from .blobs import SHA256
 from .names import check_asset_name, verdict_name
-from .records import ARTIFACT_KINDS, NewVersion
+from .records import ARTIFACT_KINDS, KEY_BACKENDS, NewVersion
 from .schema import Artifact, Asset, Channel, Request, Version, VersionVerdict, utcnow
 
 OCTET = "application/octet-stream"
@@ -47,7 +47,7 @@ def idem_key(new: NewVersion) -> str:
     `key_backend_version` instead: what was known before the work, so the key can be looked up first."""
     parameters = new.parameters if new.key_parameters is None else new.key_parameters
     backend_version = new.backend_version if new.key_backend_version is None else new.key_backend_version
-    backend = "geometry" if new.backend == "classical" else new.backend  # its name when the first keys were made
+    backend = KEY_BACKENDS.get(new.backend, new.backend)
     doc = [new.source_sha256, _canon(parameters), new.seed, backend, backend_version]
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from meshsmith.errors import NotFound
 
-from .records import ArtifactRecord, AssetRecord, ChannelRecord, VersionRecord
+from .records import LEGACY_BACKENDS, ArtifactRecord, AssetRecord, ChannelRecord, VersionRecord
 from .schema import Artifact, Asset, AssetTag, Channel, Version
 
 
@@ -51,10 +51,6 @@ def version_records(
         for vid, name in s.execute(sa.select(Channel.version_id, Channel.name).where(Channel.version_id.in_(ids))):
             chans[vid].append(name)
     return [to_record(name, v, arts[v.id], chans.get(v.id, ()), reused) for name, v in pairs]
-
-
-# Versions stored before the geometric reconstruction had one name everywhere ("classical", as requests say it).
-LEGACY_BACKENDS = {"geometry": "classical"}
 
 
 def to_record(name: str, v, artifacts, channels, reused: bool) -> VersionRecord:

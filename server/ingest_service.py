@@ -12,7 +12,6 @@ from meshsmith.errors import BY_STATUS, InvalidInput, MeshsmithError
 from meshsmith.limits import check_choice
 from meshsmith.v1 import ingest_pb2, ingest_pb2_grpc
 from reconstruct.cameras import parse_label
-from reconstruct.image import ImageLimits
 from reconstruct.rgbd import decode_depth
 from registry import check_asset_name
 from server import convert
@@ -246,8 +245,7 @@ class IngestService(ingest_pb2_grpc.IngestServiceServicer):
         """The mask Generate would use for the picture, and which cut-out made it (run in a worker; nothing stored)."""
         image = await self._input(request.image, request.upload_id, "image", self.settings.max_image_bytes,
                                   upload_owner(await self.auth.caller(context)))
-        limits = ImageLimits(max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels)
-        job = CutoutJob(image=image, limits=limits, learned=learned_config(self.settings))
+        job = CutoutJob(image=image, limits=self.settings.image_limits, learned=learned_config(self.settings))
         out = await self.pool.run("cutout", job)
         return ingest_pb2.CutoutResponse(mask_png=out["mask_png"], used=out["used"], lineage=convert.struct(out["lineage"]),
                                          warnings=out["warnings"], width=out["width"], height=out["height"],

@@ -9,7 +9,6 @@ from google.protobuf import json_format
 from meshsmith import limits
 from meshsmith.errors import FailedPrecondition, MeshsmithError, NotFound
 from meshsmith.v1 import types_pb2 as pb
-from reconstruct.image import ImageLimits
 from reconstruct.learned.base import CLASSICAL, HOSTED
 from registry import NewArtifact, NewVersion, Registry
 from server import convert, sizing
@@ -160,7 +159,7 @@ def _artifacts(source: bytes, source_type: str, out: Output) -> tuple[NewArtifac
 
 
 def generate_kind(settings: Settings, registry: Registry) -> JobKind:
-    image_limits = ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+    image_limits = settings.image_limits
     learned = learned_config(settings)
 
     def payload(rec, data: bytes) -> GenerateJob:

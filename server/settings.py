@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshsmith import limits
+from reconstruct.image import ImageLimits
 from reconstruct.learned.base import HOSTED
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -96,6 +97,11 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'registry.db').resolve()}"
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        """What a picture may be (bytes, decoded pixels), for every job that decodes one."""
+        return ImageLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
 
     @property
     def blob_dir(self) -> Path:

@@ -15,6 +15,8 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
+from meshsmith.limits import ascii_digits
+
 Code = grpc.StatusCode
 GRPC_TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 END_STREAM = 0x02
@@ -29,22 +31,17 @@ class RpcError(Exception):
         self.code, self.message, self.trailers = code, message, tuple(trailers)
 
 
-def _ascii_digits(text: str, max_len: int) -> bool:
-    """1..max_len ASCII digits: str.isdigit() alone also takes '²' and Arabic-Indic '١٢'."""
-    return 0 < len(text) <= max_len and text.isascii() and text.isdigit()
-
-
 def parse_timeout(headers) -> float | None:
     """Seconds from `grpc-timeout: 250m` or `connect-timeout-ms: 250`; None without a deadline."""
     raw = headers.get("grpc-timeout")
     if raw:
         value, unit = raw[:-1], raw[-1:]
-        if unit not in GRPC_TIMEOUT_UNITS or not _ascii_digits(value, 8):
+        if unit not in GRPC_TIMEOUT_UNITS or not ascii_digits(value, 8):
             raise RpcError(Code.INVALID_ARGUMENT, f"grpc-timeout {raw!r} is malformed; e.g. '250m', '10S' (at most 8 digits)")
         return int(value) * GRPC_TIMEOUT_UNITS[unit]
     raw = headers.get("connect-timeout-ms")
     if raw:
-        if not _ascii_digits(raw, 10):
+        if not ascii_digits(raw, 10):
             raise RpcError(Code.INVALID_ARGUMENT, f"connect-timeout-ms {raw!r} is malformed; give milliseconds, e.g. 250")
         return int(raw) / 1000
     return None

@@ -18,6 +18,7 @@ import numpy as np
 import trimesh
 
 from meshsmith.errors import InvalidInput
+from meshsmith.limits import ascii_digits
 from validation.bundle import ENCRYPTED, METHODS, READ_ERRORS
 
 UNIT_MM = {"micron": 0.001, "millimeter": 1.0, "centimeter": 10.0, "inch": 25.4, "foot": 304.8, "meter": 1000.0}
@@ -71,7 +72,7 @@ def _number(text: str | None) -> float:
 def _index(text: str | None) -> int:
     """An ST_ResourceIndex attribute: ASCII digits only (int() would also take '١' and '1_0'); ValueError otherwise."""
     t = text.strip() if isinstance(text, str) else ""
-    if not (t.isascii() and t.isdigit()):
+    if not ascii_digits(t):
         raise ValueError(text)
     return int(t)
 

@@ -22,7 +22,7 @@ def lifetime_s(text: str) -> int:
     """--expires: whole seconds in ASCII digits, 1..MAX_EXPIRES_S. ResolveLockRequest.url_expires_s is a uint32
     without presence, where 0 means "the server's default", so an explicit 0 (or a negative, which uint32 cannot
     carry) is refused here rather than turned into a one-hour URL."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 12 and 1 <= int(text) <= MAX_EXPIRES_S):
+    if not (limits.ascii_digits(text, 12) and 1 <= int(text) <= MAX_EXPIRES_S):
         raise argparse.ArgumentTypeError(
             f"must be whole seconds from 1 to {MAX_EXPIRES_S} in ASCII digits, got {limits.quote(text, 24)}; leave "
             "--expires out for the server's default (3600 s): 0 would silently mean that default")
@@ -80,7 +80,7 @@ def add_parser(sub) -> None:
 
 
 def _number(ref: str) -> int:
-    if not (ref.isascii() and ref.isdigit()):
+    if not limits.ascii_digits(ref):
         raise InvalidInput(f"expected a version number, got {limits.quote(ref)} (e.g. props/chair@3)")
     return limits.check_version(ref)
 
